@@ -9,6 +9,8 @@ public final class OFAModel: @unchecked Sendable {
     public let backend: Backend
     /// The weights file that was read.
     public let weightsPath: String
+    /// Token id of each answer (`' ' + answer`, one BPE token), in the task's answer order.
+    public let answerTokens: [Int]
     let encoder: Encoder
     let decoder: Decoder
 
@@ -27,6 +29,8 @@ public final class OFAModel: @unchecked Sendable {
         }
         try configuration.validate()
         task = try TaskConfiguration.load(directory: directory)
+        answerTokens = try OFAModel.answerTokens(task.answers, directory: directory,
+                                                 vocabularySize: configuration.vocabularySize)
         self.backend = backend
 
         weightsPath = try OFAModel.findWeights(in: directory)
@@ -56,6 +60,21 @@ public final class OFAModel: @unchecked Sendable {
         let fairseq = (try? manager.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".pt") }.sorted()
         if let first = fairseq?.first { return directory.appendingPathComponent(first).path }
         throw CheckpointError.noWeights(directory: directory.path)
+    }
+
+    /// Answers are scored at one decoder position, so each must be a single token of vocab.json: GPT-2 BPE
+    /// spells a leading space as "Ġ".
+    static func answerTokens(_ answers: [String], directory: URL, vocabularySize: Int) throws -> [Int] {
+        let vocabulary = try JSONFile.object(at: directory.appendingPathComponent("vocab.json"))
+        return try answers.map { answer in
+            guard let id = vocabulary["\u{0120}" + answer] as? Int else {
+                throw ConfigurationError.unsupported(key: "answer2label", value: "answer \"\(answer)\" is not one token")
+            }
+            guard id < vocabularySize else {
+                throw ConfigurationError.invalid(key: "answer2label", reason: "answer \(answer) has token \(id) ≥ vocab_size")
+            }
+            return id
+        }
     }
 
     /// Side of the patch grid for the configured image size.
