@@ -238,19 +238,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func softmaxInPlace(_ tensor: Tensor) {
         let width = tensor.shape.last!, rows = tensor.count / width
-        for row in 0..<rows {
-            let x = tensor.floats + row * width
-            var peak = -Float.infinity
-            for i in 0..<width { peak = max(peak, x[i]) }
-            var sum: Float = 0
-            for i in 0..<width {
-                let value = FastMath.exp(x[i] - peak)
-                x[i] = value
-                sum += value
-            }
-            let inverse = 1 / sum
-            for i in 0..<width { x[i] *= inverse }
-        }
+        for row in 0..<rows { FastMath.softmax(tensor.floats + row * width, count: width) }
     }
 
     public func causalMaskInPlace(_ scores: Tensor) {

@@ -47,4 +47,53 @@ enum FastMath {
     static func gelu(_ x: Float) -> Float {
         0.5 * x * (1 + erf(x * 0.707_106_77))
     }
+
+    /// Numerically stable softmax of one row in place, eight lanes at a time.
+    static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        let lanes = 8, vectorCount = count / lanes * lanes
+        var peak8 = SIMD8<Float>(repeating: -.infinity)
+        var index = 0
+        while index < vectorCount {
+            peak8 = pointwiseMax(peak8, UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self))
+            index += lanes
+        }
+        var peak = peak8.max()
+        for i in vectorCount..<count { peak = max(peak, x[i]) }
+        if peak == -.infinity { peak = 0 }
+        var sum8 = SIMD8<Float>()
+        index = 0
+        while index < vectorCount {
+            let value = exp8(UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self) - peak)
+            UnsafeMutableRawPointer(x + index).storeBytes(of: value, as: SIMD8<Float>.self)
+            sum8 += value
+            index += lanes
+        }
+        var sum = sum8.sum()
+        for i in vectorCount..<count {
+            x[i] = exp(x[i] - peak)
+            sum += x[i]
+        }
+        let inverse = 1 / sum
+        for i in 0..<count { x[i] *= inverse }
+    }
+
+    /// `exp` on eight lanes, same algorithm as the scalar version.
+    @inline(__always)
+    static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+        let scaled = clamped * 1.442_695_04
+        let n = (scaled + 12_582_912) - 12_582_912
+        let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
+        var p = SIMD8<Float>(repeating: 1.0 / 5040)
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = SIMD8<Int32>(n, rounding: .towardZero) &+ 127
+        let power = unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: bits) &<< 23, to: SIMD8<Float>.self)
+        return (p * power).replacing(with: 0, where: x .< -87)
+    }
 }

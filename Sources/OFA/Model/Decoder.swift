@@ -67,11 +67,11 @@ struct Decoder {
             values: PositionBuckets.token(length: length, bucketSize: configuration.tokenBucketSize,
                                           maximumPosition: configuration.maximumPositions))
         for (index, layer) in layers.enumerated() {
-            let bias = backend.copy(selfBias)
-            backend.addBucketBiasInPlace(bias, table: tokenTables[index], buckets: buckets, rowOffset: 0,
-                                         columnOffset: 0)
+            let bias = AttentionBias(absolute: selfBias, relative: [
+                .init(table: tokenTables[index], buckets: buckets, rowOffset: 0, columnOffset: 0),
+            ])
             let memory = layer.crossAttention.keysAndValues(encoder.hidden)
-            y = layer(y, memory: memory, selfBias: bias, crossBias: crossBias,
+            y = layer(y, memory: memory, selfBias: bias, crossBias: AttentionBias(absolute: crossBias),
                       recordSelf: { recorder?.record(.decoderSelf, layer: index, probabilities: $0, backend: backend) },
                       recordCross: { recorder?.record(.cross, layer: index, probabilities: $0, backend: backend) })
         }

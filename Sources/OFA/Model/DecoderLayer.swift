@@ -31,8 +31,8 @@ struct DecoderLayer {
         self.backend = backend
     }
 
-    func callAsFunction(_ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: Tensor,
-                        crossBias: Tensor, recordSelf: (Tensor) -> Void, recordCross: (Tensor) -> Void) -> Tensor {
+    func callAsFunction(_ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: AttentionBias,
+                        crossBias: AttentionBias, recordSelf: (Tensor) -> Void, recordCross: (Tensor) -> Void) -> Tensor {
         let selfAttended = selfAttentionMiddleNorm(
             selfAttention(selfAttentionNorm(input), bias: selfBias, causal: true, record: recordSelf))
         var x = backend.add(input, selfAttended)

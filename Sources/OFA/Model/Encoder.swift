@@ -132,11 +132,10 @@ struct Encoder {
             values: PositionBuckets.image(rows: image.gridRows, columns: image.gridColumns,
                                           bucketSize: configuration.imageBucketSize))
         for (index, layer) in layers.enumerated() {
-            let bias = backend.copy(absoluteBias)
-            backend.addBucketBiasInPlace(bias, table: tokenTables[index], buckets: tokenBuckets,
-                                         rowOffset: patchCount, columnOffset: patchCount)
-            backend.addBucketBiasInPlace(bias, table: imageTables[index], buckets: imageBuckets, rowOffset: 0,
-                                         columnOffset: 0)
+            let bias = AttentionBias(absolute: absoluteBias, relative: [
+                .init(table: tokenTables[index], buckets: tokenBuckets, rowOffset: patchCount, columnOffset: patchCount),
+                .init(table: imageTables[index], buckets: imageBuckets, rowOffset: 0, columnOffset: 0),
+            ])
             x = layer(x, bias: bias) { recorder?.record(.encoder, layer: index, probabilities: $0, backend: backend) }
             probe?.record("encoder_layer.\(index)", x, backend)
         }

@@ -2,6 +2,19 @@
 // after its bias by (head_dim·attn_scale_factor)^-½, the position bias is added before the mask, and each head's
 // output is multiplied by c_attn before out_proj.
 
+/// A position bias: one shared `[H, T, S]` tensor plus relative terms looked up from per-layer bucket tables.
+struct AttentionBias {
+    struct Relative {
+        let table: Tensor
+        let buckets: Tensor
+        let rowOffset: Int
+        let columnOffset: Int
+    }
+
+    let absolute: Tensor
+    var relative: [Relative] = []
+}
+
 struct MultiheadAttention {
     let query: Linear
     let key: Linear
@@ -28,13 +41,17 @@ struct MultiheadAttention {
         (key(memory), value(memory))
     }
 
-    /// `input [T, d]` attends to `memory` (itself when nil) with `bias [H, T, S]`; returns [T, d].
-    func callAsFunction(_ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: Tensor,
+    /// `input [T, d]` attends to `memory` (itself when nil) with `bias` ([H, T, S] in all); returns [T, d].
+    func callAsFunction(_ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
                         causal: Bool, record: (Tensor) -> Void) -> Tensor {
         let projectedQuery = query(input)
         backend.scaleInPlace(projectedQuery, by: scale)
         let (keys, values) = keysAndValues ?? self.keysAndValues(input)
-        let scores = backend.attentionScores(query: projectedQuery, key: keys, heads: heads, initial: bias)
+        let scores = backend.attentionScores(query: projectedQuery, key: keys, heads: heads, initial: bias.absolute)
+        for term in bias.relative {
+            backend.addBucketBiasInPlace(scores, table: term.table, buckets: term.buckets, rowOffset: term.rowOffset,
+                                         columnOffset: term.columnOffset)
+        }
         if causal { backend.causalMaskInPlace(scores) }
         backend.softmaxInPlace(scores)
         record(scores)
