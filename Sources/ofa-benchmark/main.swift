@@ -33,8 +33,11 @@ guard arguments.count >= 3 else {
 do {
     let threads = option("--threads", 2), runs = option("--runs", 5), warmup = option("--warmup", 2)
     let inputs = try TensorFile.read(path: arguments[2])
+    // Golden files name tensors `<case>.<name>`; take the first case unless the names are bare.
+    let prefix = inputs["patch_image"] != nil
+        ? "" : (inputs.keys.sorted().first { $0.hasSuffix(".patch_image") }?.dropLast("patch_image".count)).map(String.init) ?? ""
     func input(_ name: String) throws -> TensorValues {
-        guard let value = inputs[name] else { throw CheckpointError.missingTensor(name) }
+        guard let value = inputs[prefix + name] else { throw CheckpointError.missingTensor(prefix + name) }
         return value
     }
     let backend = CPUBackend(threads: threads)
@@ -44,8 +47,12 @@ do {
     let image = try input("patch_image"), source = try input("source_ids").integers
     let prompt = try input("decoder_ids").integers
     var result: Classification!
+    var imageSeconds: [Double] = []
     func query() throws {
-        let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
+        var features: ImageFeatures!
+        imageSeconds.append(seconds {
+            features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
+        })
         result = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt,
                                     answerTokens: model.answerTokens)
     }
@@ -55,11 +62,11 @@ do {
     times.sort()
     var report: [String: Any] = [
         "engine": "swift", "threads": backend.threads, "load_s": loadSeconds, "runs": runs,
-        "median_s": times[times.count / 2], "min_s": times[0], "max_s": times[times.count - 1],
+        "median_s": times[times.count / 2], "image_backbone_median_s": imageSeconds.suffix(runs).sorted()[runs / 2], "min_s": times[0], "max_s": times[times.count - 1],
         "peak_rss_bytes": peakResidentBytes(), "peak_rss_after_load_bytes": rssAfterLoad,
         "probabilities": result.probabilities, "answers": model.task.answers,
     ]
-    if let reference = inputs["probabilities"]?.floats {
+    if let reference = inputs[prefix + "probabilities"]?.floats {
         report["max_abs_difference_vs_reference"] = zip(reference, result.probabilities).map { abs($0 - $1) }.max()
     }
     let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])

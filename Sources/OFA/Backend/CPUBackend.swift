@@ -5,6 +5,7 @@ import Foundation
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
     public let threads: Int
+    private let pool = BufferPool(capacity: 192 << 20)
 
     /// `threads` sets OpenBLAS's thread count for the whole process.
     public init(threads: Int = 0) {
@@ -17,11 +18,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     private func allocate(_ count: Int, _ type: ElementType = .float32) -> DeviceBuffer {
         let bytes = max(count, 1) * type.byteCount
-        var address: UnsafeMutableRawPointer?
-        guard posix_memalign(&address, 64, bytes) == 0, let address else {
-            fatalError("out of memory allocating \(bytes) bytes")
-        }
-        return DeviceBuffer(address: address, byteCount: bytes) { free($0) }
+        let pool = self.pool
+        return DeviceBuffer(address: pool.take(bytes), byteCount: bytes) { pool.give($0, bytes: bytes) }
     }
 
     private func empty(_ shape: [Int]) -> Tensor {
@@ -116,7 +114,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         if kernel == 1 && geometry.stride == 1 && geometry.padding == 0 {
             columns = UnsafePointer(input.floats)
         } else {
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: channels * kernel * kernel * pixels)
+            let buffer = pool.take(channels * kernel * kernel * pixels * 4).assumingMemoryBound(to: Float.self)
             imageToColumns(input.floats, channels: channels, height: height, width: width, geometry: geometry,
                            outHeight: outHeight, outWidth: outWidth, into: buffer)
             columns = UnsafePointer(buffer)
@@ -125,7 +123,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(pixels),
                     Int32(channels * kernel * kernel), 1, weight.floats, Int32(channels * kernel * kernel),
                     columns, Int32(pixels), 0, output.floats, Int32(pixels))
-        scratch?.deallocate()
+        if let scratch { pool.give(scratch, bytes: channels * kernel * kernel * pixels * 4) }
         finishChannels(output.floats, channels: outputs, pixels: pixels, bias: bias.floats,
                        residual: residual?.floats, activation: activation)
         return output
@@ -135,8 +133,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                                 geometry: ConvolutionGeometry, outHeight: Int, outWidth: Int,
                                 into columns: UnsafeMutablePointer<Float>) {
         let kernel = geometry.kernel, stride = geometry.stride, padding = geometry.padding
-        var row = columns
-        for channel in 0..<channels {
+        let channelBlock = kernel * kernel * outHeight * outWidth
+        parallel(channels, cost: channelBlock) { range in for channel in range {
+            var row = columns + channel * channelBlock
             let plane = source + channel * height * width
             for ky in 0..<kernel {
                 for kx in 0..<kernel {
@@ -163,7 +162,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                     row += outHeight * outWidth
                 }
             }
-        }
+        } }
     }
 
     public func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor {
@@ -197,7 +196,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let width = input.shape.last!, rows = input.count / width
         let output = empty(input.shape)
         let gain = weight.floats, shift = bias.floats
-        for row in 0..<rows {
+        parallel(rows, cost: width) { range in for row in range {
             let source = input.floats + row * width, target = output.floats + row * width
             var sum: Float = 0
             for i in 0..<width { sum += source[i] }
@@ -209,7 +208,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             }
             let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
             for i in 0..<width { target[i] = (source[i] - mean) * inverse * gain[i] + shift[i] }
-        }
+        } }
         return output
     }
 
@@ -217,7 +216,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let output = empty(a.shape)
         let x = a.floats, y = b.floats, z = output.floats
-        for i in 0..<a.count { z[i] = x[i] + y[i] }
+        let chunk = 16_384
+        parallel((a.count + chunk - 1) / chunk, cost: chunk) { range in
+            for i in (range.lowerBound * chunk)..<min(a.count, range.upperBound * chunk) { z[i] = x[i] + y[i] }
+        }
         return output
     }
 
@@ -238,7 +240,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func softmaxInPlace(_ tensor: Tensor) {
         let width = tensor.shape.last!, rows = tensor.count / width
-        for row in 0..<rows { FastMath.softmax(tensor.floats + row * width, count: width) }
+        parallel(rows, cost: width) { range in
+            for row in range { FastMath.softmax(tensor.floats + row * width, count: width) }
+        }
     }
 
     public func causalMaskInPlace(_ scores: Tensor) {
@@ -258,14 +262,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let blockRows = buckets.shape[0], blockColumns = buckets.shape[1]
         precondition(table.shape[1] == heads, "bucket table \(table.shape) for \(heads) heads")
         let index = buckets.indices, values = table.floats
-        for head in 0..<heads {
+        parallel(heads, cost: blockRows * blockColumns) { range in for head in range {
             let matrix = scores.floats + head * queries * keys
             for i in 0..<blockRows {
                 let line = matrix + (rowOffset + i) * keys + columnOffset
                 let bucketLine = index + i * blockColumns
                 for j in 0..<blockColumns { line[j] += values[Int(bucketLine[j]) * heads + head] }
             }
-        }
+        } }
     }
 
     public func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor {
@@ -315,17 +319,33 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return output
     }
 
+    // MARK: Threads
+
+    /// Splits `count` items of `cost` elements each over the backend's threads when there is enough work.
+    private func parallel(_ count: Int, cost: Int, _ body: (Range<Int>) -> Void) {
+        let workers = threads == 1 || count * cost < 65_536 ? 1 : min(threads, count)
+        if workers <= 1 {
+            body(0..<count)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            body((count * worker / workers)..<(count * (worker + 1) / workers))
+        }
+    }
+
     // MARK: Epilogues
 
     /// Row-wise bias, residual and activation after a GEMM.
     private func finish(_ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
                         bias: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?,
                         activation: Activation) {
-        for row in 0..<rows {
-            let line = output + row * columns
-            if let bias { for j in 0..<columns { line[j] += bias[j] } }
-            if let residual { for j in 0..<columns { line[j] += residual[row * columns + j] } }
-            apply(activation, line, columns)
+        parallel(rows, cost: columns) { range in
+            for row in range {
+                let line = output + row * columns
+                if let bias { for j in 0..<columns { line[j] += bias[j] } }
+                if let residual { for j in 0..<columns { line[j] += residual[row * columns + j] } }
+                apply(activation, line, columns)
+            }
         }
     }
 
@@ -333,7 +353,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     private func finishChannels(_ output: UnsafeMutablePointer<Float>, channels: Int, pixels: Int,
                                 bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?,
                                 activation: Activation) {
-        for channel in 0..<channels {
+        parallel(channels, cost: pixels) { range in for channel in range {
             let line = output + channel * pixels
             let shift = bias[channel]
             if let residual {
@@ -343,7 +363,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 for j in 0..<pixels { line[j] += shift }
             }
             apply(activation, line, pixels)
-        }
+        } }
     }
 
     private func apply(_ activation: Activation, _ line: UnsafeMutablePointer<Float>, _ count: Int) {

@@ -54,7 +54,8 @@ enum FastMath {
         var peak8 = SIMD8<Float>(repeating: -.infinity)
         var index = 0
         while index < vectorCount {
-            peak8 = pointwiseMax(peak8, UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self))
+            let value = UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self)
+            peak8.replace(with: value, where: value .> peak8)
             index += lanes
         }
         var peak = peak8.max()
@@ -80,9 +81,11 @@ enum FastMath {
     /// `exp` on eight lanes, same algorithm as the scalar version.
     @inline(__always)
     static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let clamped = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
-        let scaled = clamped * 1.442_695_04
-        let n = (scaled + 12_582_912) - 12_582_912
+        let low = SIMD8<Float>(repeating: -87), high = SIMD8<Float>(repeating: 88)
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
+        // shifted = 1.5·2^23 + n exactly, so its bit pattern is 0x4B40_0000 + n.
+        let shifted = clamped * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
         let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
         var p = SIMD8<Float>(repeating: 1.0 / 5040)
         p = p * r + 1.0 / 720
@@ -92,8 +95,8 @@ enum FastMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let bits = SIMD8<Int32>(n, rounding: .towardZero) &+ 127
-        let power = unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: bits) &<< 23, to: SIMD8<Float>.self)
+        let exponent = unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127
+        let power = unsafeBitCast(exponent &<< 23, to: SIMD8<Float>.self)
         return (p * power).replacing(with: 0, where: x .< -87)
     }
 }
