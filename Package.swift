@@ -33,8 +33,9 @@ let package = Package(
             path: "Sources/ofa-preprocess-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing"]),
+        .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
+        .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

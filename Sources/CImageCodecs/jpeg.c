@@ -150,7 +150,8 @@ int ofa_jpeg_decode(ofa_jpeg_decoder *decoder, uint8_t *out, size_t stride) {
         JSAMPROW row = out + (size_t)cinfo->output_scanline * stride;
         jpeg_read_scanlines(cinfo, &row, 1);
     }
-    // Data missing before the last row was decoded means a truncated file; a missing EOI after it does not.
+    // Reading on to the EOI marker: Pillow reports a file that lacks any part of it as truncated, so do we.
+    jpeg_finish_decompress(cinfo);
     if (decoder->ran_dry) {
         snprintf(decoder->message, sizeof decoder->message, "JPEG data ends before the image does");
         return OFA_CODEC_TRUNCATED;

@@ -14,6 +14,7 @@ struct ofa_png_decoder {
     const uint8_t *data;
     size_t size, position;
     int ran_dry;
+    int zero_size;          // libpng warned of a zero width or height before failing with "Invalid IHDR data"
     png_bytep *rows;
     char message[256];
 };
@@ -34,10 +35,13 @@ static void error_fn(png_structp png, png_const_charp message) {
     png_longjmp(png, 1);
 }
 
-static void warning_fn(png_structp png, png_const_charp message) { (void)png; (void)message; }
+static void warning_fn(png_structp png, png_const_charp message) {
+    ofa_png_decoder *decoder = (ofa_png_decoder *)png_get_error_ptr(png);
+    if (strstr(message, "is zero in IHDR")) decoder->zero_size = 1;
+}
 
 static int failure(ofa_png_decoder *decoder) {
-    if (strstr(decoder->message, "is zero in IHDR")) return OFA_CODEC_ZERO_SIZE;
+    if (decoder->zero_size) return OFA_CODEC_ZERO_SIZE;
     if (decoder->ran_dry) return OFA_CODEC_TRUNCATED;
     if (strstr(decoder->message, "memory")) return OFA_CODEC_NO_MEMORY;
     return OFA_CODEC_CORRUPT;

@@ -215,22 +215,12 @@ public final class BPETokenizer: Sendable {
 
     static func readVocabulary(_ url: URL) throws -> [String: Int] {
         let data = try contents(of: url)
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch {
-            throw TokenizerError.malformedVocabulary(path: url.path, reason: "not JSON (\(error))")
+        let vocabulary: [String: Int]
+        do { vocabulary = try JSONDecoder().decode([String: Int].self, from: data) } catch {
+            throw TokenizerError.malformedVocabulary(path: url.path, reason: "not a JSON object of token → integer id")
         }
-        guard let table = object as? [String: Any] else {
-            throw TokenizerError.malformedVocabulary(path: url.path, reason: "not a JSON object of token → id")
-        }
-        var vocabulary: [String: Int] = [:]
-        vocabulary.reserveCapacity(table.count)
-        for (token, value) in table {
-            guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0,
-                !(value is Bool)
-            else {
-                throw TokenizerError.malformedVocabulary(path: url.path, reason: "id of \(token.debugDescription) is not a non-negative integer")
-            }
-            vocabulary[token] = id
+        if let negative = vocabulary.first(where: { $0.value < 0 }) {
+            throw TokenizerError.malformedVocabulary(path: url.path, reason: "negative id for \(negative.key.debugDescription)")
         }
         return vocabulary
     }
