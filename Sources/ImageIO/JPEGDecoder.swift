@@ -10,7 +10,8 @@ enum JPEGDecoder {
 
         var info = ofa_jpeg_info()
         let headerStatus = ofa_jpeg_read_header(decoder, &info)
-        let width = Int(info.width), height = Int(info.height)
+        let width = Int(info.width)
+        let height = Int(info.height)
         if width * height > pixelLimit {
             throw ImageError.tooManyPixels(width: width, height: height, limit: pixelLimit)
         }

@@ -80,9 +80,11 @@ public struct Orientation: Sendable, Equatable {
     /// 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90; Pillow rotations are counter-clockwise).
     public func apply(to image: RGBImage) -> RGBImage {
         guard (2...8).contains(value) else { return image }
-        let w = image.width, h = image.height
+        let w = image.width
+        let h = image.height
         let swaps = value >= 5
-        let outWidth = swaps ? h : w, outHeight = swaps ? w : h
+        let outWidth = swaps ? h : w
+        let outHeight = swaps ? w : h
         // Source pixel for output (x, y).
         let source: (Int, Int) -> Int
         switch value {
@@ -98,7 +100,8 @@ public struct Orientation: Sendable, Equatable {
             image.pixels.withUnsafeBufferPointer { src in
                 for y in 0..<outHeight {
                     for x in 0..<outWidth {
-                        let s = 3 * source(x, y), d = 3 * (y * outWidth + x)
+                        let s = 3 * source(x, y)
+                        let d = 3 * (y * outWidth + x)
                         out[d] = src[s]
                         out[d + 1] = src[s + 1]
                         out[d + 2] = src[s + 2]

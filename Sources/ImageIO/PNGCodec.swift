@@ -1,7 +1,8 @@
 // PNG decoding and encoding through libpng (the only Swift file importing it, via the CImageCodecs helper).
 import CImageCodecs
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum PNGCodec {
@@ -14,7 +15,8 @@ enum PNGCodec {
 
         var info = ofa_png_info()
         let headerStatus = ofa_png_read_header(decoder, &info)
-        let width = Int(info.width), height = Int(info.height)
+        let width = Int(info.width)
+        let height = Int(info.height)
         if width * height > pixelLimit {
             throw ImageError.tooManyPixels(width: width, height: height, limit: pixelLimit)
         }
@@ -39,8 +41,9 @@ enum PNGCodec {
         var size = 0
         var message = [CChar](repeating: 0, count: 256)
         let status = image.pixels.withUnsafeBufferPointer { pixels in
-            ofa_png_encode(pixels.baseAddress, UInt32(image.width), UInt32(image.height), 3, image.width * 3,
-                           &output, &size, &message, message.count)
+            ofa_png_encode(
+                pixels.baseAddress, UInt32(image.width), UInt32(image.height), 3, image.width * 3,
+                &output, &size, &message, message.count)
         }
         defer { free(output) }
         guard status == 0, let output else {

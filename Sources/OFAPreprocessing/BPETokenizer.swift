@@ -56,7 +56,8 @@ public final class BPETokenizer: Sendable {
             extraTokens: extraTokens, cacheCapacity: cacheCapacity)
     }
 
-    public init(vocabulary vocabularyURL: URL, merges mergesURL: URL, extraTokens: [String], cacheCapacity: Int) throws {
+    public init(vocabulary vocabularyURL: URL, merges mergesURL: URL, extraTokens: [String], cacheCapacity: Int) throws
+    {
         let vocabulary = try Self.readVocabulary(vocabularyURL)
         let mergeLines = try Self.readMerges(mergesURL)
 
@@ -73,8 +74,11 @@ public final class BPETokenizer: Sendable {
         }
         var merges: [UInt64: (rank: Int32, merged: Int32)] = [:]
         for (rank, pair) in mergeLines.enumerated() {
-            let left = symbol(pair.0), right = symbol(pair.1), merged = symbol(pair.0 + pair.1)
-            merges[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] = (Int32(rank), merged)  // a later duplicate wins
+            let left = symbol(pair.0)
+            let right = symbol(pair.1)
+            let merged = symbol(pair.0 + pair.1)
+            // A pair listed twice keeps its later rank, as dict(zip(merges, range(n))) does.
+            merges[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] = (Int32(rank), merged)
         }
 
         guard let unknownID = vocabulary["<unk>"] else { throw TokenizerError.missingSpecialToken("<unk>") }
@@ -220,7 +224,8 @@ public final class BPETokenizer: Sendable {
             throw TokenizerError.malformedVocabulary(path: url.path, reason: "not a JSON object of token → integer id")
         }
         if let negative = vocabulary.first(where: { $0.value < 0 }) {
-            throw TokenizerError.malformedVocabulary(path: url.path, reason: "negative id for \(negative.key.debugDescription)")
+            throw TokenizerError.malformedVocabulary(
+                path: url.path, reason: "negative id for \(negative.key.debugDescription)")
         }
         return vocabulary
     }

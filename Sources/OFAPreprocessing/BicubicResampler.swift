@@ -20,14 +20,16 @@ public struct BicubicResampler: Sendable {
 
     /// Resizes to `width × height`; an image already that size is returned unchanged.
     public func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
-        let needHorizontal = image.width != width, needVertical = image.height != height
+        let needHorizontal = image.width != width
+        let needVertical = image.height != height
         guard needHorizontal || needVertical else { return image }
         let cache = ResampleCoefficientCache.shared
         let verticalFirst: Bool
         switch passOrder {
         case .horizontalFirst: verticalFirst = false
         case .pillow13:
-            let dh = image.height - height, dw = image.width - width
+            let dh = image.height - height
+            let dw = image.width - width
             verticalFirst = dh > 0 && dh > 2 * dw
         }
         if verticalFirst {
@@ -60,8 +62,11 @@ public struct BicubicResampler: Sendable {
 
     /// Horizontal pass over `rows` of the source; the result has `rows.count` rows.
     static func horizontal(_ image: RGBImage, _ c: ResampleCoefficients, rows: Range<Int>) -> RGBImage {
-        let outWidth = c.outSize, inRowBytes = image.width * 3, outRowBytes = outWidth * 3
-        let shift = Int32(ResampleCoefficients.precisionBits), half = Int32(1) << (shift - 1)
+        let outWidth = c.outSize
+        let inRowBytes = image.width * 3
+        let outRowBytes = outWidth * 3
+        let shift = Int32(ResampleCoefficients.precisionBits)
+        let half = Int32(1) << (shift - 1)
         let pixels = [UInt8](unsafeUninitializedCapacity: rows.count * outRowBytes) { out, initialized in
             image.pixels.withUnsafeBufferPointer { src in
                 c.weights.withUnsafeBufferPointer { weights in
@@ -73,7 +78,9 @@ public struct BicubicResampler: Sendable {
                                 for x in 0..<outWidth {
                                     let k = weights.baseAddress! + x * c.kernelSize
                                     var p = row + first[x] * 3
-                                    var r = half, g = half, b = half
+                                    var r = half
+                                    var g = half
+                                    var b = half
                                     for t in 0..<count[x] {
                                         let w = k[t]
                                         r &+= Int32(p[0]) &* w
@@ -97,8 +104,10 @@ public struct BicubicResampler: Sendable {
 
     /// Vertical pass; the source holds input rows `rowOffset ..< rowOffset + image.height`.
     static func vertical(_ image: RGBImage, _ c: ResampleCoefficients, rowOffset: Int = 0) -> RGBImage {
-        let rowBytes = image.width * 3, outHeight = c.outSize
-        let shift = Int32(ResampleCoefficients.precisionBits), half = Int32(1) << (shift - 1)
+        let rowBytes = image.width * 3
+        let outHeight = c.outSize
+        let shift = Int32(ResampleCoefficients.precisionBits)
+        let half = Int32(1) << (shift - 1)
         var accumulator = [Int32](repeating: 0, count: rowBytes)
         let pixels = [UInt8](unsafeUninitializedCapacity: outHeight * rowBytes) { out, initialized in
             image.pixels.withUnsafeBufferPointer { src in

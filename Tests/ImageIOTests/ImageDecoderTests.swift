@@ -132,7 +132,8 @@ struct ImageErrorTests {
 
     @Test("a 20-byte-header PNG declaring 100000×100000 is refused by its declared size before any allocation")
     func hugeDeclaredPNG() {
-        #expect(throws: ImageError.tooManyPixels(width: 100000, height: 100000, limit: ImageDecoder.defaultPixelLimit)) {
+        #expect(throws: ImageError.tooManyPixels(width: 100000, height: 100000, limit: ImageDecoder.defaultPixelLimit))
+        {
             try decodeFixture("png-huge-100000x100000.png")
         }
     }

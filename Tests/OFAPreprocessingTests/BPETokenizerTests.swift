@@ -84,8 +84,12 @@ struct TokenizerLoadingTests {
     private func directory(vocab: String?, merges: String?) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ofa-tok-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        if let vocab { try vocab.write(to: url.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8) }
-        if let merges { try merges.write(to: url.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8) }
+        if let vocab {
+            try vocab.write(to: url.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8)
+        }
+        if let merges {
+            try merges.write(to: url.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
+        }
         return url
     }
 
@@ -110,7 +114,10 @@ struct TokenizerLoadingTests {
                 _ = try BPETokenizer(directory: url)
                 Issue.record("accepted \(vocab)")
             } catch let error as TokenizerError {
-                guard case .malformedVocabulary = error else { Issue.record("\(error)"); continue }
+                guard case .malformedVocabulary = error else {
+                    Issue.record("\(error)")
+                    continue
+                }
             }
         }
         let badMerges = try directory(vocab: #"{"<s>":0,"</s>":2,"<unk>":3}"#, merges: "#version: 0.2\na b c\n")

@@ -32,7 +32,8 @@ struct BicubicResamplerTests {
         }
     }
 
-    @Test("up, down, mixed, extreme-aspect and identity resizes equal Pillow in both pass orders", arguments: resizeCases)
+    @Test(
+        "up, down, mixed, extreme-aspect and identity resizes equal Pillow in both pass orders", arguments: resizeCases)
     fileprivate func matchesPillow(_ c: ResizeCase) throws {
         let image = Fixtures.syntheticImage(width: c.width, height: c.height, seed: c.seed)
         for order in ResizePassOrder.allCases {

@@ -43,7 +43,9 @@ private func levels(of prepared: PreparedImage, preprocessor: ImagePreprocessor)
 
 @Suite("Image preprocessing matches modelscope's")
 struct ImagePreprocessorTests {
-    @Test("decode, orient, resize and normalise give Pillow's resized pixels for every fixture", arguments: preprocessCases)
+    @Test(
+        "decode, orient, resize and normalise give Pillow's resized pixels for every fixture",
+        arguments: preprocessCases)
     fileprivate func matchesReference(_ c: PreprocessCase) throws {
         let preprocessor = ImagePreprocessor(size: c.size)
         let prepared = try preprocessor(imageBytes: Fixtures.bytes("images/" + c.file))
@@ -62,7 +64,8 @@ struct ImagePreprocessorTests {
     func tensorBits() throws {
         let tensor = manifest["tensor"] as! [String: Any]
         let size = tensor["size"] as! Int
-        let prepared = try ImagePreprocessor(size: size)(imageBytes: Fixtures.bytes("images/" + (tensor["source"] as! String)))
+        let prepared = try ImagePreprocessor(size: size)(
+            imageBytes: Fixtures.bytes("images/" + (tensor["source"] as! String)))
         let expected = try Fixtures.bytes("images/" + (tensor["file"] as! String))
         let got = prepared.pixels.flatMap { value -> [UInt8] in
             withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
@@ -81,9 +84,13 @@ struct ImagePreprocessorTests {
     @Test("mean and std are applied per channel in float32 as (v/255 - mean) / std")
     func normalisation() {
         let image = RGBImage(width: 1, height: 1, pixels: [0, 128, 255])
-        let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+        let mean: [Float] = [0.485, 0.456, 0.406]
+        let std: [Float] = [0.229, 0.224, 0.225]
         let prepared = ImagePreprocessor(size: 1, mean: mean, std: std)(image: image)
-        #expect(prepared.pixels == [(0 / 255 - mean[0]) / std[0], (128 / 255 - mean[1]) / std[1], (255 / 255 - mean[2]) / std[2]])
+        #expect(
+            prepared.pixels == [
+                (0 / 255 - mean[0]) / std[0], (128 / 255 - mean[1]) / std[1], (255 / 255 - mean[2]) / std[2],
+            ])
     }
 
     @Test("a decoding failure comes back as the decoder's typed error")

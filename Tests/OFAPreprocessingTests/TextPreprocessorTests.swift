@@ -14,10 +14,12 @@ struct TextPreprocessorTests {
             let maxLength = c["max_src_length"] as! Int
             let preprocessor = TextPreprocessor(
                 tokenizer: fullTokenizer, prompt: c["prompt"] as? String, maxSourceLength: maxLength)
-            let hypothesis = c["hypothesis"] as! String, premise = c["premise"] as? String
+            let hypothesis = c["hypothesis"] as! String
+            let premise = c["premise"] as? String
             let prepared = try preprocessor(hypothesis: hypothesis, premise: premise)
             let label = "\(hypothesis.debugDescription) / \(String(describing: premise)) / \(maxLength)"
-            #expect(CaptionCleaner.preCaption(hypothesis, maxWords: maxLength) == c["pre_caption"] as! String, "\(label)")
+            #expect(
+                CaptionCleaner.preCaption(hypothesis, maxWords: maxLength) == c["pre_caption"] as! String, "\(label)")
             #expect(prepared.text == c["text"] as! String, "\(label)")
             #expect(prepared.sourceIDs == c["source"] as! [Int], "\(label)")
             #expect(prepared.decoderIDs == c["decoder"] as! [Int], "\(label)")
@@ -31,8 +33,11 @@ struct TextPreprocessorTests {
         #expect(one.sourceIDs == [0, 473, 5, 2274, 6190, 22, 89, 32, 80, 7723, 4, 22, 116, 2])
         #expect(one.decoderIDs == Array(one.sourceIDs.dropLast()))
         let two = try preprocessor(hypothesis: "the two dogs are eating.", premise: "there are two dogs.")
-        #expect(two.sourceIDs == [0, 64, 2274, 8, 2788, 134, 22, 89, 32, 80, 3678, 4, 22, 25696, 2788, 176, 22, 5,
-                                  80, 3678, 32, 4441, 4, 22, 116, 2])
+        #expect(
+            two.sourceIDs == [
+                0, 64, 2274, 8, 2788, 134, 22, 89, 32, 80, 3678, 4, 22, 25696, 2788, 176, 22, 5,
+                80, 3678, 32, 4441, 4, 22, 116, 2,
+            ])
     }
 
     @Test("pre_caption follows Python: full lower-casing with final sigma, leading punctuation only, whitespace runs")
