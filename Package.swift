@@ -6,6 +6,8 @@ let package = Package(
     name: "ofad",
     products: [
         .library(name: "OFA", targets: ["OFA"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -14,8 +16,26 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // libjpeg-turbo + libpng behind a setjmp-safe C helper (Debian: libjpeg62-turbo-dev, libpng-dev).
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
+        .target(
+            name: "OFAPreprocessing",
+            dependencies: ["ImageIO"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
+        .executableTarget(
+            name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
+            path: "Sources/ofa-preprocess-benchmark"
+        ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
+        .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
+        .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
