@@ -1,6 +1,6 @@
 // Times the engine on one visual-entailment query: load time, median latency after warm-up, peak RSS, and the
 // answer probabilities against the reference's. Usage:
-//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N]
+//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--compare]
 // INPUTS holds patch_image [3,H,W], source_ids, decoder_ids and optionally probabilities (reference goldens).
 import Foundation
 import OFA
@@ -68,6 +68,28 @@ do {
     ]
     if let reference = inputs[prefix + "probabilities"]?.floats {
         report["max_abs_difference_vs_reference"] = zip(reference, result.probabilities).map { abs($0 - $1) }.max()
+    }
+    if CommandLine.arguments.contains("--compare") {
+        // Stage by stage against every reference tensor the inputs carry.
+        let probe = ForwardProbe()
+        let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2],
+                                           probe: probe)
+        let layers = Set((0..<model.configuration.decoderLayers))
+        let compared = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt,
+                                          answerTokens: model.answerTokens,
+                                          attention: AttentionRequest(kinds: Set(AttentionRequest.Kind.allCases),
+                                                                      layers: layers), probe: probe)
+        var differences: [String: [String: Float]] = [:]
+        func compare(_ name: String, _ values: [Float]) {
+            guard let reference = inputs[prefix + name]?.floats, reference.count == values.count else { return }
+            let scale = reference.map(abs).max() ?? 0
+            let worst = zip(reference, values).map { abs($0 - $1) }.max() ?? 0
+            differences[name] = ["max_abs_difference": worst, "reference_max_abs": scale]
+        }
+        for (name, tensor) in probe.tensors { compare(name, tensor.values) }
+        for map in compared.attention { compare("attention.\(map.kind.rawValue).\(map.layer)", map.values) }
+        compare("probabilities", compared.probabilities)
+        report["stages"] = differences
     }
     let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))

@@ -1,28 +1,29 @@
-// Recycles large host buffers between requests so activations do not page-fault fresh memory on every layer.
+// Recycles large host buffers so activations do not page-fault fresh memory on every layer. Idle buffers are
+// kept up to a byte budget, oldest evicted first, so the pool follows the sizes of the current work.
 import Foundation
 
 final class BufferPool: @unchecked Sendable {
-    /// Buffers smaller than this go straight to malloc, which already reuses them.
+    /// Buffers smaller than this go straight to malloc, which reuses them itself.
     static let minimumPooledBytes = 1 << 20
     private let capacity: Int
-    private var free: [Int: [UnsafeMutableRawPointer]] = [:]
-    private var pooledBytes = 0
+    /// Idle buffers, oldest first.
+    private var idle: [(bytes: Int, address: UnsafeMutableRawPointer)] = []
+    private var idleBytes = 0
     private let lock = NSLock()
 
-    /// `capacity`: most bytes kept idle in the pool.
+    /// `capacity`: most bytes kept idle.
     init(capacity: Int) { self.capacity = capacity }
 
-    deinit {
-        for (_, buffers) in free { buffers.forEach { Foundation.free($0) } }
-    }
+    deinit { idle.forEach { free($0.address) } }
 
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= BufferPool.minimumPooledBytes {
             lock.lock()
-            if let buffer = free[bytes]?.popLast() {
-                pooledBytes -= bytes
+            if let index = idle.lastIndex(where: { $0.bytes == bytes }) {
+                let address = idle.remove(at: index).address
+                idleBytes -= bytes
                 lock.unlock()
-                return buffer
+                return address
             }
             lock.unlock()
         }
@@ -33,17 +34,18 @@ final class BufferPool: @unchecked Sendable {
         return address
     }
 
-    func give(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
-        if bytes >= BufferPool.minimumPooledBytes {
-            lock.lock()
-            if pooledBytes + bytes <= capacity {
-                free[bytes, default: []].append(buffer)
-                pooledBytes += bytes
-                lock.unlock()
-                return
-            }
-            lock.unlock()
+    func give(_ address: UnsafeMutableRawPointer, bytes: Int) {
+        guard bytes >= BufferPool.minimumPooledBytes, bytes <= capacity else { return free(address) }
+        lock.lock()
+        idle.append((bytes, address))
+        idleBytes += bytes
+        var evicted: [UnsafeMutableRawPointer] = []
+        while idleBytes > capacity {
+            let oldest = idle.removeFirst()
+            idleBytes -= oldest.bytes
+            evicted.append(oldest.address)
         }
-        Foundation.free(buffer)
+        lock.unlock()
+        evicted.forEach { free($0) }
     }
 }

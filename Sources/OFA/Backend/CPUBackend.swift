@@ -5,7 +5,7 @@ import Foundation
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
     public let threads: Int
-    private let pool = BufferPool(capacity: 192 << 20)
+    private let pool = BufferPool(capacity: 128 << 20)
 
     /// `threads` sets OpenBLAS's thread count for the whole process.
     public init(threads: Int = 0) {

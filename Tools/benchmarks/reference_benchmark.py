@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time the PyTorch reference (modelscope OFA) on one visual-entailment query; print one JSON line.
 
-    $HOME/.cache/ofa-refenv/venv/bin/python Tools/benchmark/reference_benchmark.py MODEL_DIR --threads 2
+    $HOME/.cache/ofa-refenv/venv/bin/python Tools/benchmarks/reference_benchmark.py MODEL_DIR --threads 2
 
 MODEL_DIR is a modelscope OFA model directory (e.g. the random OFA-large one made by
 `Tools/fixtures/make_engine_fixtures.py --large Fixtures-large` → Fixtures-large/ofa-large-random).
