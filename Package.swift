@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "OFA", targets: ["OFA"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
+        .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -27,6 +28,7 @@ let package = Package(
             dependencies: ["ImageIO"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        .target(name: "OFAPipeline", dependencies: ["OFA", "OFAPreprocessing", "ImageIO"]),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
@@ -36,6 +38,7 @@ let package = Package(
         .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
+        .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
