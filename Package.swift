@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "OFA", targets: ["OFA"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
+        .library(name: "Visualize", targets: ["Visualize"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -27,6 +28,13 @@ let package = Package(
             dependencies: ["ImageIO"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // giflib for animated GIFs (Debian: libgif-dev).
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
+        .target(
+            name: "Visualize",
+            dependencies: ["ImageIO", "CGIF"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
@@ -36,6 +44,7 @@ let package = Package(
         .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
+        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA"]),
     ],
     swiftLanguageModes: [.v5]
 )
