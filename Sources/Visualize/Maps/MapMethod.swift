@@ -36,8 +36,11 @@ public struct MapMethod: Sendable, Equatable, Codable, CustomStringConvertible {
         }
         if let layer = parameters["layer"] { parts.append("L" + layer) }
         if let layers = parameters["layers"] { parts.append("L" + layers) }
-        if let heads = parameters["heads"] { parts.append(heads) }
-        if let fusion = parameters["fusion"] { parts.append(fusion) }
+        if let fusion = parameters["fusion"] {
+            parts.append(fusion)
+        } else if let heads = parameters["heads"] {
+            parts.append(heads)
+        }
         return parts.joined(separator: " ")
     }
 }
