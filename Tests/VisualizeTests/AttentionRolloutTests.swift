@@ -7,8 +7,9 @@ final class AttentionRolloutTests: XCTestCase {
     func rollout(_ entry: [String: Any]) throws -> AttentionRollout {
         let encoder = try VisualizeFixtures.attention(
             entry, kind: "encoder", layers: Array(0..<VisualizeFixtures.encoderLayerCount(entry)))
-        return try AttentionRollout(encoder: encoder, fusion: HeadFusion(entry["fusion"] as! String)!,
-                                    discardRatio: entry["discard"] as! Double)
+        return try AttentionRollout(
+            encoder: encoder, fusion: HeadFusion(entry["fusion"] as! String)!,
+            discardRatio: entry["discard"] as! Double)
     }
 
     func testTheRolloutMatrixMatchesTheReferenceWithAndWithoutDiscarding() throws {
@@ -25,18 +26,21 @@ final class AttentionRolloutTests: XCTestCase {
         XCTAssertEqual(entries.count, 4 * 7)
         for entry in entries {
             let cross = try VisualizeFixtures.attention(entry, kind: "cross", layers: entry["cross_layers"] as! [Int])
-            let map = try Heatmap.rollout(rollout(entry), cross: cross, grid: VisualizeFixtures.grid(entry),
-                                          heads: VisualizeFixtures.heads(entry), row: entry["row"] as! Int,
-                                          renormalize: entry["renormalize"] as! Bool)
-            XCTAssertLessThan(maxDifference(map.values, VisualizeFixtures.maps[entry["name"] as! String]!.floats), 1e-6,
-                              entry["name"] as! String)
+            let map = try Heatmap.rollout(
+                rollout(entry), cross: cross, grid: VisualizeFixtures.grid(entry),
+                heads: VisualizeFixtures.heads(entry), row: entry["row"] as! Int,
+                renormalize: entry["renormalize"] as! Bool)
+            XCTAssertLessThan(
+                maxDifference(map.values, VisualizeFixtures.maps[entry["name"] as! String]!.floats), 1e-6,
+                entry["name"] as! String)
         }
     }
 
     func testRolloutFromTextTokensMatchesTheReference() throws {
         for entry in VisualizeFixtures.entries(kind: "rollout_tokens") {
-            let map = try Heatmap.rollout(rollout(entry), tokens: .mean(entry["tokens"] as! [Int]),
-                                          grid: VisualizeFixtures.grid(entry))
+            let map = try Heatmap.rollout(
+                rollout(entry), tokens: .mean(entry["tokens"] as! [Int]),
+                grid: VisualizeFixtures.grid(entry))
             XCTAssertLessThan(maxDifference(map.values, VisualizeFixtures.maps[entry["name"] as! String]!.floats), 1e-6)
         }
     }

@@ -26,8 +26,9 @@ final class GIFEncoderTests: XCTestCase {
     }
 
     func testALoopCountIsWrittenAndPlayingOnceOmitsTheNetscapeBlock() throws {
-        XCTAssertEqual(try GIFStructure(try GIFEncoder.encode(frames(2), delayCentiseconds: 5, loop: .count(3)))
-            .loopCount, 3)
+        XCTAssertEqual(
+            try GIFStructure(try GIFEncoder.encode(frames(2), delayCentiseconds: 5, loop: .count(3)))
+                .loopCount, 3)
         XCTAssertNil(try GIFStructure(try GIFEncoder.encode(frames(2), delayCentiseconds: 5, loop: .once)).loopCount)
     }
 
@@ -43,7 +44,8 @@ final class GIFEncoderTests: XCTestCase {
     }
 
     func testManyColoursAreQuantisedToAtMost256WithSmallError() throws {
-        let image = RGBImage(width: 64, height: 64, pixels: (0..<(64 * 64 * 3)).map { UInt8(truncatingIfNeeded: $0 * 7 / 3) })
+        let image = RGBImage(
+            width: 64, height: 64, pixels: (0..<(64 * 64 * 3)).map { UInt8(truncatingIfNeeded: $0 * 7 / 3) })
         let parsed = try GIFStructure(try GIFEncoder.encode([image], delayCentiseconds: 10, loop: .once))
         XCTAssertLessThanOrEqual(parsed.globalColors.count, 256 * 3)
         var worst = 0
@@ -59,8 +61,11 @@ final class GIFEncoderTests: XCTestCase {
         XCTAssertThrowsError(try GIFEncoder.encode([], delayCentiseconds: 10, loop: .forever)) {
             XCTAssertEqual($0 as? GIFError, .noFrames)
         }
-        XCTAssertThrowsError(try GIFEncoder.encode(frames(1) + frames(1, width: 41), delayCentiseconds: 10,
-                                                   loop: .forever)) {
+        XCTAssertThrowsError(
+            try GIFEncoder.encode(
+                frames(1) + frames(1, width: 41), delayCentiseconds: 10,
+                loop: .forever)
+        ) {
             XCTAssertEqual($0 as? GIFError, .frameSizeMismatch(index: 1, width: 41, height: 30))
         }
         XCTAssertThrowsError(try GIFEncoder.encode(frames(1), delayCentiseconds: 10, loop: .count(0))) {

@@ -61,7 +61,9 @@ struct GIFStructure {
                 if label == 0xF9, data.count == 4 {
                     pending.disposal = (Int(data[0]) >> 2) & 7
                     pending.delay = Int(data[1]) | Int(data[2]) << 8
-                } else if label == 0xFF, data.count == 14, String(decoding: data[0..<11], as: UTF8.self) == "NETSCAPE2.0" {
+                } else if label == 0xFF, data.count == 14,
+                    String(decoding: data[0..<11], as: UTF8.self) == "NETSCAPE2.0"
+                {
                     loopCount = Int(data[12]) | Int(data[13]) << 8
                 }
             case 0x2C:
@@ -89,13 +91,16 @@ struct GIFStructure {
 
     /// GIF's variable-length LZW (codes LSB first, clear and end codes, 12-bit limit, no early change).
     static func decompress(_ data: [UInt8], minimumCodeSize: Int) -> [UInt8] {
-        let clear = 1 << minimumCodeSize, end = clear + 1
+        let clear = 1 << minimumCodeSize
+        let end = clear + 1
         let initial: [[UInt8]] = (0..<clear).map { [UInt8($0)] } + [[], []]
         var dictionary = initial
         var codeSize = minimumCodeSize + 1
         var previous: [UInt8]?
         var output: [UInt8] = []
-        var buffer = 0, bits = 0, position = 0
+        var buffer = 0
+        var bits = 0
+        var position = 0
         while true {
             while bits < codeSize {
                 guard position < data.count else { return output }

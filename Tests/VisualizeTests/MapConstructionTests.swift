@@ -12,11 +12,14 @@ final class CrossAttentionMapTests: XCTestCase {
             let grid = VisualizeFixtures.grid(entry)
             let renormalize = entry["renormalize"] as! Bool
             let row = entry["row"] as! Int
-            let map = layers.count == 1
-                ? try Heatmap.crossAttention(layers[0], grid: grid, heads: VisualizeFixtures.heads(entry), row: row,
-                                             renormalize: renormalize)
-                : try Heatmap.crossAttention(layers: layers, grid: grid, heads: VisualizeFixtures.heads(entry),
-                                             row: row, renormalize: renormalize)
+            let map =
+                layers.count == 1
+                ? try Heatmap.crossAttention(
+                    layers[0], grid: grid, heads: VisualizeFixtures.heads(entry), row: row,
+                    renormalize: renormalize)
+                : try Heatmap.crossAttention(
+                    layers: layers, grid: grid, heads: VisualizeFixtures.heads(entry),
+                    row: row, renormalize: renormalize)
             let expected = VisualizeFixtures.maps[entry["name"] as! String]!.floats
             XCTAssertLessThan(maxDifference(map.values, expected), 1e-6, entry["name"] as! String)
         }
@@ -33,8 +36,9 @@ final class CrossAttentionMapTests: XCTestCase {
 
     func testTheMethodNamesLayerHeadsRowAndRenormalisation() throws {
         let cross = try VisualizeFixtures.attention(model: "tiny-a", case: "hypothesis", kind: "cross", layer: 1)
-        let map = try Heatmap.crossAttention(cross, grid: PatchGrid(rows: 4, columns: 4), heads: .max,
-                                             renormalize: true)
+        let map = try Heatmap.crossAttention(
+            cross, grid: PatchGrid(rows: 4, columns: 4), heads: .max,
+            renormalize: true)
         XCTAssertEqual(map.method.description, "cross_attention(heads=max, layer=1, renormalized=true, row=-1)")
         XCTAssertEqual(map.method.shortLabel, "cross L1 max")
     }
@@ -62,8 +66,9 @@ final class CrossAttentionMapTests: XCTestCase {
         }
         let recorded = try AttentionTensor(shape: [full.heads, 1, full.keys], values: lastRows, layer: 1)
         let grid = PatchGrid(rows: 6, columns: 6)
-        XCTAssertEqual(try Heatmap.crossAttention(recorded, grid: grid).values,
-                       try Heatmap.crossAttention(full, grid: grid).values)
+        XCTAssertEqual(
+            try Heatmap.crossAttention(recorded, grid: grid).values,
+            try Heatmap.crossAttention(full, grid: grid).values)
     }
 }
 
@@ -75,9 +80,10 @@ final class TextToImageMapTests: XCTestCase {
             let layer = try VisualizeFixtures.attention(entry, kind: "encoder", layers: [entry["layer"] as! Int])[0]
             let tokens = entry["tokens"] as! [Int]
             let selection: TokenSelection = entry["single"] as! Bool ? .token(tokens[0]) : .mean(tokens)
-            let map = try Heatmap.textToImage(layer, grid: VisualizeFixtures.grid(entry), tokens: selection,
-                                              heads: VisualizeFixtures.heads(entry),
-                                              renormalize: entry["renormalize"] as! Bool)
+            let map = try Heatmap.textToImage(
+                layer, grid: VisualizeFixtures.grid(entry), tokens: selection,
+                heads: VisualizeFixtures.heads(entry),
+                renormalize: entry["renormalize"] as! Bool)
             let expected = VisualizeFixtures.maps[entry["name"] as! String]!.floats
             XCTAssertLessThan(maxDifference(map.values, expected), 1e-6, entry["name"] as! String)
         }

@@ -13,8 +13,9 @@ final class MapStatisticsTests: XCTestCase {
                 imageWidth: expected["width"] as! Int, imageHeight: expected["height"] as! Int,
                 focusThreshold: expected["threshold"] as! Double, topK: expected["k"] as! Int)
             let close = { (a: Double, key: String) in
-                XCTAssertEqual(a, expected[key] as! Double, accuracy: 1e-6 * max(1, abs(expected[key] as! Double)),
-                               "\(name) \(key)")
+                XCTAssertEqual(
+                    a, expected[key] as! Double, accuracy: 1e-6 * max(1, abs(expected[key] as! Double)),
+                    "\(name) \(key)")
             }
             close(stats.mean, "mean")
             close(stats.max, "max")
@@ -40,8 +41,9 @@ final class MapStatisticsTests: XCTestCase {
     }
 
     func testTiesInTheTopPatchesGoToTheLowerIndex() throws {
-        let stats = try VisualizeFixtures.heatmap("synthetic.ties.4x4").statistics(imageWidth: 4, imageHeight: 4,
-                                                                                   topK: 4)
+        let stats = try VisualizeFixtures.heatmap("synthetic.ties.4x4").statistics(
+            imageWidth: 4, imageHeight: 4,
+            topK: 4)
         XCTAssertEqual(stats.topPatches.map(\.index), [4, 6, 13, 1])
     }
 

@@ -17,8 +17,9 @@ final class GaussianSmoothingTests: XCTestCase {
     }
 
     func testReflectionRepeatsHalfSampleSymmetricallyFarOutside() {
-        XCTAssertEqual((-7...9).map { GaussianSmoothing.reflect($0, count: 3) },
-                       [0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2])
+        XCTAssertEqual(
+            (-7...9).map { GaussianSmoothing.reflect($0, count: 3) },
+            [0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2])
     }
 
     func testSigmaZeroLeavesTheMapAlone() throws {
@@ -33,17 +34,22 @@ final class BilinearUpsamplingTests: XCTestCase {
         XCTAssertEqual(entries.count, 12)
         for entry in entries {
             let source = try VisualizeFixtures.heatmap(entry["source"] as! String)
-            let width = entry["width"] as! Int, height = entry["height"] as! Int
-            let field = BilinearUpsampling.upsample(source.values, rows: source.grid.rows, columns: source.grid.columns,
-                                                    width: width, height: height)
+            let width = entry["width"] as! Int
+            let height = entry["height"] as! Int
+            let field = BilinearUpsampling.upsample(
+                source.values, rows: source.grid.rows, columns: source.grid.columns,
+                width: width, height: height)
             let expected = VisualizeFixtures.maps[entry["name"] as! String]!.floats
             XCTAssertLessThan(maxDifference(field, expected), 2e-6, entry["name"] as! String)
         }
     }
 
     func testAConstantMapStaysConstantAndEachPatchCentreKeepsItsValueWhenTheSizeDivides() {
-        XCTAssertEqual(Set(BilinearUpsampling.upsample([0.25, 0.25, 0.25, 0.25], rows: 2, columns: 2, width: 9,
-                                                       height: 5)), [0.25])
+        XCTAssertEqual(
+            Set(
+                BilinearUpsampling.upsample(
+                    [0.25, 0.25, 0.25, 0.25], rows: 2, columns: 2, width: 9,
+                    height: 5)), [0.25])
         let field = BilinearUpsampling.upsample([0, 1, 2, 3], rows: 2, columns: 2, width: 4, height: 4)
         // Pixel 0 and 3 lie beyond the outer patch centres: clamped to the patch value.
         XCTAssertEqual(field[0], 0)
@@ -59,8 +65,9 @@ final class SharpeningTests: XCTestCase {
         for entry in entries {
             let source = try VisualizeFixtures.heatmap(entry["source"] as! String)
             let sharpened = source.sharpened(temperature: entry["temperature"] as! Double)
-            XCTAssertLessThan(maxDifference(sharpened.values, VisualizeFixtures.maps[entry["name"] as! String]!.floats),
-                              1e-6)
+            XCTAssertLessThan(
+                maxDifference(sharpened.values, VisualizeFixtures.maps[entry["name"] as! String]!.floats),
+                1e-6)
             XCTAssertEqual(sharpened.values.reduce(0, +), source.values.reduce(0, +), accuracy: 1e-5)
         }
     }

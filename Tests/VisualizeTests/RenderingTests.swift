@@ -40,8 +40,9 @@ final class HeatmapOverlayTests: XCTestCase {
     }
 
     func testSmoothingAndSharpeningAreRecordedInTheMethod() throws {
-        let prepared = HeatmapOverlay.prepare(try map([0.1, 0.4, 0.2, 0.3]),
-                                              options: RenderOptions(smoothingSigma: 1, temperature: 0.5))
+        let prepared = HeatmapOverlay.prepare(
+            try map([0.1, 0.4, 0.2, 0.3]),
+            options: RenderOptions(smoothingSigma: 1, temperature: 0.5))
         XCTAssertEqual(prepared.method.steps, ["gaussian(sigma=1.0, mode=reflect, truncate=4.0)", "temperature(0.5)"])
     }
 
@@ -53,7 +54,8 @@ final class HeatmapOverlayTests: XCTestCase {
         XCTAssertEqual(barred.height, 48)
         XCTAssertEqual(pixel(barred, 10, 10), pixel(plain, 10, 10))
         // Top of the bar is the maximum colour, bottom the minimum.
-        let top = Colormap.jet.color(1), bottom = Colormap.jet.color(0)
+        let top = Colormap.jet.color(1)
+        let bottom = Colormap.jet.color(0)
         XCTAssertEqual(pixel(barred, 64 + 4 + 2, 4), [top.red, top.green, top.blue])
         XCTAssertEqual(pixel(barred, 64 + 4 + 2, 48 - 4 - 1), [bottom.red, bottom.green, bottom.blue])
     }
@@ -78,8 +80,9 @@ final class LayerGridTests: XCTestCase {
     func testTwelveMapsInFourColumnsMakeThreeRowsOfScaledCells() throws {
         let image = RGBImage.filled(width: 1024, height: 768, with: RGB(50, 50, 50))
         let maps = try (0..<12).map {
-            try Heatmap(grid: PatchGrid(rows: 3, columns: 3), values: (0..<9).map { Float($0 * $0) },
-                        method: MapMethod(name: "cross_attention", parameters: ["layer": String($0)]))
+            try Heatmap(
+                grid: PatchGrid(rows: 3, columns: 3), values: (0..<9).map { Float($0 * $0) },
+                method: MapMethod(name: "cross_attention", parameters: ["layer": String($0)]))
         }
         let grid = LayerGrid.render(maps, on: image, layout: GridLayout(columns: 4, cellMaxSide: 200, gap: 4))
         XCTAssertEqual(grid.width, 4 * 200 + 5 * 4)
@@ -99,8 +102,9 @@ final class LayerAnimationTests: XCTestCase {
     func testAnAnimationHasOneLabelledFramePerMapWithTheRequestedDelayAndLoop() throws {
         let image = RGBImage.filled(width: 120, height: 90, with: RGB(90, 120, 60))
         let maps = try (0..<4).map { layer in
-            try Heatmap(grid: PatchGrid(rows: 3, columns: 3), values: (0..<9).map { Float(($0 + layer) % 9) },
-                        method: MapMethod(name: "cross_attention", parameters: ["layer": String(layer)]))
+            try Heatmap(
+                grid: PatchGrid(rows: 3, columns: 3), values: (0..<9).map { Float(($0 + layer) % 9) },
+                method: MapMethod(name: "cross_attention", parameters: ["layer": String(layer)]))
         }
         let bytes = try LayerAnimation.render(
             maps, labels: maps.map { [$0.method.shortLabel, "yes 0.71"] }, on: image,
@@ -117,10 +121,12 @@ final class LayerAnimationTests: XCTestCase {
         let image = RGBImage.filled(width: 20, height: 20, with: .black)
         let low = try Heatmap(grid: PatchGrid(rows: 1, columns: 1), values: [1], method: MapMethod(name: "a"))
         let high = try Heatmap(grid: PatchGrid(rows: 1, columns: 1), values: [3], method: MapMethod(name: "b"))
-        let frames = LayerAnimation.frames([low, high], labels: [[], []], on: image,
-                                           options: RenderOptions(alpha: 1),
-                                           animation: AnimationOptions(sharedScale: true))
-        let first = Colormap.jet.color(0), last = Colormap.jet.color(1)
+        let frames = LayerAnimation.frames(
+            [low, high], labels: [[], []], on: image,
+            options: RenderOptions(alpha: 1),
+            animation: AnimationOptions(sharedScale: true))
+        let first = Colormap.jet.color(0)
+        let last = Colormap.jet.color(1)
         XCTAssertEqual(Array(frames[0].pixels[0..<3]), [first.red, first.green, first.blue])
         XCTAssertEqual(Array(frames[1].pixels[0..<3]), [last.red, last.green, last.blue])
     }

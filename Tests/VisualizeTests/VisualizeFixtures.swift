@@ -53,8 +53,9 @@ enum VisualizeFixtures {
     /// A stored grid as a Heatmap.
     static func heatmap(_ name: String) throws -> Heatmap {
         let tensor = maps[name]!
-        return try Heatmap(grid: PatchGrid(rows: tensor.shape[0], columns: tensor.shape[1]), values: tensor.floats,
-                           method: MapMethod(name: name))
+        return try Heatmap(
+            grid: PatchGrid(rows: tensor.shape[0], columns: tensor.shape[1]), values: tensor.floats,
+            method: MapMethod(name: name))
     }
 }
 

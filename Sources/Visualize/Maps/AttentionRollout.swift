@@ -101,7 +101,9 @@ extension Heatmap {
         row: Int = -1, renormalize: Bool = false
     ) throws -> Heatmap {
         let answer = try meanCrossRow(cross, grid: grid, heads: heads, row: row)
-        guard answer.count == rollout.size else { throw MapError.keysMismatch(expected: rollout.size, actual: answer.count) }
+        guard answer.count == rollout.size else {
+            throw MapError.keysMismatch(expected: rollout.size, actual: answer.count)
+        }
         let method = MapMethod(
             name: "rollout_cross",
             parameters: [
@@ -118,7 +120,9 @@ extension Heatmap {
     public static func rollout(
         _ rollout: AttentionRollout, tokens: TokenSelection, grid: PatchGrid, renormalize: Bool = false
     ) throws -> Heatmap {
-        guard rollout.size > grid.count else { throw MapError.keysMismatch(expected: grid.count + 1, actual: rollout.size) }
+        guard rollout.size > grid.count else {
+            throw MapError.keysMismatch(expected: grid.count + 1, actual: rollout.size)
+        }
         let textCount = rollout.size - grid.count
         let indices = tokens.indices
         guard !indices.isEmpty else { throw MapError.noTokens }

@@ -35,7 +35,8 @@ extension Heatmap {
     }
 
     /// Head-fused cross-attention row over all S source positions.
-    static func crossRow(_ attention: AttentionTensor, grid: PatchGrid, heads: HeadFusion, row: Int) throws -> [Double] {
+    static func crossRow(_ attention: AttentionTensor, grid: PatchGrid, heads: HeadFusion, row: Int) throws -> [Double]
+    {
         guard attention.keys > grid.count else {
             throw MapError.keysMismatch(expected: grid.count + 1, actual: attention.keys)
         }
@@ -48,7 +49,9 @@ extension Heatmap {
         guard let first = layers.first else { throw MapError.noLayers }
         var sum = [Double](repeating: 0, count: first.keys)
         for layer in layers {
-            guard layer.keys == first.keys else { throw MapError.keysMismatch(expected: first.keys, actual: layer.keys) }
+            guard layer.keys == first.keys else {
+                throw MapError.keysMismatch(expected: first.keys, actual: layer.keys)
+            }
             let fused = try crossRow(layer, grid: grid, heads: heads, row: row)
             for k in sum.indices { sum[k] += fused[k] }
         }

@@ -22,7 +22,8 @@ public struct PatchGrid: Sendable, Equatable, Hashable, Codable, CustomStringCon
 
     /// The original-image box that patch (row, column) covers.
     public func box(row: Int, column: Int, imageWidth: Int, imageHeight: Int) -> PixelBox {
-        let w = Double(imageWidth), h = Double(imageHeight)
+        let w = Double(imageWidth)
+        let h = Double(imageHeight)
         return PixelBox(
             x0: Double(column) * w / Double(columns), y0: Double(row) * h / Double(rows),
             x1: Double(column + 1) * w / Double(columns), y1: Double(row + 1) * h / Double(rows))
@@ -30,8 +31,10 @@ public struct PatchGrid: Sendable, Equatable, Hashable, Codable, CustomStringCon
 
     /// The centre of patch (row, column) in original-image pixels.
     public func center(row: Int, column: Int, imageWidth: Int, imageHeight: Int) -> (x: Double, y: Double) {
-        ((Double(column) + 0.5) * Double(imageWidth) / Double(columns),
-         (Double(row) + 0.5) * Double(imageHeight) / Double(rows))
+        (
+            (Double(column) + 0.5) * Double(imageWidth) / Double(columns),
+            (Double(row) + 0.5) * Double(imageHeight) / Double(rows)
+        )
     }
 }
 

@@ -49,8 +49,10 @@ public enum GIFEncoder {
     }
 
     /// Encodes palette-index frames (width·height bytes each, values < palette.count ≤ 256).
-    public static func encode(indexed frames: [[UInt8]], width: Int, height: Int, palette: [RGB], delays: [Int],
-                              loop: GIFLoop) throws -> [UInt8] {
+    public static func encode(
+        indexed frames: [[UInt8]], width: Int, height: Int, palette: [RGB], delays: [Int],
+        loop: GIFLoop
+    ) throws -> [UInt8] {
         guard !frames.isEmpty, delays.count == frames.count else { throw GIFError.noFrames }
         guard width > 0, height > 0, width <= 65535, height <= 65535 else {
             throw GIFError.tooLarge(width: width, height: height)
@@ -66,12 +68,16 @@ public enum GIFEncoder {
         let context = Unmanaged.passRetained(sink)
         defer { context.release() }
         var openError: Int32 = 0
-        guard let gif = EGifOpen(context.toOpaque(), { file, data, length in
-            guard let file, let data, let user = file.pointee.UserData else { return 0 }
-            Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue().bytes
-                .append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-            return length
-        }, &openError) else {
+        guard
+            let gif = EGifOpen(
+                context.toOpaque(),
+                { file, data, length in
+                    guard let file, let data, let user = file.pointee.UserData else { return 0 }
+                    Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue().bytes
+                        .append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+                    return length
+                }, &openError)
+        else {
             throw GIFError.library(operation: "EGifOpen", code: Int(openError), message: message(openError))
         }
         var closed = false
@@ -94,8 +100,9 @@ public enum GIFEncoder {
         var colors = palette.map { GifColorType(Red: $0.red, Green: $0.green, Blue: $0.blue) }
         colors += Array(repeating: GifColorType(Red: 0, Green: 0, Blue: 0), count: size - colors.count)
         guard let map = GifMakeMapObject(Int32(size), colors) else {
-            throw GIFError.library(operation: "GifMakeMapObject", code: Int(E_GIF_ERR_NOT_ENOUGH_MEM),
-                                   message: message(E_GIF_ERR_NOT_ENOUGH_MEM))
+            throw GIFError.library(
+                operation: "GifMakeMapObject", code: Int(E_GIF_ERR_NOT_ENOUGH_MEM),
+                message: message(E_GIF_ERR_NOT_ENOUGH_MEM))
         }
         defer { GifFreeMapObject(map) }
         try check(EGifPutScreenDesc(gif, Int32(width), Int32(height), 8, 0, map), "EGifPutScreenDesc")
@@ -105,8 +112,9 @@ public enum GIFEncoder {
             if case .count(let n) = loop { count = n } else { count = 0 }
             try check(EGifPutExtensionLeader(gif, APPLICATION_EXT_FUNC_CODE), "EGifPutExtensionLeader")
             try check(EGifPutExtensionBlock(gif, 11, Array("NETSCAPE2.0".utf8)), "EGifPutExtensionBlock")
-            try check(EGifPutExtensionBlock(gif, 3, [1, UInt8(count & 0xFF), UInt8(count >> 8)]),
-                      "EGifPutExtensionBlock")
+            try check(
+                EGifPutExtensionBlock(gif, 3, [1, UInt8(count & 0xFF), UInt8(count >> 8)]),
+                "EGifPutExtensionBlock")
             try check(EGifPutExtensionTrailer(gif), "EGifPutExtensionTrailer")
         }
 

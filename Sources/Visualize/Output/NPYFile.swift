@@ -66,14 +66,17 @@ public enum NPYFile {
 
     public static func decode(_ bytes: [UInt8]) throws -> NPYArray {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw NPYError.notNPY }
-        let major = bytes[6], minor = bytes[7]
+        let major = bytes[6]
+        let minor = bytes[7]
         let lengthSize: Int
         switch major {
         case 1: lengthSize = 2
         case 2, 3: lengthSize = 4
         default: throw NPYError.unsupportedVersion(major: major, minor: minor)
         }
-        guard bytes.count >= 8 + lengthSize else { throw NPYError.truncated(expected: 8 + lengthSize, actual: bytes.count) }
+        guard bytes.count >= 8 + lengthSize else {
+            throw NPYError.truncated(expected: 8 + lengthSize, actual: bytes.count)
+        }
         var headerLength = 0
         for k in (0..<lengthSize).reversed() { headerLength = headerLength << 8 | Int(bytes[8 + k]) }
         let dataStart = 8 + lengthSize + headerLength
@@ -91,7 +94,8 @@ public enum NPYFile {
         var values = [Float](repeating: 0, count: count)
         for i in 0..<count {
             let o = dataStart + i * 4
-            let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+            let bits =
+                UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
             values[i] = Float(bitPattern: bits)
         }
         return NPYArray(shape: fields.shape, values: values)
@@ -111,7 +115,9 @@ public enum NPYFile {
         let fortran = try value("fortran_order")
         guard fortran.hasPrefix("True") || fortran.hasPrefix("False") else { throw NPYError.badHeader(header) }
         let shapeText = try value("shape")
-        guard shapeText.first == "(", let close = shapeText.firstIndex(of: ")") else { throw NPYError.badHeader(header) }
+        guard shapeText.first == "(", let close = shapeText.firstIndex(of: ")") else {
+            throw NPYError.badHeader(header)
+        }
         var shape: [Int] = []
         for part in shapeText[shapeText.index(after: shapeText.startIndex)..<close].split(separator: ",") {
             let trimmed = part.trimmingCharacters(in: .whitespaces)

@@ -26,7 +26,9 @@ struct PaletteQuantizer {
         var boxes = [count.indices.filter { count[$0] > 0 }]
         if boxes[0].isEmpty { boxes = [[0]] }
         while boxes.count < maxColors {
-            var best = -1, bestScore = 0, bestAxis = 0
+            var best = -1
+            var bestScore = 0
+            var bestAxis = 0
             for (k, box) in boxes.enumerated() where box.count > 1 {
                 let (axis, range) = PaletteQuantizer.longestSide(box)
                 let population = box.reduce(0) { $0 + count[$1] }
@@ -38,11 +40,13 @@ struct PaletteQuantizer {
             }
             if best < 0 { break }
             let sorted = boxes[best].sorted {
-                let a = PaletteQuantizer.channel($0, bestAxis), b = PaletteQuantizer.channel($1, bestAxis)
+                let a = PaletteQuantizer.channel($0, bestAxis)
+                let b = PaletteQuantizer.channel($1, bestAxis)
                 return a < b || (a == b && $0 < $1)
             }
             let half = sorted.reduce(0) { $0 + count[$1] } / 2
-            var running = 0, cut = 1
+            var running = 0
+            var cut = 1
             for (i, bin) in sorted.enumerated() {
                 running += count[bin]
                 if running >= half {
@@ -56,7 +60,10 @@ struct PaletteQuantizer {
         var lookup = [UInt8](repeating: 0, count: 32768)
         var palette: [RGB] = []
         for (k, box) in boxes.enumerated() {
-            var n = 0, r = 0, g = 0, b = 0
+            var n = 0
+            var r = 0
+            var g = 0
+            var b = 0
             for bin in box {
                 lookup[bin] = UInt8(k)
                 n += count[bin]
@@ -92,7 +99,8 @@ struct PaletteQuantizer {
     static func longestSide(_ box: [Int]) -> (axis: Int, range: Int) {
         var best = (axis: 0, range: 0)
         for axis in 0..<3 {
-            var low = 31, high = 0
+            var low = 31
+            var high = 0
             for bin in box {
                 let v = channel(bin, axis)
                 low = Swift.min(low, v)

@@ -13,7 +13,8 @@ public enum BilinearUpsampling {
             output.withUnsafeMutableBufferPointer { out in
                 for y in 0..<height {
                     let (r0, r1, fy) = ys[y]
-                    let top = r0 * columns, bottom = r1 * columns
+                    let top = r0 * columns
+                    let bottom = r1 * columns
                     for x in 0..<width {
                         let (c0, c1, fx) = xs[x]
                         let upper = grid[top + c0] + (grid[top + c1] - grid[top + c0]) * fx

@@ -22,7 +22,8 @@ public enum BitmapFont {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             for (column, character) in line.enumerated() {
                 let bits = glyph(character)
-                let left = x + column * advance * scale, top = y + row * lineHeight * scale
+                let left = x + column * advance * scale
+                let top = y + row * lineHeight * scale
                 for gy in 0..<glyphHeight {
                     for gx in 0..<glyphWidth where bits[gy] & (1 << (glyphWidth - 1 - gx)) != 0 {
                         image.fill(x: left + gx * scale, y: top + gy * scale, width: scale, height: scale, color: color)

@@ -32,8 +32,10 @@ extension RGBImage {
 
     /// Blends `color` over the rectangle (clipped to the image) with the given opacity (1: solid).
     mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB, opacity: Float = 1) {
-        let x0 = Swift.max(x, 0), y0 = Swift.max(y, 0)
-        let x1 = Swift.min(x + w, width), y1 = Swift.min(y + h, height)
+        let x0 = Swift.max(x, 0)
+        let y0 = Swift.max(y, 0)
+        let x1 = Swift.min(x + w, width)
+        let y1 = Swift.min(y + h, height)
         guard x0 < x1 && y0 < y1 else { return }
         let keep = 1 - opacity
         let add = [Float(color.red), Float(color.green), Float(color.blue)].map { $0 * opacity }
@@ -50,8 +52,10 @@ extension RGBImage {
 
     /// Copies `image` with its top-left corner at (x, y), clipped to this image.
     mutating func paste(_ image: RGBImage, x: Int, y: Int) {
-        let x0 = Swift.max(x, 0), x1 = Swift.min(x + image.width, width)
-        let y0 = Swift.max(y, 0), y1 = Swift.min(y + image.height, height)
+        let x0 = Swift.max(x, 0)
+        let x1 = Swift.min(x + image.width, width)
+        let y0 = Swift.max(y, 0)
+        let y1 = Swift.min(y + image.height, height)
         guard x0 < x1 && y0 < y1 else { return }
         let imageWidth = width
         pixels.withUnsafeMutableBufferPointer { target in

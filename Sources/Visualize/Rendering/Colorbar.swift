@@ -13,7 +13,8 @@ enum Colorbar {
         let width = image.width + pad + barWidth + pad + labelWidth + pad
         var canvas = RGBImage.filled(width: width, height: image.height, with: .darkGray)
         canvas.paste(image, x: 0, y: 0)
-        let top = pad, bottom = Swift.max(image.height - pad, top + 1)
+        let top = pad
+        let bottom = Swift.max(image.height - pad, top + 1)
         let barX = image.width + pad
         for y in top..<bottom {
             let position = bottom - 1 == top ? 1 : Float(bottom - 1 - y) / Float(bottom - 1 - top)
@@ -22,8 +23,9 @@ enum Colorbar {
         }
         let textX = barX + barWidth + pad
         BitmapFont.draw(labels[0], into: &canvas, x: textX, y: top, scale: scale, color: .white)
-        BitmapFont.draw(labels[1], into: &canvas, x: textX, y: Swift.max(bottom - textHeight, top), scale: scale,
-                        color: .white)
+        BitmapFont.draw(
+            labels[1], into: &canvas, x: textX, y: Swift.max(bottom - textHeight, top), scale: scale,
+            color: .white)
         return canvas
     }
 

@@ -29,8 +29,10 @@ public struct Colormap: Sendable, Equatable {
     }
 
     /// matplotlib's _create_lookup_table for (x, y0, y1) segments at N = 256, then (lut·255) truncated to bytes.
-    init(name: String, red: [(Double, Double, Double)], green: [(Double, Double, Double)],
-         blue: [(Double, Double, Double)]) {
+    init(
+        name: String, red: [(Double, Double, Double)], green: [(Double, Double, Double)],
+        blue: [(Double, Double, Double)]
+    ) {
         let channels = [red, green, blue].map { Colormap.lookupTable($0) }
         var table = [UInt8](repeating: 0, count: 256 * 3)
         for i in 0..<256 {

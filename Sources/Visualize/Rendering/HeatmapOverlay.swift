@@ -9,19 +9,24 @@ public enum HeatmapOverlay {
     }
 
     /// `label` lines (e.g. "cross L11 mean", "yes 0.708") are drawn at the top left.
-    public static func render(_ map: Heatmap, on image: RGBImage, options: RenderOptions = RenderOptions(),
-                              label: [String] = []) -> RGBImage {
+    public static func render(
+        _ map: Heatmap, on image: RGBImage, options: RenderOptions = RenderOptions(),
+        label: [String] = []
+    ) -> RGBImage {
         draw(prepare(map, options: options), on: image, options: options, label: label)
     }
 
     /// Draws an already prepared map.
     static func draw(_ map: Heatmap, on image: RGBImage, options: RenderOptions, label: [String]) -> RGBImage {
-        let width = image.width, height = image.height
+        let width = image.width
+        let height = image.height
         let (lower, upper) = map.bounds(options.normalization)
         let range = upper - lower
-        let field = BilinearUpsampling.upsample(map.values, rows: map.grid.rows, columns: map.grid.columns,
-                                                width: width, height: height)
-        let alpha = options.alpha, keep = 1 - options.alpha
+        let field = BilinearUpsampling.upsample(
+            map.values, rows: map.grid.rows, columns: map.grid.columns,
+            width: width, height: height)
+        let alpha = options.alpha
+        let keep = 1 - options.alpha
         let colors = options.colormap.table.map { Float($0) * alpha + 0.5 }
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         image.pixels.withUnsafeBufferPointer { source in

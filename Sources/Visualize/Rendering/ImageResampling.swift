@@ -10,7 +10,9 @@ enum ImageResampling {
         image.pixels.withUnsafeBufferPointer { p in
             for y in 0..<image.height {
                 for x in 0..<width {
-                    var r: Float = 0, g: Float = 0, b: Float = 0
+                    var r: Float = 0
+                    var g: Float = 0
+                    var b: Float = 0
                     for (k, w) in xs[x] {
                         let i = (y * image.width + k) * 3
                         r += w * Float(p[i])
@@ -41,7 +43,8 @@ enum ImageResampling {
     static func weights(source: Int, target: Int) -> [[(Int, Float)]] {
         let scale = Double(source) / Double(target)
         return (0..<target).map { i in
-            let start = Double(i) * scale, end = Double(i + 1) * scale
+            let start = Double(i) * scale
+            let end = Double(i + 1) * scale
             var taps: [(Int, Float)] = []
             var k = Int(start)
             while Double(k) < end && k < source {
@@ -57,6 +60,8 @@ enum ImageResampling {
     static func fitting(width: Int, height: Int, maxSide: Int?) -> (width: Int, height: Int) {
         guard let maxSide, Swift.max(width, height) > maxSide else { return (width, height) }
         let scale = Double(maxSide) / Double(Swift.max(width, height))
-        return (Swift.max(1, Int((Double(width) * scale).rounded())), Swift.max(1, Int((Double(height) * scale).rounded())))
+        return (
+            Swift.max(1, Int((Double(width) * scale).rounded())), Swift.max(1, Int((Double(height) * scale).rounded()))
+        )
     }
 }

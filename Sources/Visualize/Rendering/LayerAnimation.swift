@@ -10,8 +10,10 @@ public struct AnimationOptions: Sendable, Equatable {
     /// One colour scale for all frames (global min/max) instead of one per map.
     public var sharedScale: Bool
 
-    public init(frameDelayMilliseconds: Int = 500, loop: GIFLoop = .forever, maxSide: Int? = nil,
-                sharedScale: Bool = false) {
+    public init(
+        frameDelayMilliseconds: Int = 500, loop: GIFLoop = .forever, maxSide: Int? = nil,
+        sharedScale: Bool = false
+    ) {
         self.frameDelayMilliseconds = frameDelayMilliseconds
         self.loop = loop
         self.maxSide = maxSide
@@ -24,8 +26,10 @@ public struct AnimationOptions: Sendable, Equatable {
 
 public enum LayerAnimation {
     /// The frames as RGB images (`labels[i]` on frame i; missing entries: the map's short method label).
-    public static func frames(_ maps: [Heatmap], labels: [[String]] = [], on image: RGBImage,
-                              options: RenderOptions = RenderOptions(), animation: AnimationOptions = AnimationOptions())
+    public static func frames(
+        _ maps: [Heatmap], labels: [[String]] = [], on image: RGBImage,
+        options: RenderOptions = RenderOptions(), animation: AnimationOptions = AnimationOptions()
+    )
         -> [RGBImage]
     {
         let size = ImageResampling.fitting(width: image.width, height: image.height, maxSide: animation.maxSide)
@@ -34,14 +38,17 @@ public enum LayerAnimation {
         var frameOptions = options
         if animation.sharedScale { frameOptions.normalization = HeatmapOverlay.shared(prepared, options.normalization) }
         return prepared.enumerated().map { i, map in
-            HeatmapOverlay.draw(map, on: base, options: frameOptions,
-                                label: i < labels.count ? labels[i] : [maps[i].method.shortLabel])
+            HeatmapOverlay.draw(
+                map, on: base, options: frameOptions,
+                label: i < labels.count ? labels[i] : [maps[i].method.shortLabel])
         }
     }
 
     /// An animated GIF (one global 256-colour palette, no dithering).
-    public static func render(_ maps: [Heatmap], labels: [[String]] = [], on image: RGBImage,
-                              options: RenderOptions = RenderOptions(), animation: AnimationOptions = AnimationOptions())
+    public static func render(
+        _ maps: [Heatmap], labels: [[String]] = [], on image: RGBImage,
+        options: RenderOptions = RenderOptions(), animation: AnimationOptions = AnimationOptions()
+    )
         throws -> [UInt8]
     {
         guard !maps.isEmpty else { throw GIFError.noFrames }

@@ -45,7 +45,8 @@ extension Heatmap {
         let v = values.map(Double.init)
         let n = Double(v.count)
         let mean = v.reduce(0, +) / n
-        let maximum = v.max()!, minimum = v.min()!
+        let maximum = v.max()!
+        let minimum = v.min()!
         let std = (v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n).squareRoot()
 
         let mass = v.map { Swift.max($0, 0) }
@@ -63,11 +64,13 @@ extension Heatmap {
         let focused = range > 0 ? v.filter { ($0 - minimum) / range >= focusThreshold }.count : 0
         let focusArea = Double(focused) / n
 
-        var cx = 0.0, cy = 0.0
+        var cx = 0.0
+        var cy = 0.0
         if total > 0 {
             for (k, m) in mass.enumerated() where m > 0 {
-                let c = grid.center(row: k / grid.columns, column: k % grid.columns, imageWidth: imageWidth,
-                                    imageHeight: imageHeight)
+                let c = grid.center(
+                    row: k / grid.columns, column: k % grid.columns, imageWidth: imageWidth,
+                    imageHeight: imageHeight)
                 cx += m * c.x
                 cy += m * c.y
             }
@@ -82,8 +85,9 @@ extension Heatmap {
         let top = order.prefix(Swift.max(topK, 0)).map { k in
             MapStatistics.Patch(
                 row: k / grid.columns, column: k % grid.columns, index: k, value: v[k],
-                box: grid.box(row: k / grid.columns, column: k % grid.columns, imageWidth: imageWidth,
-                              imageHeight: imageHeight))
+                box: grid.box(
+                    row: k / grid.columns, column: k % grid.columns, imageWidth: imageWidth,
+                    imageHeight: imageHeight))
         }
         return MapStatistics(
             method: method, grid: grid, imageWidth: imageWidth, imageHeight: imageHeight, mean: mean, max: maximum,
