@@ -82,6 +82,26 @@ let gif = try median("GIF 12 frames 1024x768") {
         maps, labels: labels, on: image, options: options,
         animation: AnimationOptions(frameDelayMilliseconds: 400))
 }
+// Rollout at OFA-large's size: 12 encoder layers × 16 heads × S = 914 (one random layer's array shared 12 times).
+let size = 914
+let heads = 16
+var attention = [Float](repeating: 0, count: heads * size * size)
+for row in 0..<(heads * size) {
+    var total: Float = 0
+    for k in 0..<size {
+        let v = Float((row &* 2_654_435_761 &+ k &* 40503) & 0xFFFF) / 65536 + 1e-3
+        attention[row * size + k] = v
+        total += v
+    }
+    for k in 0..<size { attention[row * size + k] /= total }
+}
+let encoder = try (0..<12).map { try AttentionTensor(shape: [heads, size, size], values: attention, layer: $0) }
+let crossRow = try AttentionTensor(shape: [heads, 1, size], values: Array(attention[0..<(heads * size)]), layer: 11)
+_ = try median("rollout 12 layers x 16 heads, S=914 + map") {
+    let rollout = try AttentionRollout(encoder: encoder, fusion: .mean, discardRatio: 0.9)
+    return try Heatmap.rollout(rollout, cross: [crossRow], grid: grid).npy()
+}
+
 if let writeFolder {
     for (name, bytes) in [("overlay.png", overlay), ("grid.png", gridPNG), ("layers.gif", gif)] {
         try Data(bytes).write(to: URL(fileURLWithPath: writeFolder).appendingPathComponent(name))

@@ -61,6 +61,18 @@ final class AttentionRolloutTests: XCTestCase {
         XCTAssertEqual(values, [3, 0, 2, 0, 0, 1])
     }
 
+    func testSelectionFindsEveryRankAsSortingWouldIncludingTies() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [1, 2, 7, 100] {
+            let values = (0..<count).map { _ in Double(Int.random(in: 0..<10, using: &generator)) }
+            let sorted = values.sorted()
+            for rank in 0..<count {
+                var copy = values
+                XCTAssertEqual(AttentionRollout.select(&copy, rank: rank), sorted[rank])
+            }
+        }
+    }
+
     func testADiscardRatioOutsideZeroToOneIsAnError() throws {
         let layer = try VisualizeFixtures.attention(model: "tiny-a", case: "hypothesis", kind: "encoder", layer: 0)
         XCTAssertThrowsError(try AttentionRollout(encoder: [layer], discardRatio: 1)) {

@@ -76,11 +76,42 @@ public struct AttentionRollout: Sendable {
         return result
     }
 
+    /// The value of the given 0-based rank in ascending order (quickselect, median-of-three pivots); reorders `values`.
+    static func select(_ values: inout [Double], rank: Int) -> Double {
+        var low = 0
+        var high = values.count - 1
+        while low < high {
+            let middle = low + (high - low) / 2
+            let pivot = Swift.max(
+                Swift.min(values[low], values[middle]), Swift.min(Swift.max(values[low], values[middle]), values[high]))
+            var i = low
+            var j = high
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if rank <= j {
+                high = j
+            } else if rank >= i {
+                low = i
+            } else {
+                return values[rank]
+            }
+        }
+        return values[rank]
+    }
+
     /// Zeroes the ⌊ratio·n⌋ smallest entries, ties broken by lower index (numpy's stable argsort order).
     static func discardSmallest(_ values: inout [Double], ratio: Double) {
         let count = Int((Double(values.count) * ratio).rounded(.down))
         guard count > 0 else { return }
-        let threshold = values.sorted()[count - 1]
+        var copy = values
+        let threshold = select(&copy, rank: count - 1)
         var remaining = count - values.lazy.filter { $0 < threshold }.count
         for i in values.indices {
             if values[i] < threshold {
