@@ -63,10 +63,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         precondition(input.shape.last == inputs, "linear: input \(input.shape) vs weight \(weight.shape)")
         let rows = input.count / inputs
         let output = empty(Array(input.shape.dropLast()) + [outputs])
+        // The bias goes in first and the GEMM accumulates onto it (beta 1): no zeroing pass, no bias pass.
+        if let bias {
+            for row in 0..<rows { (output.floats + row * outputs).update(from: bias.floats, count: outputs) }
+        }
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-            1, input.floats, Int32(inputs), weight.floats, Int32(inputs), 0, output.floats, Int32(outputs))
-        finish(output.floats, rows: rows, columns: outputs, bias: bias?.floats, residual: nil, activation: activation)
+            1, input.floats, Int32(inputs), weight.floats, Int32(inputs), bias == nil ? 0 : 1, output.floats,
+            Int32(outputs))
+        if activation != .none {
+            for row in 0..<rows { apply(activation, output.floats + row * outputs, outputs) }
+        }
         return output
     }
 
@@ -135,14 +142,23 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             columns = UnsafePointer(buffer)
             scratch = buffer
         }
+        // Bias first, the GEMM accumulates onto it (beta 1), then residual and activation in one pass.
+        for channel in 0..<outputs {
+            (output.floats + channel * pixels).initialize(repeating: bias.floats[channel], count: pixels)
+        }
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(pixels),
             Int32(channels * kernel * kernel), 1, weight.floats, Int32(channels * kernel * kernel),
-            columns, Int32(pixels), 0, output.floats, Int32(pixels))
+            columns, Int32(pixels), 1, output.floats, Int32(pixels))
         if let scratch { pool.give(scratch, bytes: channels * kernel * kernel * pixels * 4) }
-        finishChannels(
-            output.floats, channels: outputs, pixels: pixels, bias: bias.floats,
-            residual: residual?.floats, activation: activation)
+        for channel in 0..<outputs {
+            let line = output.floats + channel * pixels
+            if let residual {
+                let other = residual.floats + channel * pixels
+                for j in 0..<pixels { line[j] += other[j] }
+            }
+            apply(activation, line, pixels)
+        }
         return output
     }
 
@@ -359,39 +375,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     // MARK: Epilogues
-
-    /// Row-wise bias, residual and activation after a GEMM.
-    private func finish(
-        _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
-        bias: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?,
-        activation: Activation
-    ) {
-        for row in 0..<rows {
-            let line = output + row * columns
-            if let bias { for j in 0..<columns { line[j] += bias[j] } }
-            if let residual { for j in 0..<columns { line[j] += residual[row * columns + j] } }
-            apply(activation, line, columns)
-        }
-    }
-
-    /// Channel-wise bias (one value per row of [C, pixels]), residual and activation after a convolution.
-    private func finishChannels(
-        _ output: UnsafeMutablePointer<Float>, channels: Int, pixels: Int,
-        bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?,
-        activation: Activation
-    ) {
-        for channel in 0..<channels {
-            let line = output + channel * pixels
-            let shift = bias[channel]
-            if let residual {
-                let other = residual + channel * pixels
-                for j in 0..<pixels { line[j] += shift + other[j] }
-            } else {
-                for j in 0..<pixels { line[j] += shift }
-            }
-            apply(activation, line, pixels)
-        }
-    }
 
     private func apply(_ activation: Activation, _ line: UnsafeMutablePointer<Float>, _ count: Int) {
         switch activation {
