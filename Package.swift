@@ -6,6 +6,15 @@ let package = Package(
     name: "ofad",
     products: [
         .library(name: "OFA", targets: ["OFA"]),
+        .library(name: "OFAWire", targets: ["OFAWire"]),
+        .library(name: "OFAServer", targets: ["OFAServer"]),
+        .executable(name: "ofad", targets: ["ofad"]),
+        .executable(name: "ofactl", targets: ["ofactl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -16,6 +25,35 @@ let package = Package(
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
+
+        // The daemon side: wire protocol, server library, and two thin executables.
+        .target(name: "OFAWire"),
+        .target(
+            name: "OFAServer",
+            dependencies: [
+                "OFAWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ofad",
+            dependencies: [
+                "OFAServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ofactl",
+            dependencies: ["OFAWire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "OFAWireTests", dependencies: ["OFAWire"]),
+        .testTarget(
+            name: "OFAServerTests",
+            dependencies: ["OFAServer", "OFAWire", .product(name: "NIOCore", package: "swift-nio")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

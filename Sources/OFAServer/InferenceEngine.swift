@@ -1,0 +1,81 @@
+// The daemon's only view of the model: a small protocol that the real adapter (PipelineEngine) and test
+// doubles implement.
+import OFAWire
+
+/// What a loaded model says about itself.
+public struct EngineDescription: Sendable, Equatable {
+    public var architecture: String
+    public var modelDirectory: String
+    public var device: String
+    public var threads: Int
+    /// Identifies the image preprocessing (resolution, normalisation); part of the image-cache key.
+    public var imageParameters: String
+
+    public init(architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String) {
+        self.architecture = architecture
+        self.modelDirectory = modelDirectory
+        self.device = device
+        self.threads = threads
+        self.imageParameters = imageParameters
+    }
+}
+
+/// An image after decoding and the image backbone, ready for any number of hypotheses. Opaque to the daemon,
+/// which caches it by image digest.
+public struct PreparedImage: @unchecked Sendable {
+    /// The engine's own per-image state; immutable once made.
+    public let payload: AnyObject
+    /// Approximate memory held, for the cache's budget.
+    public let byteCost: Int
+
+    public init(payload: AnyObject, byteCost: Int) {
+        self.payload = payload
+        self.byteCost = byteCost
+    }
+}
+
+/// Failures the engine reports; each maps to one wire error code.
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    case imageUndecodable(String)
+    case inputTooLarge(String)
+    case invalidInput(String)
+    case unavailable(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .imageUndecodable(let why): return "image cannot be decoded: \(why)"
+        case .inputTooLarge(let why): return "input too large: \(why)"
+        case .invalidInput(let why): return "invalid input: \(why)"
+        case .unavailable(let why): return "engine unavailable: \(why)"
+        case .failed(let why): return "engine failed: \(why)"
+        }
+    }
+}
+
+/// Thread-safe: the daemon calls it from several worker threads at once.
+public protocol InferenceEngine: Sendable {
+    func describe() -> EngineDescription
+    /// Decodes the image and runs the image backbone.
+    func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage
+    /// One prediction per hypothesis, in order.
+    func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction]
+    /// The prediction for one hypothesis with the attention `selection` asks for.
+    func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
+        throws -> (Prediction, [AttentionMap])
+}
+
+/// How the daemon asks for an engine: model directory, threads and device come from its configuration.
+public struct EngineOptions: Sendable, Equatable {
+    public var modelDirectory: String
+    public var threads: Int
+    public var device: Device
+
+    public init(modelDirectory: String, threads: Int, device: Device) {
+        self.modelDirectory = modelDirectory
+        self.threads = threads
+        self.device = device
+    }
+}
+
+public typealias EngineLoader = @Sendable (EngineOptions) throws -> any InferenceEngine
