@@ -97,6 +97,11 @@ public struct RPCRequest: Codable, Sendable, Equatable {
 public struct RequestRejection: Error, Sendable, Equatable {
     public var id: JSONValue
     public var error: RPCError
+
+    public init(id: JSONValue, error: RPCError) {
+        self.id = id
+        self.error = error
+    }
 }
 
 public struct RPCResponse: Codable, Sendable, Equatable {
