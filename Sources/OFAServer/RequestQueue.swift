@@ -57,7 +57,8 @@ public final class RequestQueue: @unchecked Sendable {
     public init(workers: Int, capacity: Int) {
         self.capacity = capacity
         for index in 0..<workers {
-            let thread = Thread { [unowned self] in self.serve(worker: index) }
+            // Each worker holds the queue until stopWorkers() lets it end.
+            let thread = Thread { self.serve(worker: index) }
             thread.name = "ofad-worker-\(index)"
             thread.stackSize = 8 << 20
             threads.append(thread)
@@ -91,7 +92,10 @@ public final class RequestQueue: @unchecked Sendable {
     /// Takes a job out of the queue if it is still waiting, and finishes it with `result` (nil: silently).
     public func withdraw(_ job: Job, finishingWith result: JobResult?) {
         condition.withLock {
-            if let index = pending[pendingStart...].firstIndex(where: { $0 === job }) { pending.remove(at: index) }
+            if let index = pending[pendingStart...].firstIndex(where: { $0 === job }) {
+                pending.remove(at: index)
+                condition.broadcast()
+            }
         }
         job.finish(result)
     }
@@ -164,7 +168,10 @@ public final class RequestQueue: @unchecked Sendable {
                         pending.removeFirst(pendingStart)
                         pendingStart = 0
                     }
-                    if job.isFinished { continue }
+                    if job.isFinished {
+                        condition.broadcast()  // waitUntilIdle may be waiting on this skipped job
+                        continue
+                    }
                     runningSince[worker] = monotonicNanoseconds()
                     runningJobs[worker] = job
                     return job
