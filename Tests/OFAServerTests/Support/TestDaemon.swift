@@ -78,6 +78,7 @@ extension WireClient {
 
 /// Where `swift build` put the executables (next to the test bundle).
 var productsDirectory: URL {
+    // On Linux the bundle URL is already the products folder; elsewhere it is the .xctest inside it.
     let bundle = Bundle(for: TestDaemon.self).bundleURL
-    return bundle.deletingLastPathComponent()
+    return bundle.pathExtension == "xctest" ? bundle.deletingLastPathComponent() : bundle
 }
