@@ -3,13 +3,15 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 SWIFT ?= swift
+# e.g. SWIFT_BUILD_FLAGS=--static-swift-stdlib for binaries that need no Swift runtime on the target.
+SWIFT_BUILD_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c release --show-bin-path)
 
 .PHONY: all install uninstall test
 
 all:
-	$(SWIFT) build -c release --product ofad
-	$(SWIFT) build -c release --product ofactl
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS) --product ofad
+	$(SWIFT) build -c release $(SWIFT_BUILD_FLAGS) --product ofactl
 
 test:
 	$(SWIFT) build --build-tests
