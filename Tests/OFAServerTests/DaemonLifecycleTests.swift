@@ -93,7 +93,9 @@ final class DaemonLifecycleTests: XCTestCase {
             try client.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
                                        params: TestDaemon.predictParams(["cat \(index)"])))
         }
-        Thread.sleep(forTimeInterval: 0.05)
+        // All four arrived: one running, three queued.
+        let queue = server.daemon.dispatcher.queue
+        XCTAssertTrue(waitUntil { queue.running + queue.depth == 4 })
         let done = DispatchSemaphore(value: 0)
         Thread { server.daemon.shutdown(); done.signal() }.start()
         var answered: [JSONValue: RPCResponse] = [:]
@@ -116,7 +118,8 @@ final class DaemonLifecycleTests: XCTestCase {
             try client.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
                                        params: TestDaemon.predictParams(["cat \(index)"])))
         }
-        Thread.sleep(forTimeInterval: 0.1)
+        let queue = server.daemon.dispatcher.queue
+        XCTAssertTrue(waitUntil { queue.running + queue.depth == 3 })
         Thread { server.daemon.shutdown() }.start()
         var codes: [JSONValue: Int] = [:]
         while let response = try client.receiveOrClose() { codes[response.id] = response.error?.code }

@@ -111,8 +111,14 @@ final class DaemonProtocolTests: XCTestCase {
         defer { for _ in 0..<10 { gate.signal() } }
         let client = try server.client()
         // One runs (blocked), two wait, the fourth finds the queue full.
-        for index in 0..<4 { try client.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
-                                                        params: TestDaemon.predictParams(["cat \(index)"]))) }
+        func send(_ index: Int64) throws {
+            try client.send(RPCRequest(id: .integer(index), method: Method.predict,
+                                       params: TestDaemon.predictParams(["cat \(index)"])))
+        }
+        let warmUpCalls = engine.counts.predict
+        try send(0)
+        XCTAssertTrue(waitUntil { engine.counts.predict > warmUpCalls })
+        for index in 1...3 { try send(Int64(index)) }
         let started = Date()
         let busy = try client.receive()
         XCTAssertLessThan(Date().timeIntervalSince(started), 1)
@@ -146,20 +152,20 @@ final class DaemonProtocolTests: XCTestCase {
         let server = try TestDaemon(engine: engine)
         engine.gateAfterWarmUp = gate
         let first = try server.client()
+        let warmUpCalls = engine.counts.predict
         try first.send(RPCRequest(id: 1, method: Method.predict, params: TestDaemon.predictParams(["cat"])))
-        Thread.sleep(forTimeInterval: 0.1)
+        XCTAssertTrue(waitUntil { engine.counts.predict > warmUpCalls })
         let predictsBefore = engine.counts.predict
+        func queueDepth() -> Int? { try? server.client().call(Method.status, as: StatusResult.self).queueDepth }
         do {
             let leaver = try server.client()
             for index in 0..<5 {
                 try leaver.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
                                            params: TestDaemon.predictParams(["dog \(index)"])))
             }
-            Thread.sleep(forTimeInterval: 0.1)
-            XCTAssertEqual(try server.client().call(Method.status, as: StatusResult.self).queueDepth, 5)
+            XCTAssertTrue(waitUntil { queueDepth() == 5 })
         }  // leaver closes here
-        Thread.sleep(forTimeInterval: 0.2)
-        XCTAssertEqual(try server.client().call(Method.status, as: StatusResult.self).queueDepth, 0)
+        XCTAssertTrue(waitUntil { queueDepth() == 0 })
         gate.signal()
         XCTAssertEqual(try first.receive().id, 1)
         XCTAssertEqual(engine.counts.predict, predictsBefore)
@@ -226,4 +232,14 @@ final class DaemonProtocolTests: XCTestCase {
             XCTAssertEqual(line.split(separator: " ").count, 2, String(line))
         }
     }
+}
+
+/// Polls `condition` until it holds or `timeout` seconds pass.
+func waitUntil(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.005)
+    }
+    return condition()
 }
