@@ -19,8 +19,9 @@ final class DaemonBenchmark: XCTestCase {
         var latencies: [Double] = []
         var errors = 0
         let started = Date()
-        DispatchQueue.concurrentPerform(iterations: clients) { _ in
+        runConcurrently(clients) { _, ready in
             guard let client = try? server.client() else { return lock.withLock { errors += requestsPerClient } }
+            ready()
             var mine: [Double] = []
             for _ in 0..<requestsPerClient {
                 let start = DispatchTime.now().uptimeNanoseconds

@@ -63,9 +63,10 @@ final class DaemonProtocolTests: XCTestCase {
         let server = try TestDaemon { $0.workers = 2 }
         let failures = NSLock()
         var problems: [String] = []
-        DispatchQueue.concurrentPerform(iterations: 48) { clientIndex in
+        runConcurrently(48) { clientIndex, ready in
             do {
                 let client = try server.client()
+                ready()
                 for request in 0..<8 {
                     let hypothesis = ["cat", "dog", "bird"][(clientIndex + request) % 3] + " \(clientIndex)-\(request)"
                     let result = try client.call(Method.predict, TestDaemon.predictParams([hypothesis]),
@@ -242,4 +243,33 @@ func waitUntil(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
         Thread.sleep(forTimeInterval: 0.005)
     }
     return condition()
+}
+
+/// Runs `body` on `count` threads at once (not a thread pool, so all are really concurrent). Each calls `ready()`
+/// once it is set up (say, connected); the bodies go on together after every one has.
+func runConcurrently(_ count: Int, _ body: @escaping (_ index: Int, _ ready: () -> Void) -> Void) {
+    let group = DispatchGroup()
+    let lock = NSCondition()
+    var waiting = count
+    for index in 0..<count {
+        group.enter()
+        let thread = Thread {
+            var signalled = false
+            let ready = {
+                guard !signalled else { return }
+                signalled = true
+                lock.withLock {
+                    waiting -= 1
+                    lock.broadcast()
+                    while waiting > 0 { lock.wait() }
+                }
+            }
+            body(index, ready)
+            if !signalled { ready() }
+            group.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+    group.wait()
 }
