@@ -106,7 +106,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             if let job, !job.isFinished { inFlight[token] = job }
         }
-        context.channel.setOption(ChannelOptions.autoRead, value: unanswered < Self.maximumInFlight).whenComplete { _ in }
+        context.channel.setOption(ChannelOptions.autoRead, value: unanswered < Self.maximumInFlight).whenComplete { _ in
+        }
         if inputClosed && !closing && decoder.bufferedByteCount > 0 && unanswered < Self.maximumInFlight {
             // The client stopped sending inside a frame.
             do {

@@ -35,8 +35,10 @@ public final class Daemon: @unchecked Sendable {
     private var watchdogWithheld = false
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(configuration: DaemonConfiguration, loader: @escaping EngineLoader, logger: Logger,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        configuration: DaemonConfiguration, loader: @escaping EngineLoader, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.configuration = configuration
         self.loader = loader
         self.logger = logger
@@ -51,10 +53,11 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("STATUS=Starting")
         try listen()
         startWatchdog()
-        let options = EngineOptions(modelDirectory: configuration.modelDirectory,
-                                    threads: configuration.threads == 0
-                                        ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
-                                    device: device)
+        let options = EngineOptions(
+            modelDirectory: configuration.modelDirectory,
+            threads: configuration.threads == 0
+                ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
+            device: device)
         let thread = Thread { [self] in loadModel(options) }
         thread.name = "ofad-load"
         thread.stackSize = 8 << 20
@@ -83,7 +86,7 @@ public final class Daemon: @unchecked Sendable {
             sources.append(source)
         }
         let status = wait()
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
         return status
     }
 
@@ -128,7 +131,8 @@ public final class Daemon: @unchecked Sendable {
 
     private func loadModel(_ options: EngineOptions) {
         notifier.notify("STATUS=Loading model from \(options.modelDirectory)")
-        logger.info("loading model", metadata: ["directory": "\(options.modelDirectory)", "threads": "\(options.threads)"])
+        logger.info(
+            "loading model", metadata: ["directory": "\(options.modelDirectory)", "threads": "\(options.threads)"])
         let extender = notifier.isEnabled ? startLoadTimeoutExtension() : nil
         let started = Date()
         let loaded = dispatcher.model.load(options: options, loader: loader, logger: logger)

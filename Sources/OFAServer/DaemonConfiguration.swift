@@ -8,7 +8,8 @@ public enum Device: String, Sendable, CaseIterable {
         switch self {
         case .cpu, .auto: return .cpu
         case .cuda:
-            throw ConfigurationError.invalid(key: "device", why: "cuda: this build has no GPU backend (use cpu or auto)")
+            throw ConfigurationError.invalid(
+                key: "device", why: "cuda: this build has no GPU backend (use cpu or auto)")
         }
     }
 }
@@ -60,7 +61,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Environment variables, one per setting (lists separated by ':').
     public static let environmentKeys: [String: String] = [
         "model-dir": "OFAD_MODEL_DIR", "socket": "OFAD_SOCKET", "threads": "OFAD_THREADS", "device": "OFAD_DEVICE",
-        "workers": "OFAD_WORKERS", "max-frame-bytes": "OFAD_MAX_FRAME_BYTES", "max-image-pixels": "OFAD_MAX_IMAGE_PIXELS",
+        "workers": "OFAD_WORKERS", "max-frame-bytes": "OFAD_MAX_FRAME_BYTES",
+        "max-image-pixels": "OFAD_MAX_IMAGE_PIXELS",
         "max-text-length": "OFAD_MAX_TEXT_LENGTH", "max-hypotheses": "OFAD_MAX_HYPOTHESES",
         "queue-length": "OFAD_QUEUE_LENGTH", "request-timeout": "OFAD_REQUEST_TIMEOUT",
         "max-connections": "OFAD_MAX_CONNECTIONS", "image-root": "OFAD_IMAGE_ROOTS", "log-level": "OFAD_LOG_LEVEL",

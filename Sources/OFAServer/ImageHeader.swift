@@ -17,8 +17,9 @@ public struct ImageHeader: Equatable, Sendable {
             self.init(format: .png, width: Self.bigEndian(bytes, 16, 4), height: Self.bigEndian(bytes, 20, 4))
         } else if bytes.starts(with: Array("GIF87a".utf8)) || bytes.starts(with: Array("GIF89a".utf8)) {
             guard bytes.count >= 13 else { return nil }
-            self.init(format: .gif, width: Int(bytes[6]) | Int(bytes[7]) << 8,
-                      height: Int(bytes[8]) | Int(bytes[9]) << 8)
+            self.init(
+                format: .gif, width: Int(bytes[6]) | Int(bytes[7]) << 8,
+                height: Int(bytes[8]) | Int(bytes[9]) << 8)
         } else if bytes.starts(with: [0xff, 0xd8]) {
             guard let size = Self.jpegSize(bytes) else { return nil }
             self.init(format: .jpeg, width: size.width, height: size.height)

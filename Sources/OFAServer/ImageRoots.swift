@@ -1,8 +1,8 @@
 // Reads images named by path, only from under the configured roots, without following links out of them.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public enum ImagePathError: Error, Equatable, CustomStringConvertible {

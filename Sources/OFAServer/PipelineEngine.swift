@@ -15,8 +15,9 @@ public final class PipelineEngine: InferenceEngine {
     }
 
     public func describe() -> EngineDescription {
-        EngineDescription(architecture: "OFA", modelDirectory: options.modelDirectory, device: options.device.rawValue,
-                          threads: options.threads, imageParameters: "")
+        EngineDescription(
+            architecture: "OFA", modelDirectory: options.modelDirectory, device: options.device.rawValue,
+            threads: options.threads, imageParameters: "")
     }
 
     public func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {

@@ -36,8 +36,9 @@ final class PredictionWork: @unchecked Sendable {
                     throw invalid("give exactly one of \"hypothesis\" and a non-empty \"hypotheses\"")
                 }
                 guard hypotheses.count <= configuration.maximumHypotheses else {
-                    throw RPCError(code: RPCErrorCode.inputTooLarge,
-                                   message: "\(hypotheses.count) hypotheses, over the limit of \(configuration.maximumHypotheses)")
+                    throw RPCError(
+                        code: RPCErrorCode.inputTooLarge,
+                        message: "\(hypotheses.count) hypotheses, over the limit of \(configuration.maximumHypotheses)")
                 }
                 try checkTexts(hypotheses + [predict.premise].compactMap { $0 })
                 return .success(.predict(predict))
@@ -48,7 +49,9 @@ final class PredictionWork: @unchecked Sendable {
                 let selection = attention.attention
                 guard !selection.kinds.isEmpty else { throw invalid("\"attention.kinds\" is empty") }
                 let indices = (selection.layers ?? []) + (selection.heads ?? []) + [selection.queryPosition ?? 0]
-                guard indices.allSatisfy({ $0 >= 0 }) else { throw invalid("layer, head and query indices must be ≥ 0") }
+                guard indices.allSatisfy({ $0 >= 0 }) else {
+                    throw invalid("layer, head and query indices must be ≥ 0")
+                }
                 return .success(.attention(attention))
             }
         } catch let error as RPCError {
@@ -66,7 +69,8 @@ final class PredictionWork: @unchecked Sendable {
         } catch let DecodingError.typeMismatch(_, context) {
             throw invalid("wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
         } catch let DecodingError.dataCorrupted(context) {
-            throw invalid("\(context.debugDescription) at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
+            throw invalid(
+                "\(context.debugDescription) at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
         } catch let DecodingError.valueNotFound(_, context) {
             throw invalid("null at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
         }
@@ -81,18 +85,23 @@ final class PredictionWork: @unchecked Sendable {
 
     private func checkTexts(_ texts: [String]) throws {
         for text in texts where text.count > configuration.maximumTextLength {
-            throw RPCError(code: RPCErrorCode.inputTooLarge,
-                           message: "text of \(text.count) characters, over the limit of \(configuration.maximumTextLength)")
+            throw RPCError(
+                code: RPCErrorCode.inputTooLarge,
+                message: "text of \(text.count) characters, over the limit of \(configuration.maximumTextLength)")
         }
     }
 
     private func header(of bytes: [UInt8]) throws -> ImageHeader {
         guard let header = ImageHeader(bytes) else {
-            throw RPCError(code: RPCErrorCode.imageUndecodable, message: "image cannot be decoded: not a PNG, JPEG or GIF")
+            throw RPCError(
+                code: RPCErrorCode.imageUndecodable, message: "image cannot be decoded: not a PNG, JPEG or GIF")
         }
         guard header.pixels <= configuration.maximumImagePixels else {
-            throw RPCError(code: RPCErrorCode.inputTooLarge,
-                           message: "image of \(header.width)×\(header.height) pixels, over the limit of \(configuration.maximumImagePixels)")
+            throw RPCError(
+                code: RPCErrorCode.inputTooLarge,
+                message:
+                    "image of \(header.width)×\(header.height) pixels, over the limit of \(configuration.maximumImagePixels)"
+            )
         }
         return header
     }
@@ -117,8 +126,9 @@ final class PredictionWork: @unchecked Sendable {
                 let bytes = try loadImage(params.image)
                 let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), &timings)
                 let modelStart = monotonicNanoseconds()
-                let (prediction, maps) = try engine.attention(image: prepared, hypothesis: params.hypothesis,
-                                                             premise: params.premise, selection: params.attention)
+                let (prediction, maps) = try engine.attention(
+                    image: prepared, hypothesis: params.hypothesis,
+                    premise: params.premise, selection: params.attention)
                 timings.modelMs = milliseconds(since: modelStart)
                 timings.totalMs = milliseconds(since: queuedAt)
                 value = try JSONValue(encoding: AttentionResult(prediction: prediction, maps: maps, timings: timings))
@@ -136,13 +146,14 @@ final class PredictionWork: @unchecked Sendable {
     }
 
     static func rpcError(_ error: EngineError) -> RPCError {
-        let code = switch error {
-        case .imageUndecodable: RPCErrorCode.imageUndecodable
-        case .inputTooLarge: RPCErrorCode.inputTooLarge
-        case .invalidInput: RPCErrorCode.invalidParams
-        case .unavailable: RPCErrorCode.modelNotReady
-        case .failed: RPCErrorCode.internalError
-        }
+        let code =
+            switch error {
+            case .imageUndecodable: RPCErrorCode.imageUndecodable
+            case .inputTooLarge: RPCErrorCode.inputTooLarge
+            case .invalidInput: RPCErrorCode.invalidParams
+            case .unavailable: RPCErrorCode.modelNotReady
+            case .failed: RPCErrorCode.internalError
+            }
         return RPCError(code: code, message: error.description)
     }
 
@@ -172,8 +183,10 @@ final class PredictionWork: @unchecked Sendable {
         return prepared
     }
 
-    private func predict(_ engine: any InferenceEngine, _ bytes: [UInt8], _ hypotheses: [String], _ premise: String?,
-                         _ timings: inout Timings) throws -> [Prediction] {
+    private func predict(
+        _ engine: any InferenceEngine, _ bytes: [UInt8], _ hypotheses: [String], _ premise: String?,
+        _ timings: inout Timings
+    ) throws -> [Prediction] {
         let imageKey = imageKey(engine, bytes)
         // Length-prefixed parts, so no two (premise, hypothesis) pairs share a key.
         func resultKey(_ hypothesis: String) -> String {
@@ -185,8 +198,9 @@ final class PredictionWork: @unchecked Sendable {
         if !missing.isEmpty {
             let prepared = try prepare(engine, bytes, key: imageKey, &timings)
             let start = monotonicNanoseconds()
-            let fresh = try engine.predict(image: prepared, hypotheses: missing.map { hypotheses[$0] },
-                                           premise: premise)
+            let fresh = try engine.predict(
+                image: prepared, hypotheses: missing.map { hypotheses[$0] },
+                premise: premise)
             timings.modelMs = milliseconds(since: start)
             guard fresh.count == missing.count else {
                 throw EngineError.failed("engine returned \(fresh.count) predictions for \(missing.count) hypotheses")

@@ -75,11 +75,15 @@ public final class RequestDispatcher: @unchecked Sendable {
         switch request.method {
         case Method.health: answer(.success(health()))
         case Method.status: answer(status())
-        case Method.metrics: answer(.success((try? JSONValue(encoding: MetricsResult(text: prometheusText()))) ?? .null))
+        case Method.metrics:
+            answer(.success((try? JSONValue(encoding: MetricsResult(text: prometheusText()))) ?? .null))
         case Method.predict, Method.attention: return enqueue(request, answer: answer)
         default:
-            answer(.failure(RPCError(code: RPCErrorCode.methodNotFound, message: "unknown method \"\(request.method)\"",
-                                     data: .array(Method.all.map { .string($0) }))))
+            answer(
+                .failure(
+                    RPCError(
+                        code: RPCErrorCode.methodNotFound, message: "unknown method \"\(request.method)\"",
+                        data: .array(Method.all.map { .string($0) }))))
         }
         return nil
     }
@@ -91,8 +95,11 @@ public final class RequestDispatcher: @unchecked Sendable {
         }
         guard case .ready(let engine) = model.state else {
             let (state, detail) = model.health
-            answer(.failure(RPCError(code: RPCErrorCode.modelNotReady, message: "model not ready: \(detail ?? "")",
-                                     data: .string(state.rawValue))))
+            answer(
+                .failure(
+                    RPCError(
+                        code: RPCErrorCode.modelNotReady, message: "model not ready: \(detail ?? "")",
+                        data: .string(state.rawValue))))
             return nil
         }
         let task: PredictionWork.Task
@@ -104,21 +111,28 @@ public final class RequestDispatcher: @unchecked Sendable {
             task = validated
         }
         let queuedAt = monotonicNanoseconds()
-        let job = Job(timeoutSeconds: configuration.requestTimeoutSeconds,
-                      work: { [work] startedAt in work.run(task, engine: engine, queuedAt: queuedAt, startedAt: startedAt) },
-                      completion: answer)
+        let job = Job(
+            timeoutSeconds: configuration.requestTimeoutSeconds,
+            work: { [work] startedAt in work.run(task, engine: engine, queuedAt: queuedAt, startedAt: startedAt) },
+            completion: answer)
         switch queue.submit(job) {
         case .accepted:
             let timeout = configuration.requestTimeoutSeconds
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak job, queue] in
                 guard let job else { return }
-                queue.withdraw(job, finishingWith: .failure(RPCError(
-                    code: RPCErrorCode.timedOut, message: "request timed out after \(timeout) s")))
+                queue.withdraw(
+                    job,
+                    finishingWith: .failure(
+                        RPCError(
+                            code: RPCErrorCode.timedOut, message: "request timed out after \(timeout) s")))
             }
             return job
         case .full:
-            job.finish(.failure(RPCError(code: RPCErrorCode.serverBusy,
-                                         message: "server busy: \(queue.capacity) requests already queued")))
+            job.finish(
+                .failure(
+                    RPCError(
+                        code: RPCErrorCode.serverBusy,
+                        message: "server busy: \(queue.capacity) requests already queued")))
         case .closed:
             job.finish(.failure(RPCError(code: RPCErrorCode.shuttingDown, message: "the daemon is shutting down")))
         }
@@ -127,7 +141,8 @@ public final class RequestDispatcher: @unchecked Sendable {
 
     private func health() -> JSONValue {
         let (state, detail) = model.health
-        let result = HealthResult(state: state, detail: isStopping ? "shutting down" : detail, uptimeSeconds: uptimeSeconds)
+        let result = HealthResult(
+            state: state, detail: isStopping ? "shutting down" : detail, uptimeSeconds: uptimeSeconds)
         return (try? JSONValue(encoding: result)) ?? .null
     }
 

@@ -18,8 +18,10 @@ public final class Job: @unchecked Sendable {
     private let lock = NSLock()
     private var finished = false
 
-    public init(timeoutSeconds: Double, work: @escaping @Sendable (UInt64) -> JobResult,
-                completion: @escaping @Sendable (JobResult) -> Void) {
+    public init(
+        timeoutSeconds: Double, work: @escaping @Sendable (UInt64) -> JobResult,
+        completion: @escaping @Sendable (JobResult) -> Void
+    ) {
         enqueuedAt = monotonicNanoseconds()
         deadline = enqueuedAt + UInt64(timeoutSeconds * 1e9)
         self.work = work

@@ -53,7 +53,12 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    public func connectionOpened() { lock.withLock { connectionsOpened += 1; connectionsOpen += 1 } }
+    public func connectionOpened() {
+        lock.withLock {
+            connectionsOpened += 1
+            connectionsOpen += 1
+        }
+    }
     public func connectionClosed() { lock.withLock { connectionsOpen -= 1 } }
     public func connectionRefused() { lock.withLock { connectionsRefused += 1 } }
     public var openConnections: Int { lock.withLock { connectionsOpen } }
@@ -69,15 +74,18 @@ public final class ServerMetrics: @unchecked Sendable {
                     let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
                     return sorted[min(max(rank, 0), sorted.count - 1)] * 1000
                 }
-                return LatencySummary(count: statistics.count, p50Ms: percentile(0.5), p90Ms: percentile(0.9),
-                                      p99Ms: percentile(0.99), maxMs: (sorted.last ?? 0) * 1000)
+                return LatencySummary(
+                    count: statistics.count, p50Ms: percentile(0.5), p90Ms: percentile(0.9),
+                    p99Ms: percentile(0.99), maxMs: (sorted.last ?? 0) * 1000)
             }
         }
     }
 
     /// Prometheus text exposition format (0.0.4), with the gauges the caller knows about.
-    public func prometheusText(gauges: [(name: String, help: String, value: Double)],
-                               caches: [(name: String, statistics: CacheStatistics)]) -> String {
+    public func prometheusText(
+        gauges: [(name: String, help: String, value: Double)],
+        caches: [(name: String, statistics: CacheStatistics)]
+    ) -> String {
         lock.withLock {
             var lines: [String] = []
             lines.append("# HELP ofad_requests_total Requests answered, by method and outcome (ok or error code).")
@@ -93,9 +101,11 @@ public final class ServerMetrics: @unchecked Sendable {
                 var cumulative = 0
                 for (bound, count) in zip(Self.buckets, statistics.bucketCounts) {
                     cumulative += count
-                    lines.append("ofad_request_duration_seconds_bucket{method=\"\(method)\",le=\"\(bound)\"} \(cumulative)")
+                    lines.append(
+                        "ofad_request_duration_seconds_bucket{method=\"\(method)\",le=\"\(bound)\"} \(cumulative)")
                 }
-                lines.append("ofad_request_duration_seconds_bucket{method=\"\(method)\",le=\"+Inf\"} \(statistics.count)")
+                lines.append(
+                    "ofad_request_duration_seconds_bucket{method=\"\(method)\",le=\"+Inf\"} \(statistics.count)")
                 lines.append("ofad_request_duration_seconds_sum{method=\"\(method)\"} \(statistics.sum)")
                 lines.append("ofad_request_duration_seconds_count{method=\"\(method)\"} \(statistics.count)")
             }
@@ -113,18 +123,21 @@ public final class ServerMetrics: @unchecked Sendable {
                 lines.append("# TYPE \(gauge.name) gauge")
                 lines.append("\(gauge.name) \(gauge.value)")
             }
-            for (field, help, type) in [("hits", "Cache hits.", "counter"), ("misses", "Cache misses.", "counter"),
-                                        ("evictions", "Cache evictions.", "counter"), ("entries", "Cache entries.", "gauge")] {
+            for (field, help, type) in [
+                ("hits", "Cache hits.", "counter"), ("misses", "Cache misses.", "counter"),
+                ("evictions", "Cache evictions.", "counter"), ("entries", "Cache entries.", "gauge"),
+            ] {
                 let name = "ofad_cache_\(field)" + (type == "counter" ? "_total" : "")
                 lines.append("# HELP \(name) \(help)")
                 lines.append("# TYPE \(name) \(type)")
                 for cache in caches {
-                    let value = switch field {
-                    case "hits": cache.statistics.hits
-                    case "misses": cache.statistics.misses
-                    case "evictions": cache.statistics.evictions
-                    default: cache.statistics.entries
-                    }
+                    let value =
+                        switch field {
+                        case "hits": cache.statistics.hits
+                        case "misses": cache.statistics.misses
+                        case "evictions": cache.statistics.evictions
+                        default: cache.statistics.entries
+                        }
                     lines.append("\(name){cache=\"\(cache.name)\"} \(value)")
                 }
             }

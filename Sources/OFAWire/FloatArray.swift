@@ -17,7 +17,10 @@ public struct FloatArray: Codable, Sendable, Equatable {
         self.values = values
     }
 
-    enum CodingKeys: String, CodingKey { case dtype, shape, data, byteOrder = "byte_order" }
+    enum CodingKeys: String, CodingKey {
+        case dtype, shape, data
+        case byteOrder = "byte_order"
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -33,7 +36,8 @@ public struct FloatArray: Codable, Sendable, Equatable {
         }
         values = (0..<count).map { index in
             let b = bytes[(index * 4)..<(index * 4 + 4)].map(UInt32.init)
-            let bits = order == "little"
+            let bits =
+                order == "little"
                 ? b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24 : b[3] | b[2] << 8 | b[1] << 16 | b[0] << 24
             return Float(bitPattern: bits)
         }

@@ -151,8 +151,10 @@ public struct Timings: Codable, Sendable, Equatable {
     /// Whether the image features came from the daemon's cache.
     public var imageCached: Bool
 
-    public init(queueMs: Double = 0, imageMs: Double = 0, modelMs: Double = 0, totalMs: Double = 0,
-                imageCached: Bool = false) {
+    public init(
+        queueMs: Double = 0, imageMs: Double = 0, modelMs: Double = 0, totalMs: Double = 0,
+        imageCached: Bool = false
+    ) {
         self.queueMs = queueMs
         self.imageMs = imageMs
         self.modelMs = modelMs
@@ -161,7 +163,10 @@ public struct Timings: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case queueMs = "queue_ms", imageMs = "image_ms", modelMs = "model_ms", totalMs = "total_ms"
+        case queueMs = "queue_ms"
+        case imageMs = "image_ms"
+        case modelMs = "model_ms"
+        case totalMs = "total_ms"
         case imageCached = "image_cached"
     }
 }
@@ -198,8 +203,10 @@ public struct AttentionMap: Codable, Sendable, Equatable {
     public var queryTokens: [String]
     public var keyTokens: [String]
 
-    public init(kind: AttentionKind, layer: Int, heads: [Int]?, queryPosition: Int?, values: FloatArray,
-                patchGrid: PatchGrid?, queryTokens: [String], keyTokens: [String]) {
+    public init(
+        kind: AttentionKind, layer: Int, heads: [Int]?, queryPosition: Int?, values: FloatArray,
+        patchGrid: PatchGrid?, queryTokens: [String], keyTokens: [String]
+    ) {
         self.kind = kind
         self.layer = layer
         self.heads = heads
@@ -212,8 +219,10 @@ public struct AttentionMap: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case kind, layer, heads, values
-        case queryPosition = "query_position", patchGrid = "patch_grid"
-        case queryTokens = "query_tokens", keyTokens = "key_tokens"
+        case queryPosition = "query_position"
+        case patchGrid = "patch_grid"
+        case queryTokens = "query_tokens"
+        case keyTokens = "key_tokens"
     }
 }
 
@@ -244,7 +253,10 @@ public struct HealthResult: Codable, Sendable, Equatable {
         self.uptimeSeconds = uptimeSeconds
     }
 
-    enum CodingKeys: String, CodingKey { case state, detail, uptimeSeconds = "uptime_seconds" }
+    enum CodingKeys: String, CodingKey {
+        case state, detail
+        case uptimeSeconds = "uptime_seconds"
+    }
 }
 
 public struct LatencySummary: Codable, Sendable, Equatable {
@@ -263,7 +275,11 @@ public struct LatencySummary: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case count, p50Ms = "p50_ms", p90Ms = "p90_ms", p99Ms = "p99_ms", maxMs = "max_ms"
+        case count
+        case p50Ms = "p50_ms"
+        case p90Ms = "p90_ms"
+        case p99Ms = "p99_ms"
+        case maxMs = "max_ms"
     }
 }
 
@@ -303,10 +319,12 @@ public struct StatusResult: Codable, Sendable, Equatable {
     public var imageCache: CacheStatistics
     public var resultCache: CacheStatistics
 
-    public init(version: String, state: HealthState, modelDirectory: String, modelChecksum: String?,
-                architecture: String, device: String, threads: Int, uptimeSeconds: Double, queueDepth: Int,
-                queueCapacity: Int, connections: Int, requestsServed: Int, requestsFailed: Int,
-                latency: [String: LatencySummary], imageCache: CacheStatistics, resultCache: CacheStatistics) {
+    public init(
+        version: String, state: HealthState, modelDirectory: String, modelChecksum: String?,
+        architecture: String, device: String, threads: Int, uptimeSeconds: Double, queueDepth: Int,
+        queueCapacity: Int, connections: Int, requestsServed: Int, requestsFailed: Int,
+        latency: [String: LatencySummary], imageCache: CacheStatistics, resultCache: CacheStatistics
+    ) {
         self.version = version
         self.state = state
         self.modelDirectory = modelDirectory
@@ -327,10 +345,15 @@ public struct StatusResult: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case version, state, architecture, device, threads, connections, latency
-        case modelDirectory = "model_directory", modelChecksum = "model_checksum"
-        case uptimeSeconds = "uptime_seconds", queueDepth = "queue_depth", queueCapacity = "queue_capacity"
-        case requestsServed = "requests_served", requestsFailed = "requests_failed"
-        case imageCache = "image_cache", resultCache = "result_cache"
+        case modelDirectory = "model_directory"
+        case modelChecksum = "model_checksum"
+        case uptimeSeconds = "uptime_seconds"
+        case queueDepth = "queue_depth"
+        case queueCapacity = "queue_capacity"
+        case requestsServed = "requests_served"
+        case requestsFailed = "requests_failed"
+        case imageCache = "image_cache"
+        case resultCache = "result_cache"
     }
 }
 

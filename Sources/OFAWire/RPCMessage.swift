@@ -55,20 +55,32 @@ public struct RPCRequest: Codable, Sendable, Equatable {
     /// reply still reaches the right caller (null otherwise, as JSON-RPC asks).
     public static func parse(_ body: [UInt8]) -> Result<RPCRequest, RequestRejection> {
         guard String(validating: body, as: UTF8.self) != nil else {
-            return .failure(RequestRejection(id: .null, error: .init(code: RPCErrorCode.parseError,
-                message: "frame is not valid UTF-8")))
+            return .failure(
+                RequestRejection(
+                    id: .null,
+                    error: .init(
+                        code: RPCErrorCode.parseError,
+                        message: "frame is not valid UTF-8")))
         }
         let value: JSONValue
         do {
             value = try JSONValue(parsing: body)
         } catch {
-            return .failure(RequestRejection(id: .null, error: .init(code: RPCErrorCode.parseError,
-                message: "frame is not valid JSON")))
+            return .failure(
+                RequestRejection(
+                    id: .null,
+                    error: .init(
+                        code: RPCErrorCode.parseError,
+                        message: "frame is not valid JSON")))
         }
         guard case .object(let members) = value else {
             let what = if case .array = value { "batch arrays are not supported" } else { "request is not an object" }
-            return .failure(RequestRejection(id: .null, error: .init(code: RPCErrorCode.invalidRequest,
-                message: what)))
+            return .failure(
+                RequestRejection(
+                    id: .null,
+                    error: .init(
+                        code: RPCErrorCode.invalidRequest,
+                        message: what)))
         }
         func reject(_ id: JSONValue, _ message: String, code: Int = RPCErrorCode.invalidRequest)
             -> Result<RPCRequest, RequestRejection>

@@ -1,10 +1,10 @@
 // A blocking Unix-domain stream socket for clients; the only file in OFAWire that makes raw socket calls.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public enum SocketError: Error, Equatable, CustomStringConvertible {
@@ -43,9 +43,9 @@ public final class UnixSocket: @unchecked Sendable {
             raw.copyBytes(from: pathBytes)
         }
         #if canImport(Darwin)
-        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+            let fd = socket(AF_UNIX, SOCK_STREAM, 0)
         #else
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #endif
         guard fd >= 0 else { throw SocketError.create(errno: errno) }
         let result = withUnsafePointer(to: &address) {

@@ -34,8 +34,9 @@ struct Attention: ParsableCommand {
             kinds: kinds.isEmpty ? [.cross] : kinds.compactMap(AttentionKind.init(rawValue:)),
             layers: layers.isEmpty ? nil : layers, heads: heads.isEmpty ? nil : heads, headMean: headMean,
             queryPosition: query)
-        let params = AttentionParams(image: ImageInput(bytes: readImage(image)), hypothesis: text, premise: premise,
-                                     attention: selection)
+        let params = AttentionParams(
+            image: ImageInput(bytes: readImage(image)), hypothesis: text, premise: premise,
+            attention: selection)
         let value = connection.call(Method.attention, params: try JSONValue(encoding: params))
         let result = decodeResult(value, as: AttentionResult.self)
         var written: [String] = []

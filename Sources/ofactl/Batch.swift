@@ -47,8 +47,11 @@ struct Batch: ParsableCommand {
             switch Self.prepare(text, line: lineNumber) {
             case .failure(let rejection):
                 output.expect(line: lineNumber, id: rejection.id)
-                output.answer(line: lineNumber, response: RPCResponse(id: .integer(Int64(lineNumber)),
-                                                                      error: rejection.error))
+                output.answer(
+                    line: lineNumber,
+                    response: RPCResponse(
+                        id: .integer(Int64(lineNumber)),
+                        error: rejection.error))
             case .success(let (request, originalID)):
                 output.expect(line: lineNumber, id: originalID)
                 if output.isBroken { continue }
@@ -71,7 +74,9 @@ struct Batch: ParsableCommand {
     /// The request to send for one input line (its id replaced by the line number), and the id to answer under.
     static func prepare(_ text: String, line: Int) -> Result<(RPCRequest, JSONValue), RequestRejection> {
         let lineID = JSONValue.integer(Int64(line))
-        func reject(_ code: Int, _ message: String, id: JSONValue = lineID) -> Result<(RPCRequest, JSONValue), RequestRejection> {
+        func reject(_ code: Int, _ message: String, id: JSONValue = lineID) -> Result<
+            (RPCRequest, JSONValue), RequestRejection
+        > {
             .failure(RequestRejection(id: id, error: RPCError(code: code, message: message, data: ["line": lineID])))
         }
         guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -156,9 +161,11 @@ final class OrderedOutput: @unchecked Sendable {
     /// Every expected line still unanswered gets a "connection lost" error. Caller holds the lock.
     private func answerRemaining(_ reason: String) {
         for (line, id) in ids where ready[line] == nil && line >= nextToPrint {
-            ready[line] = RPCResponse(id: id, error: RPCError(
-                code: RPCErrorCode.internalError, message: "connection to the daemon lost: \(reason)",
-                data: ["line": .integer(Int64(line))]))
+            ready[line] = RPCResponse(
+                id: id,
+                error: RPCError(
+                    code: RPCErrorCode.internalError, message: "connection to the daemon lost: \(reason)",
+                    data: ["line": .integer(Int64(line))]))
         }
     }
 

@@ -20,7 +20,9 @@ struct Health: ParsableCommand {
             if case .success(let value) = answer {
                 let health = decodeResult(value, as: HealthResult.self)
                 if health.state == .ready || health.state == .failed || Date() >= deadline {
-                    if connection.json { printJSON(value) } else {
+                    if connection.json {
+                        printJSON(value)
+                    } else {
                         print(health.state.rawValue + (health.detail.map { ": \($0)" } ?? ""))
                     }
                     if health.state != .ready { throw ExitCode(ExitStatus.notReady) }

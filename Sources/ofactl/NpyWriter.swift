@@ -4,7 +4,9 @@ import OFAWire
 
 enum NpyWriter {
     static func encode(_ array: FloatArray) -> [UInt8] {
-        let shape = array.shape.count == 1 ? "(\(array.shape[0]),)" : "(\(array.shape.map(String.init).joined(separator: ", ")))"
+        let shape =
+            array.shape.count == 1
+            ? "(\(array.shape[0]),)" : "(\(array.shape.map(String.init).joined(separator: ", ")))"
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
         // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
         let unpadded = 10 + header.utf8.count + 1

@@ -26,9 +26,11 @@ struct Status: ParsableCommand {
         ]
         for (key, text) in lines { print("\(key.padding(toLength: 13, withPad: " ", startingAt: 0)) \(text)") }
         for (method, latency) in status.latency.sorted(by: { $0.key < $1.key }) {
-            print(String(format: "%@ n=%d p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms",
-                         ("latency " + method).padding(toLength: 20, withPad: " ", startingAt: 0), latency.count,
-                         latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs))
+            print(
+                String(
+                    format: "%@ n=%d p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms",
+                    ("latency " + method).padding(toLength: 20, withPad: " ", startingAt: 0), latency.count,
+                    latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs))
         }
     }
 }

@@ -24,27 +24,43 @@ struct OFAD: ParsableCommand {
     @Option(help: "Requests the engine runs at once. [OFAD_WORKERS; 1]") var workers: String?
     @Option(name: .customLong("max-frame-bytes"), help: "Largest request frame. [OFAD_MAX_FRAME_BYTES; 33554432]")
     var maximumFrameBytes: String?
-    @Option(name: .customLong("max-image-pixels"), help: "Largest image, width×height. [OFAD_MAX_IMAGE_PIXELS; 40000000]")
+    @Option(
+        name: .customLong("max-image-pixels"), help: "Largest image, width×height. [OFAD_MAX_IMAGE_PIXELS; 40000000]")
     var maximumImagePixels: String?
-    @Option(name: .customLong("max-text-length"), help: "Longest hypothesis or premise, characters. [OFAD_MAX_TEXT_LENGTH; 1024]")
+    @Option(
+        name: .customLong("max-text-length"),
+        help: "Longest hypothesis or premise, characters. [OFAD_MAX_TEXT_LENGTH; 1024]")
     var maximumTextLength: String?
     @Option(name: .customLong("max-hypotheses"), help: "Most hypotheses in one predict. [OFAD_MAX_HYPOTHESES; 64]")
     var maximumHypotheses: String?
-    @Option(name: .customLong("queue-length"), help: "Most requests waiting; more are answered busy. [OFAD_QUEUE_LENGTH; 256]")
+    @Option(
+        name: .customLong("queue-length"),
+        help: "Most requests waiting; more are answered busy. [OFAD_QUEUE_LENGTH; 256]")
     var queueLength: String?
-    @Option(name: .customLong("request-timeout"), help: "Seconds before a request is answered timed out. [OFAD_REQUEST_TIMEOUT; 60]")
+    @Option(
+        name: .customLong("request-timeout"),
+        help: "Seconds before a request is answered timed out. [OFAD_REQUEST_TIMEOUT; 60]")
     var requestTimeout: String?
     @Option(name: .customLong("max-connections"), help: "Most open connections. [OFAD_MAX_CONNECTIONS; 256]")
     var maximumConnections: String?
-    @Option(name: .customLong("image-root"), help: "Directory whose files may be named by path; repeatable. [OFAD_IMAGE_ROOTS, ':'-separated; none]")
+    @Option(
+        name: .customLong("image-root"),
+        help: "Directory whose files may be named by path; repeatable. [OFAD_IMAGE_ROOTS, ':'-separated; none]")
     var imageRoots: [String] = []
-    @Option(name: .customLong("drain-timeout"), help: "Seconds SIGTERM waits for in-flight requests. [OFAD_DRAIN_TIMEOUT; 20]")
+    @Option(
+        name: .customLong("drain-timeout"),
+        help: "Seconds SIGTERM waits for in-flight requests. [OFAD_DRAIN_TIMEOUT; 20]")
     var drainTimeout: String?
-    @Option(name: .customLong("load-timeout"), help: "Longest load systemd is asked to wait for. [OFAD_LOAD_TIMEOUT; 600]")
+    @Option(
+        name: .customLong("load-timeout"), help: "Longest load systemd is asked to wait for. [OFAD_LOAD_TIMEOUT; 600]")
     var loadTimeout: String?
-    @Option(name: .customLong("on-load-failure"), help: "serve (answer health: failed) or exit (status 1). [OFAD_ON_LOAD_FAILURE; serve]")
+    @Option(
+        name: .customLong("on-load-failure"),
+        help: "serve (answer health: failed) or exit (status 1). [OFAD_ON_LOAD_FAILURE; serve]")
     var onLoadFailure: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. [OFAD_LOG_LEVEL; info]")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical. [OFAD_LOG_LEVEL; info]")
     var logLevel: String?
 
     func resolvedConfiguration() throws -> DaemonConfiguration {

@@ -19,7 +19,8 @@ final class ClientToolsTests: XCTestCase {
 
     func testPredictPrintsOneLinePerHypothesisOrTheJSONResult() throws {
         let ofactl = try executable("ofactl")
-        let human = try runProcess(ofactl, ["predict", imagePath, "a cat on a sofa", "a dog"], environment: environment)
+        let human = try runProcess(
+            ofactl, ["predict", imagePath, "a cat on a sofa", "a dog"], environment: environment)
         XCTAssertEqual(human.status, 0, human.stderr)
         let lines = human.stdout.split(separator: "\n")
         XCTAssertEqual(lines.count, 2)
@@ -35,7 +36,9 @@ final class ClientToolsTests: XCTestCase {
         XCTAssertEqual(try runProcess(ofactl, ["health"], environment: environment).status, 0)
         XCTAssertEqual(try runProcess(ofactl, ["health", "--socket", server.directory + "/nothing.sock"]).status, 2)
         XCTAssertEqual(try runProcess(ofactl, ["call", "launch"], environment: environment).status, 1)
-        XCTAssertEqual(try runProcess(ofactl, ["predict", server.directory + "/missing.png", "x"], environment: environment).status, 4)
+        XCTAssertEqual(
+            try runProcess(ofactl, ["predict", server.directory + "/missing.png", "x"], environment: environment)
+                .status, 4)
         XCTAssertEqual(try runProcess(ofactl, ["predict", imagePath], environment: environment).status, 64)
         let status = try runProcess(ofactl, ["status"], environment: environment)
         XCTAssertTrue(status.stdout.contains("architecture  fake"), status.stdout)
@@ -49,7 +52,12 @@ final class ClientToolsTests: XCTestCase {
         let ofactl = try executable("ofactl")
         let release = DispatchSemaphore(value: 0)
         let engine = FakeEngine()
-        let slow = try TestDaemon(engine: engine, loader: { _ in release.wait(); return engine }, waitUntilReady: false)
+        let slow = try TestDaemon(
+            engine: engine,
+            loader: { _ in
+                release.wait()
+                return engine
+            }, waitUntilReady: false)
         let notYet = try runProcess(ofactl, ["health", "--socket", slow.socketPath])
         XCTAssertEqual(notYet.status, 3)
         XCTAssertTrue(notYet.stdout.hasPrefix("loading"), notYet.stdout)
@@ -66,15 +74,18 @@ final class ClientToolsTests: XCTestCase {
             switch index % 50 {
             case 7: lines.append("{not json")
             case 8: lines.append("")
-            case 9: lines.append(#"{"method":"predict","params":{"image":{"file":"/nonexistent.png"},"hypothesis":"x"}}"#)
+            case 9:
+                lines.append(#"{"method":"predict","params":{"image":{"file":"/nonexistent.png"},"hypothesis":"x"}}"#)
             case 10: lines.append(#"{"id":"mine","method":"health"}"#)
             default:
                 let hypothesis = ["cat", "dog", "bird"][index % 3] + " \(index)"
-                lines.append(#"{"method":"predict","params":{"image":{"file":"\#(imagePath!)"},"hypothesis":"\#(hypothesis)"}}"#)
+                lines.append(
+                    #"{"method":"predict","params":{"image":{"file":"\#(imagePath!)"},"hypothesis":"\#(hypothesis)"}}"#)
             }
         }
-        let output = try runProcess(ofactl, ["batch", "--window", "32"], stdin: lines.joined(separator: "\n") + "\n",
-                             environment: environment)
+        let output = try runProcess(
+            ofactl, ["batch", "--window", "32"], stdin: lines.joined(separator: "\n") + "\n",
+            environment: environment)
         XCTAssertEqual(output.status, 1, "some lines failed")
         let answers = output.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         XCTAssertEqual(answers.count, 300)
@@ -84,11 +95,14 @@ final class ClientToolsTests: XCTestCase {
             case 7: XCTAssertEqual(response.error?.code, RPCErrorCode.parseError)
             case 8: XCTAssertEqual(response.error?.code, RPCErrorCode.invalidRequest)
             case 9: XCTAssertEqual(response.error?.code, RPCErrorCode.imageNotReadable)
-            case 10: XCTAssertEqual(response.id, "mine"); XCTAssertEqual(response.result?["state"], "ready")
+            case 10:
+                XCTAssertEqual(response.id, "mine")
+                XCTAssertEqual(response.result?["state"], "ready")
             default:
                 XCTAssertEqual(response.id, .integer(Int64(index + 1)))
                 let prediction = try XCTUnwrap(response.get().decode(PredictResult.self).predictions.first)
-                XCTAssertTrue(prediction.hypothesis.hasSuffix(" \(index)"), "line \(index + 1): \(prediction.hypothesis)")
+                XCTAssertTrue(
+                    prediction.hypothesis.hasSuffix(" \(index)"), "line \(index + 1): \(prediction.hypothesis)")
             }
         }
     }
@@ -96,7 +110,8 @@ final class ClientToolsTests: XCTestCase {
     func testAttentionWritesANpyFile() throws {
         let ofactl = try executable("ofactl")
         let output = server.directory + "/map.npy"
-        let result = try runProcess(ofactl, ["attention", imagePath, "a cat", "--head-mean", "-o", output], environment: environment)
+        let result = try runProcess(
+            ofactl, ["attention", imagePath, "a cat", "--head-mean", "-o", output], environment: environment)
         XCTAssertEqual(result.status, 0, result.stderr)
         let bytes = try XCTUnwrap(FileManager.default.contents(atPath: output))
         XCTAssertEqual(Array(bytes.prefix(8)), [0x93] + Array("NUMPY".utf8) + [1, 0])
@@ -113,9 +128,10 @@ final class ClientToolsTests: XCTestCase {
         XCTAssertEqual(health.status, 0, health.stderr)
         XCTAssertEqual(try JSONValue(parsing: Array(health.stdout.utf8))["result"]?["state"], "ready")
         let base64 = Data(TestDaemon.image).base64EncodedString()
-        let predict = try runProcess(repositoryRoot + "/clients/ofad-raw.sh",
-                              ["predict", #"{"image":{"data":"\#(base64)"},"hypothesis":"a café cat"}"#],
-                              environment: environment)
+        let predict = try runProcess(
+            repositoryRoot + "/clients/ofad-raw.sh",
+            ["predict", #"{"image":{"data":"\#(base64)"},"hypothesis":"a café cat"}"#],
+            environment: environment)
         let result = try JSONValue(parsing: Array(predict.stdout.utf8))["result"]
         let prediction = try XCTUnwrap(result?.decode(PredictResult.self).predictions.first)
         XCTAssertEqual(prediction.hypothesis, "a café cat")
@@ -126,10 +142,13 @@ final class ClientToolsTests: XCTestCase {
         _ = try requireTool("jq")
         let ofactl = try executable("ofactl")
         let tsv = "\(imagePath!)\ta cat\n\(imagePath!)\ta dog\n/missing.png\ta bird\n\(imagePath!)\tsomething\n"
-        let output = try runProcess(repositoryRoot + "/clients/ofad-classify-tsv", [], stdin: tsv,
-                             environment: environment.merging(["OFACTL": ofactl]) { $1 })
+        let output = try runProcess(
+            repositoryRoot + "/clients/ofad-classify-tsv", [], stdin: tsv,
+            environment: environment.merging(["OFACTL": ofactl]) { $1 })
         XCTAssertEqual(output.status, 1, output.stderr)
-        let rows = output.stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        let rows = output.stdout.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false)
+        }
         XCTAssertEqual(rows.count, 4)
         XCTAssertEqual(rows.map { String($0[1]) }, ["a cat", "a dog", "a bird", "something"])
         XCTAssertEqual(rows.map { String($0[2]) }, ["yes", "no", "error", "maybe"])
@@ -139,8 +158,9 @@ final class ClientToolsTests: XCTestCase {
 
     func testThePythonClient() throws {
         let python = try requireTool("python3")
-        let output = try runProcess(python, [repositoryRoot + "/clients/python/test_ofad_client.py", "-v"],
-                             environment: environment.merging(["OFAD_TEST_IMAGE": imagePath]) { $1 })
+        let output = try runProcess(
+            python, [repositoryRoot + "/clients/python/test_ofad_client.py", "-v"],
+            environment: environment.merging(["OFAD_TEST_IMAGE": imagePath]) { $1 })
         XCTAssertEqual(output.status, 0, output.stderr)
         XCTAssertTrue(output.stderr.contains("OK") && !output.stderr.contains("skipped"), output.stderr)
     }

@@ -13,8 +13,10 @@ final class DaemonBenchmark: XCTestCase {
         }
     }
 
-    private func measure(_ server: TestDaemon, clients: Int, requestsPerClient: Int, method: String,
-                         params: JSONValue?) throws -> String {
+    private func measure(
+        _ server: TestDaemon, clients: Int, requestsPerClient: Int, method: String,
+        params: JSONValue?
+    ) throws -> String {
         let lock = NSLock()
         var latencies: [Double] = []
         var errors = 0
@@ -33,22 +35,30 @@ final class DaemonBenchmark: XCTestCase {
         let seconds = Date().timeIntervalSince(started)
         latencies.sort()
         func p(_ q: Double) -> Double { latencies[min(latencies.count - 1, Int(q * Double(latencies.count)))] }
-        return String(format: "%@ clients=%d requests=%d errors=%d  %.0f req/s  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms",
-                      method, clients, latencies.count, errors, Double(latencies.count) / seconds, p(0.5), p(0.9),
-                      p(0.99))
+        return String(
+            format: "%@ clients=%d requests=%d errors=%d  %.0f req/s  p50 %.3f ms  p90 %.3f ms  p99 %.3f ms",
+            method, clients, latencies.count, errors, Double(latencies.count) / seconds, p(0.5), p(0.9),
+            p(0.99))
     }
 
     func testThroughputAndLatencyUnderConcurrentClients() throws {
-        let server = try TestDaemon { $0.workers = 2; $0.queueCapacity = 1024 }
+        let server = try TestDaemon {
+            $0.workers = 2
+            $0.queueCapacity = 1024
+        }
         // Distinct hypotheses so the result cache does not answer; the image features are cached after the first.
         var lines: [String] = []
         for clients in [1, 16, 64] {
-            lines.append(try measure(server, clients: clients, requestsPerClient: 4000 / clients, method: Method.health,
-                                     params: nil))
+            lines.append(
+                try measure(
+                    server, clients: clients, requestsPerClient: 4000 / clients, method: Method.health,
+                    params: nil))
         }
         for clients in [1, 16, 64] {
-            lines.append(try measure(server, clients: clients, requestsPerClient: 2000 / clients, method: Method.predict,
-                                     params: TestDaemon.predictParams(["a cat \(UUID())"])))
+            lines.append(
+                try measure(
+                    server, clients: clients, requestsPerClient: 2000 / clients, method: Method.predict,
+                    params: TestDaemon.predictParams(["a cat \(UUID())"])))
         }
         print("DAEMON BENCHMARK\n" + lines.joined(separator: "\n"))
     }
@@ -61,13 +71,17 @@ final class DaemonBenchmark: XCTestCase {
         var overheads: [Double] = []
         for index in 0..<30 {
             let start = Date()
-            let output = try runProcess(ofactl, ["predict", "--json", "--socket", server.socketPath, image, "cat \(index)"])
+            let output = try runProcess(
+                ofactl, ["predict", "--json", "--socket", server.socketPath, image, "cat \(index)"])
             let wall = Date().timeIntervalSince(start) * 1000
             let result = try JSONValue(parsing: Array(output.stdout.utf8)).decode(PredictResult.self)
             overheads.append(wall - result.timings.totalMs)
         }
         overheads.sort()
-        print(String(format: "OFACTL OVERHEAD wall minus daemon total_ms over 30 runs: p50 %.1f ms  p90 %.1f ms  min %.1f ms",
-                     overheads[15], overheads[27], overheads[0]))
+        print(
+            String(
+                format:
+                    "OFACTL OVERHEAD wall minus daemon total_ms over 30 runs: p50 %.1f ms  p90 %.1f ms  min %.1f ms",
+                overheads[15], overheads[27], overheads[0]))
     }
 }

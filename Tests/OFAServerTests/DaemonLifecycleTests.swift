@@ -8,10 +8,12 @@ final class DaemonLifecycleTests: XCTestCase {
     func testHealthSaysLoadingUntilTheWarmUpForwardHasAnswered() throws {
         let release = DispatchSemaphore(value: 0)
         let engine = FakeEngine()
-        let server = try TestDaemon(engine: engine, loader: { _ in
-            release.wait()
-            return engine
-        }, waitUntilReady: false)
+        let server = try TestDaemon(
+            engine: engine,
+            loader: { _ in
+                release.wait()
+                return engine
+            }, waitUntilReady: false)
         XCTAssertEqual(try server.health().state, .loading)
         XCTAssertThrowsError(try server.client().call(Method.predict, params: TestDaemon.predictParams(["cat"]))) {
             XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.modelNotReady)
@@ -22,8 +24,9 @@ final class DaemonLifecycleTests: XCTestCase {
     }
 
     func testAModelThatFailsToLoadIsReportedAsFailedWithTheReason() throws {
-        let server = try TestDaemon(loader: { _ in throw EngineError.unavailable("no weights here") },
-                                    waitUntilReady: false)
+        let server = try TestDaemon(
+            loader: { _ in throw EngineError.unavailable("no weights here") },
+            waitUntilReady: false)
         try server.waitForState(.failed)
         XCTAssertTrue(try server.health().detail?.contains("no weights here") ?? false)
         XCTAssertThrowsError(try server.client().call(Method.predict, params: TestDaemon.predictParams(["cat"])))
@@ -54,8 +57,9 @@ final class DaemonLifecycleTests: XCTestCase {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let listener = try NotifyListener(path: directory + "/notify")
-        let server = try TestDaemon(environment: ["NOTIFY_SOCKET": listener.path],
-                                    loader: { _ in throw EngineError.unavailable("broken") }, waitUntilReady: false)
+        let server = try TestDaemon(
+            environment: ["NOTIFY_SOCKET": listener.path],
+            loader: { _ in throw EngineError.unavailable("broken") }, waitUntilReady: false)
         let messages = listener.collect(for: 2, until: "failed to load")
         XCTAssertFalse(messages.contains { $0.contains("READY=1") }, "\(messages)")
         XCTAssertTrue(messages.contains { $0.contains("STATUS=Model failed to load") }, "\(messages)")
@@ -68,8 +72,13 @@ final class DaemonLifecycleTests: XCTestCase {
         let listener = try NotifyListener(path: directory + "/notify")
         let gate = DispatchSemaphore(value: 0)
         let engine = FakeEngine()
-        let server = try TestDaemon(engine: engine, environment: ["NOTIFY_SOCKET": listener.path,
-                                                                  "WATCHDOG_USEC": "100000"]) {
+        let server = try TestDaemon(
+            engine: engine,
+            environment: [
+                "NOTIFY_SOCKET": listener.path,
+                "WATCHDOG_USEC": "100000",
+            ]
+        ) {
             $0.requestTimeoutSeconds = 0.2
             $0.drainTimeoutSeconds = 0.2
         }
@@ -90,14 +99,19 @@ final class DaemonLifecycleTests: XCTestCase {
         engine.delay = 0.15
         let client = try server.client()
         for index in 0..<4 {
-            try client.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
-                                       params: TestDaemon.predictParams(["cat \(index)"])))
+            try client.send(
+                RPCRequest(
+                    id: .integer(Int64(index)), method: Method.predict,
+                    params: TestDaemon.predictParams(["cat \(index)"])))
         }
         // All four arrived: one running, three queued.
         let queue = server.daemon.dispatcher.queue
         XCTAssertTrue(waitUntil { queue.running + queue.depth == 4 })
         let done = DispatchSemaphore(value: 0)
-        Thread { server.daemon.shutdown(); done.signal() }.start()
+        Thread {
+            server.daemon.shutdown()
+            done.signal()
+        }.start()
         var answered: [JSONValue: RPCResponse] = [:]
         while let response = try client.receiveOrClose() { answered[response.id] = response }
         XCTAssertEqual(Set(answered.keys), [0, 1, 2, 3])
@@ -115,15 +129,18 @@ final class DaemonLifecycleTests: XCTestCase {
         defer { for _ in 0..<3 { gate.signal() } }
         let client = try server.client()
         for index in 0..<3 {
-            try client.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
-                                       params: TestDaemon.predictParams(["cat \(index)"])))
+            try client.send(
+                RPCRequest(
+                    id: .integer(Int64(index)), method: Method.predict,
+                    params: TestDaemon.predictParams(["cat \(index)"])))
         }
         let queue = server.daemon.dispatcher.queue
         XCTAssertTrue(waitUntil { queue.running + queue.depth == 3 })
         Thread { server.daemon.shutdown() }.start()
         var codes: [JSONValue: Int] = [:]
         while let response = try client.receiveOrClose() { codes[response.id] = response.error?.code }
-        XCTAssertEqual(codes, [0: RPCErrorCode.shuttingDown, 1: RPCErrorCode.shuttingDown, 2: RPCErrorCode.shuttingDown])
+        XCTAssertEqual(
+            codes, [0: RPCErrorCode.shuttingDown, 1: RPCErrorCode.shuttingDown, 2: RPCErrorCode.shuttingDown])
     }
 
     func testAStaleSocketFileIsReplacedButALiveOneIsNot() throws {

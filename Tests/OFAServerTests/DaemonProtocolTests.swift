@@ -8,8 +8,9 @@ final class DaemonProtocolTests: XCTestCase {
     func testPredictAnswersEveryHypothesisInOrder() throws {
         let server = try TestDaemon()
         let hypotheses = ["a cat on a sofa", "a dog in a park", "a picture"]
-        let result = try server.client().call(Method.predict, TestDaemon.predictParams(hypotheses, premise: "indoors"),
-                                              as: PredictResult.self)
+        let result = try server.client().call(
+            Method.predict, TestDaemon.predictParams(hypotheses, premise: "indoors"),
+            as: PredictResult.self)
         XCTAssertEqual(result.predictions.map(\.hypothesis), hypotheses)
         XCTAssertEqual(result.predictions.map(\.answer), ["yes", "no", "maybe"])
         XCTAssertEqual(result.predictions.map(\.label), ["entailment", "contradiction", "neutral"])
@@ -22,8 +23,9 @@ final class DaemonProtocolTests: XCTestCase {
 
     func testAttentionReturnsFloatArraysWithShapeGridAndTokens() throws {
         let server = try TestDaemon()
-        let params = AttentionParams(image: ImageInput(bytes: TestDaemon.image), hypothesis: "a cat",
-                                     attention: AttentionSelection(kinds: [.cross, .encoder], layers: [3], headMean: true))
+        let params = AttentionParams(
+            image: ImageInput(bytes: TestDaemon.image), hypothesis: "a cat",
+            attention: AttentionSelection(kinds: [.cross, .encoder], layers: [3], headMean: true))
         let result = try server.client().call(Method.attention, params, as: AttentionResult.self)
         XCTAssertEqual(result.prediction.answer, "yes")
         XCTAssertEqual(result.maps.map(\.kind), [.cross, .encoder])
@@ -42,7 +44,8 @@ final class DaemonProtocolTests: XCTestCase {
         for index in 0..<count {
             let method = index % 3 == 0 ? Method.health : Method.predict
             let params: JSONValue? = method == Method.predict ? TestDaemon.predictParams(["cat \(index)"]) : nil
-            frames += FrameCoder.encode(RPCRequest(id: .string("r\(index)"), method: method, params: params).json.serialized())
+            frames += FrameCoder.encode(
+                RPCRequest(id: .string("r\(index)"), method: method, params: params).json.serialized())
         }
         try client.sendRaw(frames)
         var seen: [String: RPCResponse] = [:]
@@ -69,8 +72,9 @@ final class DaemonProtocolTests: XCTestCase {
                 ready()
                 for request in 0..<8 {
                     let hypothesis = ["cat", "dog", "bird"][(clientIndex + request) % 3] + " \(clientIndex)-\(request)"
-                    let result = try client.call(Method.predict, TestDaemon.predictParams([hypothesis]),
-                                                 as: PredictResult.self)
+                    let result = try client.call(
+                        Method.predict, TestDaemon.predictParams([hypothesis]),
+                        as: PredictResult.self)
                     if result.predictions.first?.hypothesis != hypothesis
                         || result.predictions.first?.answer != FakeEngine.expectedAnswer(hypothesis)
                     {
@@ -90,7 +94,8 @@ final class DaemonProtocolTests: XCTestCase {
         let server = try TestDaemon()
         let client = try server.client()
         for index in 0..<10 {
-            let result = try client.call(Method.predict, TestDaemon.predictParams(["cat \(index)"]), as: PredictResult.self)
+            let result = try client.call(
+                Method.predict, TestDaemon.predictParams(["cat \(index)"]), as: PredictResult.self)
             XCTAssertEqual(result.timings.imageCached, index > 0)
         }
         // One prepareImage for the warm-up image, one for the test image.
@@ -113,8 +118,10 @@ final class DaemonProtocolTests: XCTestCase {
         let client = try server.client()
         // One runs (blocked), two wait, the fourth finds the queue full.
         func send(_ index: Int64) throws {
-            try client.send(RPCRequest(id: .integer(index), method: Method.predict,
-                                       params: TestDaemon.predictParams(["cat \(index)"])))
+            try client.send(
+                RPCRequest(
+                    id: .integer(index), method: Method.predict,
+                    params: TestDaemon.predictParams(["cat \(index)"])))
         }
         let warmUpCalls = engine.counts.predict
         try send(0)
@@ -161,8 +168,10 @@ final class DaemonProtocolTests: XCTestCase {
         do {
             let leaver = try server.client()
             for index in 0..<5 {
-                try leaver.send(RPCRequest(id: .integer(Int64(index)), method: Method.predict,
-                                           params: TestDaemon.predictParams(["dog \(index)"])))
+                try leaver.send(
+                    RPCRequest(
+                        id: .integer(Int64(index)), method: Method.predict,
+                        params: TestDaemon.predictParams(["dog \(index)"])))
             }
             XCTAssertTrue(waitUntil { queueDepth() == 5 })
         }  // leaver closes here
@@ -193,10 +202,14 @@ final class DaemonProtocolTests: XCTestCase {
         }
         FileManager.default.createFile(atPath: root + "/in.png", contents: Data(TestDaemon.image))
         FileManager.default.createFile(atPath: outside + "/secret.png", contents: Data(TestDaemon.image))
-        try FileManager.default.createSymbolicLink(atPath: root + "/link.png", withDestinationPath: outside + "/secret.png")
+        try FileManager.default.createSymbolicLink(
+            atPath: root + "/link.png", withDestinationPath: outside + "/secret.png")
         func predict(_ server: TestDaemon, _ path: String) throws -> JSONValue {
-            try server.client().call(Method.predict, params: JSONValue(encoding: PredictParams(
-                image: ImageInput(path: path), hypotheses: ["cat"])))
+            try server.client().call(
+                Method.predict,
+                params: JSONValue(
+                    encoding: PredictParams(
+                        image: ImageInput(path: path), hypotheses: ["cat"])))
         }
         let closed = try TestDaemon()
         XCTAssertThrowsError(try predict(closed, root + "/in.png")) {
@@ -204,7 +217,8 @@ final class DaemonProtocolTests: XCTestCase {
         }
         let open = try TestDaemon { $0.imageRoots = [root] }
         XCTAssertNoThrow(try predict(open, root + "/in.png"))
-        for refused in [root + "/link.png", outside + "/secret.png", root + "/../" + outside + "/secret.png", "in.png"] {
+        for refused in [root + "/link.png", outside + "/secret.png", root + "/../" + outside + "/secret.png", "in.png"]
+        {
             XCTAssertThrowsError(try predict(open, refused), refused) {
                 XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.imageNotReadable, refused)
             }

@@ -8,7 +8,10 @@ final class MalformedInputTests: XCTestCase {
     var server: TestDaemon!
 
     override func setUpWithError() throws {
-        server = try TestDaemon { $0.maximumFrameLength = 4096; $0.maximumImagePixels = 10_000 }
+        server = try TestDaemon {
+            $0.maximumFrameLength = 4096
+            $0.maximumImagePixels = 10_000
+        }
     }
 
     override func tearDownWithError() throws {
@@ -107,7 +110,8 @@ final class MalformedInputTests: XCTestCase {
             ["hypothesis": "a"],
         ]
         for params in cases {
-            let response = try answer(toBody: RPCRequest(id: 1, method: Method.predict, params: params).json.serialized())
+            let response = try answer(
+                toBody: RPCRequest(id: 1, method: Method.predict, params: params).json.serialized())
             XCTAssertEqual(response.error?.code, RPCErrorCode.invalidParams, params.text)
         }
         let typed = try answer(toBody: RPCRequest(id: 1, method: Method.predict, params: cases[0]).json.serialized())
@@ -120,8 +124,11 @@ final class MalformedInputTests: XCTestCase {
         var corrupt = TestDaemon.image
         corrupt.replaceSubrange(12..<16, with: Array("JUNK".utf8))
         for bytes in [corrupt, Array("GIF8".utf8), [0xff, 0xd8, 0xff, 0x00], [1, 2, 3]] {
-            let response = try answer(toBody: RPCRequest(id: 1, method: Method.predict,
-                                                         params: TestDaemon.predictParams(["cat"], image: bytes)).json.serialized())
+            let response = try answer(
+                toBody: RPCRequest(
+                    id: 1, method: Method.predict,
+                    params: TestDaemon.predictParams(["cat"], image: bytes)
+                ).json.serialized())
             XCTAssertEqual(response.error?.code, RPCErrorCode.imageUndecodable)
         }
     }
@@ -130,11 +137,18 @@ final class MalformedInputTests: XCTestCase {
         // A small PNG whose header claims 200×200 pixels: refused on the header alone.
         var big = TestDaemon.image
         big.replaceSubrange(16..<24, with: [0, 0, 0, 200, 0, 0, 0, 200])
-        let pixels = try answer(toBody: RPCRequest(id: 1, method: Method.predict,
-                                                   params: TestDaemon.predictParams(["cat"], image: big)).json.serialized())
+        let pixels = try answer(
+            toBody: RPCRequest(
+                id: 1, method: Method.predict,
+                params: TestDaemon.predictParams(["cat"], image: big)
+            ).json.serialized())
         XCTAssertEqual(pixels.error?.code, RPCErrorCode.inputTooLarge)
-        let text = try answer(toBody: RPCRequest(id: 1, method: Method.predict, params: TestDaemon.predictParams(
-            [String(repeating: "cat ", count: 300)])).json.serialized())
+        let text = try answer(
+            toBody: RPCRequest(
+                id: 1, method: Method.predict,
+                params: TestDaemon.predictParams(
+                    [String(repeating: "cat ", count: 300)])
+            ).json.serialized())
         XCTAssertEqual(text.error?.code, RPCErrorCode.inputTooLarge)
     }
 

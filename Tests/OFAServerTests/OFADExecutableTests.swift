@@ -14,8 +14,12 @@ final class OFADExecutableTests: XCTestCase {
     func testALoadFailureExitsWithStatusOneWhenAskedTo() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let output = try runProcess(try executable("ofad"), ["--socket", directory + "/s.sock", "--on-load-failure", "exit",
-                                                             "--model-dir", directory], timeout: 30)
+        let output = try runProcess(
+            try executable("ofad"),
+            [
+                "--socket", directory + "/s.sock", "--on-load-failure", "exit",
+                "--model-dir", directory,
+            ], timeout: 30)
         XCTAssertEqual(output.status, 1, output.stderr)
         XCTAssertTrue(output.stderr.contains("model failed to load"), output.stderr)
     }
@@ -29,8 +33,10 @@ final class OFADExecutableTests: XCTestCase {
         let listener = try NotifyListener(path: directory + "/notify")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: activate)
-        process.arguments = ["-l", socketPath, "-E", "NOTIFY_SOCKET=\(listener.path)", "--", ofad,
-                             "--model-dir", directory, "--on-load-failure", "serve", "--socket", directory + "/unused.sock"]
+        process.arguments = [
+            "-l", socketPath, "-E", "NOTIFY_SOCKET=\(listener.path)", "--", ofad,
+            "--model-dir", directory, "--on-load-failure", "serve", "--socket", directory + "/unused.sock",
+        ]
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.interrupt() } }
@@ -69,8 +75,12 @@ final class SystemdUnitTests: XCTestCase {
         let verify = try runProcess(analyze, ["verify", directory + "/ofad.socket", directory + "/ofad.service"])
         XCTAssertEqual(verify.status, 0, verify.stderr)
         XCTAssertEqual(verify.stderr, "", "verify had remarks")
-        let security = try runProcess(analyze, ["security", "--offline=yes", "--threshold=20",
-                                                directory + "/ofad.service"])
+        let security = try runProcess(
+            analyze,
+            [
+                "security", "--offline=yes", "--threshold=20",
+                directory + "/ofad.service",
+            ])
         XCTAssertEqual(security.status, 0, security.stdout)
     }
 }

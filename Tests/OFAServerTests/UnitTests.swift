@@ -8,18 +8,23 @@ import XCTest
 final class SHA256Tests: XCTestCase {
     func testKnownDigests() {
         XCTAssertEqual(SHA256.hexDigest(of: []), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hexDigest(of: Array("abc".utf8)),
-                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        XCTAssertEqual(SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000)),
-                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(
+            SHA256.hexDigest(of: Array("abc".utf8)),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000)),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     func testFeedingInPiecesGivesTheSameDigest() {
         let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 31) }
         var hasher = SHA256()
-        for chunk in stride(from: 0, to: bytes.count, by: 37) { hasher.update(Array(bytes[chunk..<min(chunk + 37, bytes.count)])) }
+        for chunk in stride(from: 0, to: bytes.count, by: 37) {
+            hasher.update(Array(bytes[chunk..<min(chunk + 37, bytes.count)]))
+        }
         XCTAssertEqual(hasher.finalize(), SHA256.hash(bytes))
     }
 }
@@ -36,8 +41,10 @@ final class ImageHeaderTests: XCTestCase {
         let gif = Array("GIF89a".utf8) + [0x40, 0x01, 0xf0, 0x00, 0, 0, 0]
         XCTAssertEqual(ImageHeader(gif).map { [$0.width, $0.height] }, [320, 240])
         // SOI, an APP0 segment, then SOF0 with height 480 and width 640.
-        let jpeg: [UInt8] = [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, 0xff, 0xc0, 0x00, 0x11, 0x08,
-                             0x01, 0xe0, 0x02, 0x80, 0x03]
+        let jpeg: [UInt8] = [
+            0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, 0xff, 0xc0, 0x00, 0x11, 0x08,
+            0x01, 0xe0, 0x02, 0x80, 0x03,
+        ]
         XCTAssertEqual(ImageHeader(jpeg).map { [$0.width, $0.height] }, [640, 480])
     }
 
@@ -77,10 +84,11 @@ final class RequestQueueTests: XCTestCase {
         let lock = NSLock()
         var results: [Int] = []
         for index in 0..<50 {
-            let job = Job(timeoutSeconds: 10, work: { _ in .success(.integer(Int64(index))) },
-                          completion: { result in
-                              if case .success(.integer(let value)) = result { lock.withLock { results.append(Int(value)) } }
-                          })
+            let job = Job(
+                timeoutSeconds: 10, work: { _ in .success(.integer(Int64(index))) },
+                completion: { result in
+                    if case .success(.integer(let value)) = result { lock.withLock { results.append(Int(value)) } }
+                })
             XCTAssertEqual(queue.submit(job), .accepted)
             XCTAssertFalse(job.finish(.success(.null)) && job.finish(.success(.null)), "a second finish is ignored")
         }
@@ -95,14 +103,24 @@ final class RequestQueueTests: XCTestCase {
         let blocker = DispatchSemaphore(value: 0)
         let ran = NSLock()
         var runs = 0
-        let first = Job(timeoutSeconds: 10, work: { _ in blocker.wait(); return .success(.null) }, completion: { _ in })
+        let first = Job(
+            timeoutSeconds: 10,
+            work: { _ in
+                blocker.wait()
+                return .success(.null)
+            }, completion: { _ in })
         let answered = DispatchSemaphore(value: 0)
         var code: Int?
-        let second = Job(timeoutSeconds: 0.05, work: { _ in ran.withLock { runs += 1 }; return .success(.null) },
-                         completion: { result in
-                             if case .failure(let error) = result { code = error.code }
-                             answered.signal()
-                         })
+        let second = Job(
+            timeoutSeconds: 0.05,
+            work: { _ in
+                ran.withLock { runs += 1 }
+                return .success(.null)
+            },
+            completion: { result in
+                if case .failure(let error) = result { code = error.code }
+                answered.signal()
+            })
         XCTAssertEqual(queue.submit(first), .accepted)
         XCTAssertEqual(queue.submit(second), .accepted)
         Thread.sleep(forTimeInterval: 0.1)
@@ -116,7 +134,8 @@ final class RequestQueueTests: XCTestCase {
         let queue = RequestQueue(workers: 1, capacity: 1)
         defer { queue.stopWorkers() }
         queue.close()
-        XCTAssertEqual(queue.submit(Job(timeoutSeconds: 1, work: { _ in .success(.null) }, completion: { _ in })), .closed)
+        XCTAssertEqual(
+            queue.submit(Job(timeoutSeconds: 1, work: { _ in .success(.null) }, completion: { _ in })), .closed)
     }
 }
 
@@ -130,7 +149,8 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.imageRoots, ["/a", "/b"])
         XCTAssertEqual(configuration.device, .cpu)
         XCTAssertThrowsError(try DaemonConfiguration.fromEnvironment(["OFAD_QUEUE_LENGTH": "lots"])) {
-            XCTAssertEqual($0 as? ConfigurationError, .invalid(key: "queue-length", why: "\"lots\" is not an integer ≥ 1"))
+            XCTAssertEqual(
+                $0 as? ConfigurationError, .invalid(key: "queue-length", why: "\"lots\" is not an integer ≥ 1"))
         }
     }
 

@@ -53,7 +53,8 @@ final class FrameCoderTests: XCTestCase {
         var generator = SplitMix64(seed: 42)
         for _ in 0..<300 {
             let bodies = (0..<Int.random(in: 0...6, using: &generator)).map { _ in
-                (0..<Int.random(in: 0...200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                (0..<Int.random(in: 0...200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator)
+                }
             }
             let stream = bodies.flatMap(FrameCoder.encode)
             var decoder = FrameDecoder(maximumLength: 200)

@@ -15,8 +15,9 @@ final class RPCMessageTests: XCTestCase {
     func testLargeIntegerIdsComeBackUnchanged() throws {
         let body = Array(#"{"jsonrpc":"2.0","id":9007199254740993,"method":"health"}"#.utf8)
         let request = try RPCRequest.parse(body).get()
-        XCTAssertEqual(RPCResponse(id: request.id, result: .null).json.text,
-                       #"{"id":9007199254740993,"jsonrpc":"2.0","result":null}"#)
+        XCTAssertEqual(
+            RPCResponse(id: request.id, result: .null).json.text,
+            #"{"id":9007199254740993,"jsonrpc":"2.0","result":null}"#)
     }
 
     func testResponsesCarryExactlyOneOfResultAndError() throws {
@@ -29,7 +30,8 @@ final class RPCMessageTests: XCTestCase {
     }
 
     func testPredictParamsAcceptOneOrManyHypotheses() throws {
-        let one = try JSONValue(parsing: Array(#"{"image":{"data":"AQID"},"hypothesis":"h"}"#.utf8)).decode(PredictParams.self)
+        let one = try JSONValue(parsing: Array(#"{"image":{"data":"AQID"},"hypothesis":"h"}"#.utf8)).decode(
+            PredictParams.self)
         XCTAssertEqual(one.allHypotheses, ["h"])
         XCTAssertEqual(one.image.data?.bytes, [1, 2, 3])
         let many = try JSONValue(parsing: Array(#"{"image":{"path":"/x"},"hypotheses":["a","b"]}"#.utf8))
@@ -44,8 +46,10 @@ final class RPCMessageTests: XCTestCase {
         XCTAssertEqual(json["byte_order"], "little")
         XCTAssertEqual(json["shape"], [2, 3])
         XCTAssertEqual(try json.decode(FloatArray.self), array)
-        let bigEndian: JSONValue = ["dtype": "float32", "byte_order": "big", "shape": [1],
-                                    "data": .string(Data([0x3f, 0x80, 0, 0]).base64EncodedString())]
+        let bigEndian: JSONValue = [
+            "dtype": "float32", "byte_order": "big", "shape": [1],
+            "data": .string(Data([0x3f, 0x80, 0, 0]).base64EncodedString()),
+        ]
         XCTAssertEqual(try bigEndian.decode(FloatArray.self).values, [1])
         let wrongSize: JSONValue = ["dtype": "float32", "byte_order": "little", "shape": [2], "data": "AAAAAA=="]
         XCTAssertThrowsError(try wrongSize.decode(FloatArray.self))
@@ -56,8 +60,10 @@ final class RPCMessageTests: XCTestCase {
     /// Mutated requests and arbitrary bytes never crash the parser, and every failure carries a standard code.
     func testTheRequestDecoderSurvivesFuzzedInput() {
         var generator = SplitMix64(seed: 99)
-        let seeds = [#"{"jsonrpc":"2.0","id":1,"method":"predict","params":{"image":{"data":"AQID"},"hypothesis":"x"}}"#,
-                     #"{"jsonrpc":"2.0","id":"s","method":"health"}"#, "[]", "{}", "null"].map { Array($0.utf8) }
+        let seeds = [
+            #"{"jsonrpc":"2.0","id":1,"method":"predict","params":{"image":{"data":"AQID"},"hypothesis":"x"}}"#,
+            #"{"jsonrpc":"2.0","id":"s","method":"health"}"#, "[]", "{}", "null",
+        ].map { Array($0.utf8) }
         for round in 0..<3000 {
             var bytes = seeds[round % seeds.count]
             for _ in 0..<Int.random(in: 0...6, using: &generator) where !bytes.isEmpty {

@@ -36,8 +36,9 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
     }
 
     func describe() -> EngineDescription {
-        EngineDescription(architecture: "fake", modelDirectory: "/fake", device: "cpu", threads: 1,
-                          imageParameters: "fake-480")
+        EngineDescription(
+            architecture: "fake", modelDirectory: "/fake", device: "cpu", threads: 1,
+            imageParameters: "fake-480")
     }
 
     func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {
@@ -71,12 +72,13 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
             let queries = selection.queryPosition == nil ? 3 : 1
             let keys = 6
             let values = (0..<(heads * queries * keys)).map { Float($0) / 10 }
-            return AttentionMap(kind: kind, layer: selection.layers?.first ?? 1,
-                                heads: selection.headMean ? nil : (selection.heads ?? [0, 1]),
-                                queryPosition: selection.queryPosition,
-                                values: FloatArray(shape: [heads, queries, keys], values: values),
-                                patchGrid: PatchGrid(rows: 2, cols: 2), queryTokens: ["a", "b", "c"],
-                                keyTokens: ["p0", "p1", "p2", "p3", "x", "y"])
+            return AttentionMap(
+                kind: kind, layer: selection.layers?.first ?? 1,
+                heads: selection.headMean ? nil : (selection.heads ?? [0, 1]),
+                queryPosition: selection.queryPosition,
+                values: FloatArray(shape: [heads, queries, keys], values: values),
+                patchGrid: PatchGrid(rows: 2, cols: 2), queryTokens: ["a", "b", "c"],
+                keyTokens: ["p0", "p1", "p2", "p3", "x", "y"])
         }
         return (prediction, maps)
     }

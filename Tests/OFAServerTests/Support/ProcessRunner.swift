@@ -29,24 +29,35 @@ func requireTool(_ name: String) throws -> String {
 }
 
 @discardableResult
-func runProcess(_ path: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-         timeout: Double = 60) throws -> ProcessOutput {
+func runProcess(
+    _ path: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+    timeout: Double = 60
+) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let out = Pipe(), err = Pipe(), input = Pipe()
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
     process.standardOutput = out
     process.standardError = err
     process.standardInput = input
     try process.run()
     // Read both pipes while the process runs so neither fills up.
-    var stdoutData = Data(), stderrData = Data()
+    var stdoutData = Data()
+    var stderrData = Data()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { stdoutData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
     group.enter()
-    DispatchQueue.global().async { stderrData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
     if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
     try input.fileHandleForWriting.close()
     if group.wait(timeout: .now() + timeout) == .timedOut {
@@ -54,6 +65,7 @@ func runProcess(_ path: String, _ arguments: [String], stdin: String? = nil, env
         XCTFail("\(path) did not finish in \(timeout) s")
     }
     process.waitUntilExit()
-    return ProcessOutput(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                         stderr: String(decoding: stderrData, as: UTF8.self))
+    return ProcessOutput(
+        status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+        stderr: String(decoding: stderrData, as: UTF8.self))
 }

@@ -14,9 +14,11 @@ final class TestDaemon {
     /// A small test image.
     static let image = PNGWriter.grayscale(width: 8, height: 8) { x, y in UInt8(x * 16 + y) }
 
-    init(engine: FakeEngine = FakeEngine(), environment: [String: String] = [:],
-         loader: EngineLoader? = nil, waitUntilReady: Bool = true,
-         configure: (inout DaemonConfiguration) -> Void = { _ in }) throws {
+    init(
+        engine: FakeEngine = FakeEngine(), environment: [String: String] = [:],
+        loader: EngineLoader? = nil, waitUntilReady: Bool = true,
+        configure: (inout DaemonConfiguration) -> Void = { _ in }
+    ) throws {
         directory = try makeTemporaryDirectory()
         socketPath = directory + "/ofad.sock"
         self.engine = engine
@@ -27,8 +29,9 @@ final class TestDaemon {
         configure(&configuration)
         var logger = Logger(label: "ofad-test")
         logger.logLevel = .warning
-        daemon = Daemon(configuration: configuration, loader: loader ?? { [engine] _ in engine }, logger: logger,
-                        environment: environment)
+        daemon = Daemon(
+            configuration: configuration, loader: loader ?? { [engine] _ in engine }, logger: logger,
+            environment: environment)
         try daemon.start()
         if waitUntilReady { try waitForState(.ready) }
     }
@@ -54,7 +57,8 @@ final class TestDaemon {
     static func predictParams(_ hypotheses: [String], image: [UInt8] = TestDaemon.image, premise: String? = nil)
         -> JSONValue
     {
-        try! JSONValue(encoding: PredictParams(image: ImageInput(bytes: image), hypotheses: hypotheses, premise: premise))
+        try! JSONValue(
+            encoding: PredictParams(image: ImageInput(bytes: image), hypotheses: hypotheses, premise: premise))
     }
 }
 
