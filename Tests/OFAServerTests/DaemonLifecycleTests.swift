@@ -85,9 +85,12 @@ final class DaemonLifecycleTests: XCTestCase {
         _ = listener.collect(for: 0.3)
         engine.gateAfterWarmUp = gate
         defer { gate.signal() }
-        try server.client().send(RPCRequest(id: 1, method: Method.predict, params: TestDaemon.predictParams(["cat"])))
-        // After twice the request timeout the engine counts as hung: no more pings.
-        Thread.sleep(forTimeInterval: 0.6)
+        let warmUpCalls = engine.counts.predict
+        let client = try server.client()
+        try client.send(RPCRequest(id: 1, method: Method.predict, params: TestDaemon.predictParams(["cat"])))
+        XCTAssertTrue(waitUntil { engine.counts.predict > warmUpCalls }, "the engine call started")
+        // After twice the request timeout (0.4 s) the engine counts as hung: no more pings.
+        Thread.sleep(forTimeInterval: 0.7)
         _ = listener.collect(for: 0.1)
         let later = listener.collect(for: 0.5)
         XCTAssertFalse(later.contains("WATCHDOG=1"), "\(later)")
