@@ -6,6 +6,9 @@ let package = Package(
     name: "ofad",
     products: [
         .library(name: "OFA", targets: ["OFA"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
+        .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
         .library(name: "OFAWire", targets: ["OFAWire"]),
         .library(name: "OFAServer", targets: ["OFAServer"]),
         .executable(name: "ofad", targets: ["ofad"]),
@@ -23,8 +26,28 @@ let package = Package(
             dependencies: ["COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // libjpeg-turbo + libpng behind a setjmp-safe C helper (Debian: libjpeg62-turbo-dev, libpng-dev).
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
+        .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
+        .target(
+            name: "OFAPreprocessing",
+            dependencies: ["ImageIO"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "OFAPipeline", dependencies: ["OFA", "OFAPreprocessing", "ImageIO"]),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
+        .executableTarget(
+            name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
+            path: "Sources/ofa-preprocess-benchmark"
+        ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
+        .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
+        .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
+        .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
 
         // The daemon side: wire protocol, server library, and two thin executables.
         .target(name: "OFAWire"),

@@ -1,1 +1,99 @@
-print("placeholder")
+// Times the engine on one visual-entailment query: load time, median latency after warm-up, peak RSS, and the
+// answer probabilities against the reference's. Usage:
+//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--compare]
+// INPUTS holds patch_image [3,H,W], source_ids, decoder_ids and optionally probabilities (reference goldens).
+import Foundation
+import OFA
+
+func option(_ name: String, _ fallback: Int) -> Int {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count,
+        let value = Int(arguments[index + 1])
+    else { return fallback }
+    return value
+}
+
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else {
+    FileHandle.standardError.write(Data("usage: ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N]\n".utf8))
+    exit(2)
+}
+do {
+    let threads = option("--threads", 2), runs = option("--runs", 5), warmup = option("--warmup", 2)
+    let inputs = try TensorFile.read(path: arguments[2])
+    // Golden files name tensors `<case>.<name>`; take the first case unless the names are bare.
+    let prefix = inputs["patch_image"] != nil
+        ? "" : (inputs.keys.sorted().first { $0.hasSuffix(".patch_image") }?.dropLast("patch_image".count)).map(String.init) ?? ""
+    func input(_ name: String) throws -> TensorValues {
+        guard let value = inputs[prefix + name] else { throw CheckpointError.missingTensor(prefix + name) }
+        return value
+    }
+    let backend = CPUBackend(threads: threads)
+    var model: OFAModel!
+    let loadSeconds = try seconds { model = try OFAModel(directory: arguments[1], backend: backend) }
+    let rssAfterLoad = peakResidentBytes()
+    let image = try input("patch_image"), source = try input("source_ids").integers
+    let prompt = try input("decoder_ids").integers
+    var result: Classification!
+    var imageSeconds: [Double] = []
+    func query() throws {
+        var features: ImageFeatures!
+        imageSeconds.append(seconds {
+            features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
+        })
+        result = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt,
+                                    answerTokens: model.answerTokens)
+    }
+    for _ in 0..<warmup { try query() }
+    var times: [Double] = []
+    for _ in 0..<runs { times.append(try seconds(query)) }
+    times.sort()
+    var report: [String: Any] = [
+        "engine": "swift", "threads": backend.threads, "load_s": loadSeconds, "runs": runs,
+        "median_s": times[times.count / 2], "image_backbone_median_s": imageSeconds.suffix(runs).sorted()[runs / 2], "min_s": times[0], "max_s": times[times.count - 1],
+        "peak_rss_bytes": peakResidentBytes(), "peak_rss_after_load_bytes": rssAfterLoad,
+        "probabilities": result.probabilities, "answers": model.task.answers,
+    ]
+    if let reference = inputs[prefix + "probabilities"]?.floats {
+        report["max_abs_difference_vs_reference"] = zip(reference, result.probabilities).map { abs($0 - $1) }.max()
+    }
+    if CommandLine.arguments.contains("--compare") {
+        // Stage by stage against every reference tensor the inputs carry.
+        let probe = ForwardProbe()
+        let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2],
+                                           probe: probe)
+        let layers = Set((0..<model.configuration.decoderLayers))
+        let compared = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt,
+                                          answerTokens: model.answerTokens,
+                                          attention: AttentionRequest(kinds: Set(AttentionRequest.Kind.allCases),
+                                                                      layers: layers), probe: probe)
+        var differences: [String: [String: Float]] = [:]
+        func compare(_ name: String, _ values: [Float]) {
+            guard let reference = inputs[prefix + name]?.floats, reference.count == values.count else { return }
+            let scale = reference.map(abs).max() ?? 0
+            let worst = zip(reference, values).map { abs($0 - $1) }.max() ?? 0
+            differences[name] = ["max_abs_difference": worst, "reference_max_abs": scale]
+        }
+        for (name, tensor) in probe.tensors { compare(name, tensor.values) }
+        for map in compared.attention { compare("attention.\(map.kind.rawValue).\(map.layer)", map.values) }
+        compare("probabilities", compared.probabilities)
+        report["stages"] = differences
+    }
+    let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+    print(String(decoding: json, as: UTF8.self))
+} catch {
+    FileHandle.standardError.write(Data("ofa-benchmark: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,59 @@
+// Bytes to an upright RGB image, as Pillow's Image.open -> ImageOps.exif_transpose -> convert('RGB').
+
+/// A decoded image: upright RGB pixels plus what the file said about itself.
+public struct DecodedImage: Sendable {
+    /// Upright RGB pixels (EXIF orientation applied); its width/height are the original size that a heatmap
+    /// overlay should use.
+    public let image: RGBImage
+    public let format: ImageFormat
+    public let orientation: Orientation
+
+    public var width: Int { image.width }
+    public var height: Int { image.height }
+}
+
+public struct ImageDecoder: Sendable {
+    /// Pillow's Image.MAX_IMAGE_PIXELS (it warns above this and refuses above twice this).
+    public static let defaultPixelLimit = 89_478_485
+
+    /// The most pixels (width × height, as declared in the header) an image may have.
+    public var pixelLimit: Int
+
+    public init(pixelLimit: Int = ImageDecoder.defaultPixelLimit) {
+        precondition(pixelLimit > 0, "pixelLimit must be positive")
+        self.pixelLimit = pixelLimit
+    }
+
+    public func decode(_ bytes: [UInt8]) throws -> DecodedImage {
+        let format = try ImageDecoder.format(of: bytes)
+        let decoded = try bytes.withUnsafeBufferPointer { data in
+            switch format {
+            case .jpeg: return try JPEGDecoder.decode(data, pixelLimit: pixelLimit)
+            case .png: return try PNGCodec.decode(data, pixelLimit: pixelLimit)
+            }
+        }
+        let orientation = Orientation(exif: decoded.exif, xmp: decoded.xmp)
+        return DecodedImage(image: orientation.apply(to: decoded.rgb()), format: format, orientation: orientation)
+    }
+
+    /// Recognises JPEG and PNG by their signatures, as Pillow's plugins accept them.
+    public static func format(of bytes: [UInt8]) throws -> ImageFormat {
+        if bytes.isEmpty { throw ImageError.empty }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        let known: [(prefix: [UInt8], name: String)] = [
+            (Array("GIF8".utf8), "GIF"), (Array("BM".utf8), "BMP"), (Array("II*\u{0}".utf8), "TIFF"),
+            (Array("MM\u{0}*".utf8), "TIFF"), (Array("RIFF".utf8), "RIFF/WebP"),
+        ]
+        if let match = known.first(where: { bytes.starts(with: $0.prefix) }) {
+            throw ImageError.unsupportedFormat(detail: match.name)
+        }
+        let head = bytes.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
+        throw ImageError.unsupportedFormat(detail: "unrecognised leading bytes \(head)")
+    }
+}
+
+/// Encodes images as PNG (for heatmaps and debugging).
+public enum PNGEncoder {
+    public static func encode(_ image: RGBImage) throws -> [UInt8] { try PNGCodec.encode(image) }
+}

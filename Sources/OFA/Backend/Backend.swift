@@ -1,0 +1,84 @@
+// The compute interface every layer uses: memory, GEMM, convolution and elementwise kernels.
+// The OpenBLAS backend implements it today; a CUDA backend slots in beside it without touching the layers.
+
+/// Convolution shape parameters (square kernels, as in the ResNet).
+public struct ConvolutionGeometry: Equatable, Sendable {
+    public var kernel: Int
+    public var stride: Int
+    public var padding: Int
+
+    public init(kernel: Int, stride: Int, padding: Int) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public func outputSize(_ input: Int) -> Int { (input + 2 * padding - kernel) / stride + 1 }
+}
+
+public enum Activation: Sendable {
+    case none, relu, gelu
+}
+
+/// Kernels over `Tensor`s. Methods return new tensors unless named `…InPlace`; in-place methods are only
+/// called on activations a request owns.
+public protocol Backend: AnyObject, Sendable {
+    var name: String { get }
+
+    // Memory
+    /// A new float tensor whose contents `fill` writes in host order (a device backend stages and uploads).
+    func makeTensor(shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Tensor
+    func makeIndices(shape: [Int], values: [Int32]) -> Tensor
+    func zeros(shape: [Int]) -> Tensor
+    /// Host copy of a float tensor.
+    func read(_ tensor: Tensor) -> [Float]
+    /// Host copy of selected float elements: `count` elements from `offset`, for recording attention.
+    func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float]
+
+    // GEMM
+    /// `input [n, in] · weightᵀ [out, in] + bias`, then the activation.
+    func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, activation: Activation) -> Tensor
+    /// Per head h: `scores[h] = initial[h] + query[:, h] · key[:, h]ᵀ` → [heads, queries, keys].
+    func attentionScores(query: Tensor, key: Tensor, heads: Int, initial: Tensor?) -> Tensor
+    /// Per head h: `output[:, h] = headScale[h] · probabilities[h] · value[:, h]` → [queries, d].
+    func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor
+
+    // Convolution
+    /// `input [C, H, W]`, weight [O, C·k·k], bias [O] → [O, H', W'], plus `residual`, then the activation.
+    func convolution(_ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
+                     residual: Tensor?, activation: Activation) -> Tensor
+    /// Max pooling with −∞ padding over [C, H, W].
+    func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor
+
+    // Elementwise and data movement
+    func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor
+    /// `a + b` for equal shapes.
+    func add(_ a: Tensor, _ b: Tensor) -> Tensor
+    /// Adds `row [d]` to every row of `input [n, d]`, times `scale` first for the input.
+    func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor
+    func scaleInPlace(_ tensor: Tensor, by factor: Float)
+    /// Softmax over the last dimension.
+    func softmaxInPlace(_ tensor: Tensor)
+    /// Sets entries above the diagonal of each [T, T] matrix of `scores [heads, T, T]` to −∞.
+    func causalMaskInPlace(_ scores: Tensor)
+    /// `scores[h, rowOffset + i, columnOffset + j] += table[buckets[i, j], h]`.
+    func addBucketBiasInPlace(_ scores: Tensor, table: Tensor, buckets: Tensor, rowOffset: Int, columnOffset: Int)
+    /// Rows of `table [n, d]` at `indices` → [count, d].
+    func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor
+    /// Rows of `a` followed by rows of `b`.
+    func concatenateRows(_ a: Tensor, _ b: Tensor) -> Tensor
+    /// Rows `range` of a matrix.
+    func rows(_ input: Tensor, _ range: Range<Int>) -> Tensor
+    /// 2-D transpose.
+    func transpose(_ input: Tensor) -> Tensor
+    func copy(_ input: Tensor) -> Tensor
+}
+
+extension Backend {
+    public func makeTensor(shape: [Int], values: [Float]) -> Tensor {
+        precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
+        return makeTensor(shape: shape) { destination in
+            _ = destination.initialize(from: values)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+// Where a tensor's elements lie in a weights file, and in which element type.
+
+enum StoredElementType: String, Sendable {
+    case float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool
+
+    var byteCount: Int {
+        switch self {
+        case .float64, .int64: return 8
+        case .float32, .int32: return 4
+        case .float16, .bfloat16, .int16: return 2
+        case .int8, .uint8, .bool: return 1
+        }
+    }
+
+    var isFloatingPoint: Bool { [.float32, .float16, .bfloat16, .float64].contains(self) }
+
+    /// PyTorch storage class names (`torch.FloatStorage`, …).
+    init?(torchStorage name: String) {
+        let table: [String: StoredElementType] = [
+            "FloatStorage": .float32, "HalfStorage": .float16, "BFloat16Storage": .bfloat16,
+            "DoubleStorage": .float64, "LongStorage": .int64, "IntStorage": .int32, "ShortStorage": .int16,
+            "CharStorage": .int8, "ByteStorage": .uint8, "BoolStorage": .bool,
+        ]
+        guard let type = table[name] else { return nil }
+        self = type
+    }
+
+    /// safetensors dtype names.
+    init?(safetensors name: String) {
+        let table: [String: StoredElementType] = [
+            "F32": .float32, "F16": .float16, "BF16": .bfloat16, "F64": .float64, "I64": .int64, "I32": .int32,
+            "I16": .int16, "I8": .int8, "U8": .uint8, "BOOL": .bool,
+        ]
+        guard let type = table[name] else { return nil }
+        self = type
+    }
+}
+
+struct StoredTensor: Sendable {
+    let type: StoredElementType
+    let shape: [Int]
+    /// Byte offset of the first element in the file.
+    let offset: Int
+
+    var count: Int { shape.reduce(1, *) }
+    var byteCount: Int { count * type.byteCount }
+}
+
+/// All tensors of one weights file, by their names in that file.
+struct WeightsFile {
+    let reader: FileReader
+    var tensors: [String: StoredTensor]
+}

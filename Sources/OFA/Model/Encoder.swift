@@ -1,0 +1,146 @@
+// OFA encoder: image patches then text tokens, absolute position bias shared by all layers plus per-layer relative
+// biases (1-D buckets for text, 2-D for the patch grid). Matches modelscope OFAEncoder.forward (spec §2-§3).
+
+/// A request-independent view of one image: embedded patch rows and their position rows, reused across hypotheses.
+public struct ImageFeatures: @unchecked Sendable {
+    /// `[P, d]`: patch_layernorm_embedding(image_proj(features) + type[1]).
+    let patches: Tensor
+    /// `[P, d]`: image_pos_ln(embed_image_positions[ids]).
+    let positions: Tensor
+    public let gridRows: Int
+    public let gridColumns: Int
+}
+
+struct EncoderOutput {
+    /// `[S, d]` after encoder.layer_norm.
+    let hidden: Tensor
+    /// `[S, d]` LayerNormed position rows (image then text), used again by the decoder's cross bias.
+    let positions: Tensor
+}
+
+struct Encoder {
+    let configuration: ModelConfiguration
+    let resnet: ResNet
+    let imageProjection: Linear
+    let typeEmbedding: Tensor?
+    let patchNorm: LayerNorm?
+    let tokenNorm: LayerNorm?
+    let textPositions: Tensor
+    let imagePositions: Tensor
+    let textPositionNorm: LayerNorm
+    let imagePositionNorm: LayerNorm
+    let positionQuery: Linear
+    let positionKey: Linear
+    let tokenTables: [Tensor]
+    let imageTables: [Tensor]
+    let layers: [EncoderLayer]
+    let finalNorm: LayerNorm
+    let embedding: Tensor
+    let backend: Backend
+
+    init(_ scope: WeightScope, backend: Backend, configuration: ModelConfiguration, embedding: Tensor) throws {
+        let width = configuration.modelDimension, heads = configuration.encoderAttentionHeads
+        self.configuration = configuration
+        self.embedding = embedding
+        self.backend = backend
+        resnet = try ResNet(scope.scope("embed_images"), backend: backend, blocks: configuration.resnetBlocks)
+        imageProjection = try Linear(scope.scope("image_proj"), backend: backend, inputs: ResNet.outputChannels,
+                                     outputs: width)
+        typeEmbedding = configuration.addTypeEmbedding
+            ? try scope.tensor("type_embedding.weight", shape: [2, width]) : nil
+        patchNorm = try LayerNorm.optional(scope.scope("patch_layernorm_embedding"), backend: backend, width: width,
+                                           present: configuration.patchLayerNormEmbedding)
+        tokenNorm = try LayerNorm.optional(scope.scope("layernorm_embedding"), backend: backend, width: width,
+                                           present: configuration.layerNormEmbedding)
+        textPositions = try scope.tensor("embed_positions.weight", shape: [configuration.maximumPositions + 2, width])
+        let bucket = configuration.imageBucketSize
+        imagePositions = try scope.tensor("embed_image_positions.weight", shape: [bucket * bucket + 1, width])
+        textPositionNorm = try LayerNorm(scope.scope("pos_ln"), backend: backend, width: width)
+        imagePositionNorm = try LayerNorm(scope.scope("image_pos_ln"), backend: backend, width: width)
+        positionQuery = try Linear(scope.scope("pos_q_linear"), backend: backend, inputs: width, outputs: width)
+        positionKey = try Linear(scope.scope("pos_k_linear"), backend: backend, inputs: width, outputs: width)
+        let tokenRows = PositionBuckets.tokenTableRows(bucketSize: configuration.tokenBucketSize)
+        let imageRows = PositionBuckets.imageTableRows(bucketSize: bucket)
+        tokenTables = try (0..<configuration.encoderLayers).map {
+            try scope.tensor("token_rel_pos_table_list.\($0).weight", shape: [tokenRows, heads])
+        }
+        imageTables = try (0..<configuration.encoderLayers).map {
+            try scope.tensor("image_rel_pos_table_list.\($0).weight", shape: [imageRows, heads])
+        }
+        layers = try (0..<configuration.encoderLayers).map {
+            try EncoderLayer(scope.scope("layers.\($0)"), backend: backend, configuration: configuration)
+        }
+        finalNorm = try LayerNorm(scope.scope("layer_norm"), backend: backend, width: width)
+    }
+
+    var embeddingScale: Float {
+        configuration.scaleEmbedding ? Float(configuration.modelDimension).squareRoot() : 1
+    }
+
+    /// ResNet output `[1024, h, w]` for a `[3, H, W]` image.
+    func backbone(_ image: Tensor) -> Tensor { resnet(image) }
+
+    /// Patch rows and position rows for backbone features `[1024, h, w]`.
+    func imageFeatures(backbone features: Tensor) -> ImageFeatures {
+        let rows = features.shape[1], columns = features.shape[2]
+        let flat = backend.transpose(features.reshaped([ResNet.outputChannels, rows * columns]))
+        var patches = imageProjection(flat)
+        if let typeEmbedding {
+            patches = backend.addRow(patches, row: backend.rows(typeEmbedding, 1..<2).reshaped([configuration.modelDimension]),
+                                     scale: embeddingScale)
+        } else if embeddingScale != 1 {
+            backend.scaleInPlace(patches, by: embeddingScale)
+        }
+        let bucket = configuration.imageBucketSize
+        var ids: [Int32] = []
+        for r in 0..<rows { for c in 0..<columns { ids.append(Int32(r * bucket + c + 1)) } }
+        let positions = imagePositionNorm(backend.gatherRows(imagePositions,
+                                                             indices: backend.makeIndices(shape: [ids.count], values: ids)))
+        return ImageFeatures(patches: patchNorm(patches), positions: positions, gridRows: rows, gridColumns: columns)
+    }
+
+    /// Runs the encoder on one image and one source sequence.
+    func callAsFunction(image: ImageFeatures, tokens: [Int], recorder: AttentionRecorder?,
+                        probe: ForwardProbe?) -> EncoderOutput {
+        let width = configuration.modelDimension, heads = configuration.encoderAttentionHeads
+        let patchCount = image.gridRows * image.gridColumns, length = tokens.count
+        let tokenIndices = backend.makeIndices(shape: [length], values: tokens.map(Int32.init))
+        var text = backend.gatherRows(embedding, indices: tokenIndices)
+        if let typeEmbedding {
+            text = backend.addRow(text, row: backend.rows(typeEmbedding, 0..<1).reshaped([width]), scale: embeddingScale)
+        } else if embeddingScale != 1 {
+            backend.scaleInPlace(text, by: embeddingScale)
+        }
+        var x = backend.concatenateRows(image.patches, tokenNorm(text))
+        probe?.record("encoder_input", x, backend)
+
+        let positionIndices = backend.makeIndices(shape: [length], values: (0..<length).map(Int32.init))
+        let textPositionRows = textPositionNorm(backend.gatherRows(textPositions, indices: positionIndices))
+        let positions = backend.concatenateRows(image.positions, textPositionRows)
+        let query = positionQuery(positions)
+        backend.scaleInPlace(query, by: configuration.attentionScale(heads: heads))
+        let absoluteBias = backend.attentionScores(query: query, key: positionKey(positions), heads: heads,
+                                                   initial: nil)
+        probe?.record("position_bias", absoluteBias, backend)
+
+        let tokenBuckets = backend.makeIndices(
+            shape: [length, length],
+            values: PositionBuckets.token(length: length, bucketSize: configuration.tokenBucketSize,
+                                          maximumPosition: configuration.maximumPositions))
+        let imageBuckets = backend.makeIndices(
+            shape: [patchCount, patchCount],
+            values: PositionBuckets.image(rows: image.gridRows, columns: image.gridColumns,
+                                          bucketSize: configuration.imageBucketSize))
+        for (index, layer) in layers.enumerated() {
+            let bias = AttentionBias(absolute: absoluteBias, relative: [
+                .init(table: tokenTables[index], buckets: tokenBuckets, rowOffset: patchCount, columnOffset: patchCount),
+                .init(table: imageTables[index], buckets: imageBuckets, rowOffset: 0, columnOffset: 0),
+            ])
+            x = layer(x, bias: bias) { recorder?.record(.encoder, layer: index, probabilities: $0, backend: backend) }
+            probe?.record("encoder_layer.\(index)", x, backend)
+        }
+        let hidden = finalNorm(x)
+        probe?.record("encoder_output", hidden, backend)
+        return EncoderOutput(hidden: hidden, positions: positions)
+    }
+}

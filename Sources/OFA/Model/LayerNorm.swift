@@ -1,0 +1,27 @@
+// LayerNorm over the last dimension with biased variance and eps 1e-5 (torch.nn.LayerNorm defaults).
+
+struct LayerNorm {
+    static let epsilon: Float = 1e-5
+    let weight: Tensor
+    let bias: Tensor
+    let backend: Backend
+
+    init(_ scope: WeightScope, backend: Backend, width: Int) throws {
+        weight = try scope.tensor("weight", shape: [width])
+        bias = try scope.tensor("bias", shape: [width])
+        self.backend = backend
+    }
+
+    /// The layer if the checkpoint's configuration has it, else nil.
+    static func optional(_ scope: WeightScope, backend: Backend, width: Int, present: Bool) throws -> LayerNorm? {
+        present ? try LayerNorm(scope, backend: backend, width: width) : nil
+    }
+
+    func callAsFunction(_ input: Tensor) -> Tensor {
+        backend.layerNorm(input, weight: weight, bias: bias, epsilon: LayerNorm.epsilon)
+    }
+}
+
+extension Optional where Wrapped == LayerNorm {
+    func callAsFunction(_ input: Tensor) -> Tensor { self.map { $0(input) } ?? input }
+}

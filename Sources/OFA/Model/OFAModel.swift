@@ -1,0 +1,146 @@
+// The loaded OFA model: weights read strictly from a modelscope model directory (or a fairseq .pt beside its
+// config.json), shared read-only by every request.
+import Foundation
+
+public final class OFAModel: @unchecked Sendable {
+    public let directory: URL
+    public let configuration: ModelConfiguration
+    public let task: TaskConfiguration
+    public let backend: Backend
+    /// The weights file that was read.
+    public let weightsPath: String
+    /// Token id of each answer (`' ' + answer`, one BPE token), in the task's answer order.
+    public let answerTokens: [Int]
+    let encoder: Encoder
+    let decoder: Decoder
+
+    /// Weight file names looked for, in order of preference.
+    public static let weightFileNames = ["pytorch_model.bin", "model.safetensors"]
+
+    public init(directory path: String, backend: Backend) throws {
+        directory = URL(fileURLWithPath: path)
+        let configurationURL = directory.appendingPathComponent("config.json")
+        do {
+            configuration = try JSONDecoder().decode(ModelConfiguration.self, from: try JSONFile.data(at: configurationURL))
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError.malformed(file: "config.json", reason: "\(error)")
+        }
+        try configuration.validate()
+        task = try TaskConfiguration.load(directory: directory)
+        answerTokens = try OFAModel.answerTokens(task.answers, directory: directory,
+                                                 vocabularySize: configuration.vocabularySize)
+        self.backend = backend
+
+        weightsPath = try OFAModel.findWeights(in: directory)
+        let file = weightsPath.hasSuffix(".safetensors")
+            ? try Safetensors.read(path: weightsPath) : try TorchArchive.read(path: weightsPath)
+        let store = try WeightStore(file: file, backend: backend)
+        let root = WeightScope(store: store, prefix: "")
+        let embedding = try store.tiedEmbedding(shape: [configuration.vocabularySize, configuration.modelDimension])
+        encoder = try Encoder(root.scope("encoder"), backend: backend, configuration: configuration,
+                              embedding: embedding)
+        decoder = try Decoder(root.scope("decoder"), backend: backend, configuration: configuration,
+                              embedding: embedding)
+        try store.finish()
+        let grid = ResNet.gridSize(imageSize: task.patchImageSize)
+        if grid > configuration.imageBucketSize {
+            throw ConfigurationError.invalid(key: "model.patch_image_size",
+                                             reason: "\(grid)×\(grid) patch grid exceeds image_bucket_size")
+        }
+    }
+
+    static func findWeights(in directory: URL) throws -> String {
+        let manager = FileManager.default
+        for name in weightFileNames {
+            let path = directory.appendingPathComponent(name).path
+            if manager.fileExists(atPath: path) { return path }
+        }
+        let fairseq = (try? manager.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".pt") }.sorted()
+        if let first = fairseq?.first { return directory.appendingPathComponent(first).path }
+        throw CheckpointError.noWeights(directory: directory.path)
+    }
+
+    /// Answers are scored at one decoder position, so each must be a single token of vocab.json: GPT-2 BPE
+    /// spells a leading space as "Ġ".
+    static func answerTokens(_ answers: [String], directory: URL, vocabularySize: Int) throws -> [Int] {
+        let vocabulary = try JSONFile.object(at: directory.appendingPathComponent("vocab.json"))
+        return try answers.map { answer in
+            guard let id = vocabulary["\u{0120}" + answer] as? Int else {
+                throw ConfigurationError.unsupported(key: "answer2label", value: "answer \"\(answer)\" is not one token")
+            }
+            guard id < vocabularySize else {
+                throw ConfigurationError.invalid(key: "answer2label", reason: "answer \(answer) has token \(id) ≥ vocab_size")
+            }
+            return id
+        }
+    }
+
+    /// Side of the patch grid for the configured image size.
+    public var gridSize: Int { ResNet.gridSize(imageSize: task.patchImageSize) }
+
+    /// Backbone and patch embedding for one preprocessed image `[3, H, W]` (CHW, normalised).
+    public func imageFeatures(pixels: [Float], height: Int, width: Int, probe: ForwardProbe? = nil) -> ImageFeatures {
+        precondition(pixels.count == 3 * height * width, "image needs 3·\(height)·\(width) values")
+        let image = backend.makeTensor(shape: [3, height, width], values: pixels)
+        let features = encoder.backbone(image)
+        probe?.record("resnet_output", features, backend)
+        return encoder.imageFeatures(backbone: features)
+    }
+
+    /// Scores the answers for one source sequence against an image (spec §7: one decoder pass on the prompt,
+    /// the last row's logits restricted to the answer tokens, softmax over them).
+    public func classify(image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int],
+                         answerTokens: [Int], attention: AttentionRequest? = nil,
+                         probe: ForwardProbe? = nil) throws -> Classification {
+        try validate(tokens: sourceTokens, name: "source")
+        try validate(tokens: decoderTokens, name: "decoder prompt")
+        try validate(tokens: answerTokens, name: "answer")
+        let recorder = attention.map(AttentionRecorder.init)
+        let encoded = encoder(image: image, tokens: sourceTokens, recorder: recorder, probe: probe)
+        let logits = decoder(tokens: decoderTokens, encoder: encoded, recorder: recorder, probe: probe)
+        let scores = backend.read(logits)
+        let probabilities = AnswerScoring.probabilities(logits: answerTokens.map { scores[$0] })
+        let geometry = AttentionGeometry(gridRows: image.gridRows, gridColumns: image.gridColumns,
+                                         sourceTokens: sourceTokens, decoderTokens: decoderTokens)
+        return Classification(probabilities: probabilities, attention: recorder?.maps ?? [], geometry: geometry)
+    }
+
+    private func validate(tokens: [Int], name: String) throws {
+        guard !tokens.isEmpty else { throw InputError.emptySequence(name) }
+        guard tokens.count <= configuration.maximumPositions else {
+            throw InputError.sequenceTooLong(name, length: tokens.count, limit: configuration.maximumPositions)
+        }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= configuration.vocabularySize }) {
+            throw InputError.tokenOutOfRange(name, token: bad, vocabularySize: configuration.vocabularySize)
+        }
+    }
+}
+
+/// Restricted answer probabilities plus any recorded attention.
+public struct Classification: Sendable {
+    /// In the answer order of the task configuration.
+    public let probabilities: [Float]
+    public let attention: [AttentionMap]
+    public let geometry: AttentionGeometry
+
+    /// Index of the most probable answer (first on ties, as the reference's argmax).
+    public var best: Int { AnswerScoring.argmax(probabilities) }
+}
+
+public enum InputError: Error, Equatable, CustomStringConvertible {
+    case emptySequence(String)
+    case sequenceTooLong(String, length: Int, limit: Int)
+    case tokenOutOfRange(String, token: Int, vocabularySize: Int)
+
+    public var description: String {
+        switch self {
+        case .emptySequence(let name): return "the \(name) sequence is empty"
+        case .sequenceTooLong(let name, let length, let limit):
+            return "the \(name) sequence has \(length) tokens, more than the model's \(limit) positions"
+        case .tokenOutOfRange(let name, let token, let size):
+            return "\(name) token \(token) is outside the vocabulary of \(size)"
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// Relative-position bucket indices, as modelscope make_token_bucket_position / make_image_bucket_position.
+
+enum PositionBuckets {
+    /// Text: `[length, length]` indices into a `2·bucketSize − 1`-row table; entry [i, j] is for query i, key j.
+    static func token(length: Int, bucketSize: Int, maximumPosition: Int) -> [Int32] {
+        let middle = bucketSize / 2
+        let logRange = Foundation.log(Double(maximumPosition - 1) / Double(middle))
+        var result = [Int32](repeating: 0, count: length * length)
+        for i in 0..<length {
+            for j in 0..<length {
+                let relative = i - j
+                let bucket: Int
+                if abs(relative) <= middle {
+                    bucket = relative
+                } else {
+                    let magnitude = Double(abs(relative))
+                    let logarithmic = Int((Foundation.log(magnitude / Double(middle)) / logRange
+                        * Double(middle - 1)).rounded(.up)) + middle
+                    bucket = relative.signum() * logarithmic
+                }
+                result[i * length + j] = Int32(bucket + bucketSize - 1)
+            }
+        }
+        return result
+    }
+
+    /// Image: `[P, P]` indices for a rows×columns patch grid laid out in a bucketSize-wide id space.
+    static func image(rows: Int, columns: Int, bucketSize: Int) -> [Int32] {
+        let count = rows * columns, span = 2 * bucketSize - 1
+        var result = [Int32](repeating: 0, count: count * count)
+        for a in 0..<count {
+            let (ra, ca) = a.quotientAndRemainder(dividingBy: columns)
+            for b in 0..<count {
+                let (rb, cb) = b.quotientAndRemainder(dividingBy: columns)
+                result[a * count + b] = Int32((ra - rb + bucketSize - 1) * span + (ca - cb + bucketSize - 1))
+            }
+        }
+        return result
+    }
+
+    /// Table rows for each bucket kind.
+    static func tokenTableRows(bucketSize: Int) -> Int { 2 * bucketSize - 1 }
+    static func imageTableRows(bucketSize: Int) -> Int { (2 * bucketSize - 1) * (2 * bucketSize - 1) + 3 }
+}
+
+import Foundation

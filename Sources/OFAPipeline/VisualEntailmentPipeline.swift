@@ -1,0 +1,114 @@
+// The library entry point: image bytes + hypothesis (+ premise) → answer, probabilities and, when asked,
+// attention, as modelscope's visual-entailment pipeline (traverse path) computes them.
+import Foundation
+import ImageIO
+import OFA
+import OFAPreprocessing
+
+/// Immutable after init (all stored properties are Sendable lets); every request keeps its own state, so one
+/// instance serves concurrent callers.
+public final class VisualEntailmentPipeline: Sendable {
+    public let model: OFAModel
+    public let tokenizer: BPETokenizer
+    public let imagePreprocessor: ImagePreprocessor
+    public let textPreprocessor: TextPreprocessor
+    let tokenDecoder: TokenDecoder
+    private let threads: Int
+
+    /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory.
+    /// `threads` 0 uses every core; `pixelLimit` bounds decoded image size.
+    public init(modelDirectory: String, threads: Int = 0, pixelLimit: Int = ImageDecoder.defaultPixelLimit) throws {
+        let backend = CPUBackend(threads: threads)
+        model = try OFAModel(directory: modelDirectory, backend: backend)
+        self.threads = backend.threads
+        let directory = URL(fileURLWithPath: modelDirectory)
+        tokenizer = try BPETokenizer(directory: directory)
+        tokenDecoder = try TokenDecoder(directory: directory)
+        let task = model.task
+        imagePreprocessor = ImagePreprocessor(
+            size: task.patchImageSize, mean: task.mean, std: task.standardDeviation, pixelLimit: pixelLimit)
+        textPreprocessor = TextPreprocessor(
+            tokenizer: tokenizer, prompt: task.prompt, maxSourceLength: task.maximumSourceLength)
+        // A configured prompt that fails with two values (malformed, or naming a third field) fails every request.
+        do { _ = try textPreprocessor.promptBuilder.source(hypothesis: "a", premise: "b") } catch {
+            throw ConfigurationError.invalid(key: "model.prompt", reason: "\(error)")
+        }
+    }
+
+    public var description: ModelDescription {
+        ModelDescription(model: model, tokenizerSize: tokenizer.count, threads: threads)
+    }
+
+    /// Decode + resize + normalise + backbone, once per image; reusable across hypotheses and requests.
+    public func prepare(imageBytes: [UInt8]) throws -> PreparedImageFeatures {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let image = try imagePreprocessor(imageBytes: imageBytes)
+        let preprocessed = clock.now
+        let features = model.imageFeatures(pixels: image.pixels, height: image.size, width: image.size)
+        return PreparedImageFeatures(
+            features: features, originalWidth: image.originalWidth, originalHeight: image.originalHeight,
+            gridRows: features.gridRows, gridColumns: features.gridColumns, patchImageSize: image.size,
+            preprocessSeconds: seconds(preprocessed - start), backboneSeconds: seconds(clock.now - preprocessed),
+            model: model)
+    }
+
+    /// One hypothesis against a prepared image. A premise, even an empty one, selects the premise prompt.
+    public func predict(
+        image: PreparedImageFeatures, hypothesis: String, premise: String? = nil,
+        attention: AttentionRequest? = nil
+    ) throws -> EntailmentResult {
+        guard image.model === model else { throw PipelineError.imageFromAnotherModel }
+        try Self.validate(hypothesis: hypothesis)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let text = try textPreprocessor(hypothesis: hypothesis, premise: premise)
+        let decoderTokens = model.task.promptType == .previousOutput ? text.decoderIDs : [tokenizer.bosID]
+        let tokenized = clock.now
+        let classification = try model.classify(
+            image: image.features, sourceTokens: text.sourceIDs, decoderTokens: decoderTokens,
+            answerTokens: model.answerTokens, attention: attention)
+        let classified = clock.now
+
+        let answers = model.task.answers
+        let probabilities = zip(answers, classification.probabilities).map {
+            AnswerProbability(answer: $0, label: AnswerLabel.label(for: $0), probability: $1)
+        }
+        let best = probabilities[classification.best]
+        return EntailmentResult(
+            answer: best.answer, label: best.label, probabilities: probabilities, score: best.probability,
+            prompt: text.text, sourceTokens: text.sourceIDs, tokenStrings: strings(text.sourceIDs),
+            decoderTokens: decoderTokens, decoderTokenStrings: strings(decoderTokens),
+            attention: classification.attention, geometry: classification.geometry,
+            originalWidth: image.originalWidth, originalHeight: image.originalHeight,
+            timings: PredictionTimings(
+                imagePreprocessSeconds: image.preprocessSeconds, backboneSeconds: image.backboneSeconds,
+                textPreprocessSeconds: seconds(tokenized - start),
+                encoderDecoderSeconds: seconds(classified - tokenized)))
+    }
+
+    /// Several hypotheses against one image: prepares the image once, then predicts each in order.
+    /// Hypotheses are checked before the image is decoded.
+    public func predict(
+        imageBytes: [UInt8], hypotheses: [String], premise: String? = nil,
+        attention: AttentionRequest? = nil
+    ) throws -> [EntailmentResult] {
+        guard !hypotheses.isEmpty else { throw PipelineError.noHypotheses }
+        for hypothesis in hypotheses { try Self.validate(hypothesis: hypothesis) }
+        let image = try prepare(imageBytes: imageBytes)
+        return try hypotheses.map { try predict(image: image, hypothesis: $0, premise: premise, attention: attention) }
+    }
+
+    static func validate(hypothesis: String) throws {
+        if hypothesis.allSatisfy(\.isWhitespace) { throw PipelineError.emptyHypothesis }
+    }
+
+    private func strings(_ ids: [Int]) -> [String] {
+        ids.map { tokenDecoder.text(of: $0) ?? "<\($0)>" }
+    }
+
+    private func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}

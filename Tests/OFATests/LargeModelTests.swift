@@ -1,0 +1,32 @@
+// The OFA-large shape, outside CI: a random checkpoint with exactly the 1625 keys of OFA-large loads strictly and
+// matches the reference's probabilities. Set OFA_LARGE_FIXTURES to the folder made by
+// `make_engine_fixtures.py --large DIR` (e.g. Fixtures-large); without it the test skips.
+import Foundation
+import XCTest
+
+@testable import OFA
+
+final class LargeModelTests: XCTestCase {
+    func testTheOFALargeShapedCheckpointLoadsAndMatchesTheReference() throws {
+        guard let folder = ProcessInfo.processInfo.environment["OFA_LARGE_FIXTURES"] else {
+            throw XCTSkip("OFA_LARGE_FIXTURES is not set: the OFA-large check runs outside CI (see BENCHMARKS.md)")
+        }
+        let model = try OFAModel(directory: folder + "/ofa-large-random", backend: CPUBackend(threads: 2))
+        XCTAssertEqual(model.configuration.modelDimension, 1024)
+        XCTAssertEqual(model.configuration.encoderLayers, 12)
+        XCTAssertEqual(try model.configuration.resnetBlocks, [3, 8, 36])
+        let inputs = try TensorFile.read(path: folder + "/goldens-large.safetensors")
+        let prefix = try XCTUnwrap(inputs.keys.first { $0.hasSuffix(".patch_image") }).dropLast("patch_image".count)
+        func input(_ name: String) throws -> TensorValues { try XCTUnwrap(inputs[prefix + name], name) }
+        let image = try input("patch_image")
+        let result = try model.classify(
+            image: model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2]),
+            sourceTokens: try input("source_ids").integers, decoderTokens: try input("decoder_ids").integers,
+            answerTokens: model.answerTokens, attention: AttentionRequest(kinds: [.cross], layers: [11]))
+        XCTAssertEqual(model.answerTokens, [117, 4420, 2085])
+        XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, try input("probabilities").floats), 1e-4)
+        let cross = try XCTUnwrap(result.attention.first)
+        XCTAssertEqual(cross.shape, try input("attention.cross.11").shape)
+        XCTAssertLessThanOrEqual(maximumDifference(cross.values, try input("attention.cross.11").floats), 2e-3)
+    }
+}
