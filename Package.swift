@@ -55,6 +55,9 @@ let package = Package(
             name: "OFAServer",
             dependencies: [
                 "OFAWire",
+                "OFAPipeline",
+                "OFA",
+                "ImageIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +78,10 @@ let package = Package(
         .testTarget(name: "OFAWireTests", dependencies: ["OFAWire"]),
         .testTarget(
             name: "OFAServerTests",
-            dependencies: ["OFAServer", "OFAWire", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -57,7 +57,7 @@ public final class Daemon: @unchecked Sendable {
             modelDirectory: configuration.modelDirectory,
             threads: configuration.threads == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
-            device: device)
+            device: device, maximumImagePixels: configuration.maximumImagePixels)
         let thread = Thread { [self] in loadModel(options) }
         thread.name = "ofad-load"
         thread.stackSize = 8 << 20

@@ -1,7 +1,7 @@
 // Reads an image's format and size from its header, so oversized images are refused before decoding.
 
 public struct ImageHeader: Equatable, Sendable {
-    public enum Format: String, Sendable { case png, jpeg, gif }
+    public enum Format: String, Sendable { case png, jpeg }
 
     public var format: Format
     public var width: Int
@@ -9,18 +9,13 @@ public struct ImageHeader: Equatable, Sendable {
 
     public var pixels: Int { width * height }
 
-    /// Nil when the bytes are not a PNG, JPEG or GIF with a readable size.
+    /// Nil when the bytes are not a PNG or JPEG (the formats the engine decodes) with a readable size.
     public init?(_ bytes: [UInt8]) {
         if bytes.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) {
             // The first chunk must be IHDR: width and height are big-endian words at offsets 16 and 20.
             guard bytes.count >= 33, Array(bytes[12..<16]) == Array("IHDR".utf8) else { return nil }
             self.init(format: .png, width: Self.bigEndian(bytes, 16, 4), height: Self.bigEndian(bytes, 20, 4))
-        } else if bytes.starts(with: Array("GIF87a".utf8)) || bytes.starts(with: Array("GIF89a".utf8)) {
-            guard bytes.count >= 13 else { return nil }
-            self.init(
-                format: .gif, width: Int(bytes[6]) | Int(bytes[7]) << 8,
-                height: Int(bytes[8]) | Int(bytes[9]) << 8)
-        } else if bytes.starts(with: [0xff, 0xd8]) {
+        } else if bytes.starts(with: [0xff, 0xd8, 0xff]) {
             guard let size = Self.jpegSize(bytes) else { return nil }
             self.init(format: .jpeg, width: size.width, height: size.height)
         } else {

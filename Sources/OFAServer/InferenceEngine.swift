@@ -8,7 +8,8 @@ public struct EngineDescription: Sendable, Equatable {
     public var modelDirectory: String
     public var device: String
     public var threads: Int
-    /// Identifies the image preprocessing (resolution, normalisation); part of the image-cache key.
+    /// Identifies what turns image bytes into features (model, resolution, normalisation); part of the
+    /// image-cache key.
     public var imageParameters: String
 
     public init(architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String) {
@@ -25,13 +26,8 @@ public struct EngineDescription: Sendable, Equatable {
 public struct PreparedImage: @unchecked Sendable {
     /// The engine's own per-image state; immutable once made.
     public let payload: AnyObject
-    /// Approximate memory held, for the cache's budget.
-    public let byteCost: Int
 
-    public init(payload: AnyObject, byteCost: Int) {
-        self.payload = payload
-        self.byteCost = byteCost
-    }
+    public init(payload: AnyObject) { self.payload = payload }
 }
 
 /// Failures the engine reports; each maps to one wire error code.
@@ -39,6 +35,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case imageUndecodable(String)
     case inputTooLarge(String)
     case invalidInput(String)
+    /// An attention layer, head or query position the model does not have.
+    case selectionOutOfRange(String)
     case unavailable(String)
     case failed(String)
 
@@ -47,6 +45,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .imageUndecodable(let why): return "image cannot be decoded: \(why)"
         case .inputTooLarge(let why): return "input too large: \(why)"
         case .invalidInput(let why): return "invalid input: \(why)"
+        case .selectionOutOfRange(let why): return "attention selection out of range: \(why)"
         case .unavailable(let why): return "engine unavailable: \(why)"
         case .failed(let why): return "engine failed: \(why)"
         }
@@ -60,21 +59,26 @@ public protocol InferenceEngine: Sendable {
     func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage
     /// One prediction per hypothesis, in order.
     func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction]
-    /// The prediction for one hypothesis with the attention `selection` asks for.
+    /// The prediction for one hypothesis with the attention `selection` asks for, in its kinds' order, then
+    /// its layers' order.
     func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
         throws -> (Prediction, [AttentionMap])
 }
 
-/// How the daemon asks for an engine: model directory, threads and device come from its configuration.
+/// How the daemon asks for an engine: model directory, threads, device and image limit come from its
+/// configuration.
 public struct EngineOptions: Sendable, Equatable {
     public var modelDirectory: String
     public var threads: Int
     public var device: Device
+    /// Largest image (width × height) the engine decodes.
+    public var maximumImagePixels: Int
 
-    public init(modelDirectory: String, threads: Int, device: Device) {
+    public init(modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int) {
         self.modelDirectory = modelDirectory
         self.threads = threads
         self.device = device
+        self.maximumImagePixels = maximumImagePixels
     }
 }
 

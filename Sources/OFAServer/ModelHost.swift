@@ -1,5 +1,6 @@
 // Holds the engine through its life: loading, warm-up, ready or failed; and the model directory's checksum.
 import Foundation
+import ImageIO
 import Logging
 import OFAWire
 
@@ -10,8 +11,14 @@ public final class ModelHost: @unchecked Sendable {
         case failed(String)
     }
 
-    /// What the warm-up forward runs: a 64×64 gradient and one hypothesis.
-    static let warmUpImage = PNGWriter.grayscale(width: 64, height: 64) { x, y in UInt8((x * 4 + y * 2) & 0xff) }
+    /// What the warm-up forward runs: a 64×64 gradient as a PNG, and one hypothesis.
+    static func warmUpImage() throws -> [UInt8] {
+        var pixels: [UInt8] = []
+        for y in 0..<64 {
+            for x in 0..<64 { pixels += [UInt8](repeating: UInt8((x * 4 + y * 2) & 0xff), count: 3) }
+        }
+        return try PNGEncoder.encode(RGBImage(width: 64, height: 64, pixels: pixels))
+    }
     static let warmUpHypothesis = "there is a picture"
 
     private let lock = NSLock()
@@ -40,7 +47,7 @@ public final class ModelHost: @unchecked Sendable {
             let description = engine.describe()
             lock.withLock { currentDescription = description }
             logger.info("model loaded", metadata: ["architecture": "\(description.architecture)"])
-            let image = try engine.prepareImage(Self.warmUpImage)
+            let image = try engine.prepareImage(Self.warmUpImage())
             let predictions = try engine.predict(image: image, hypotheses: [Self.warmUpHypothesis], premise: nil)
             guard predictions.count == 1 else {
                 throw EngineError.failed("warm-up returned \(predictions.count) predictions for 1 hypothesis")

@@ -1,36 +1,116 @@
-// ADAPTER: the real engine. Calls OFAPipeline.VisualEntailmentPipeline once that target lands on main;
-// until then loading fails clearly and the daemon reports health "failed".
+// The real engine: OFAPipeline's VisualEntailmentPipeline behind the daemon's InferenceEngine boundary, with
+// every engine error mapped onto an EngineError (and so onto one wire code).
+import ImageIO
+import OFA
+import OFAPipeline
 import OFAWire
 
 public final class PipelineEngine: InferenceEngine {
     /// The loader ofad uses.
     public static let loader: EngineLoader = { options in try PipelineEngine(options: options) }
 
-    private let options: EngineOptions
+    /// One image after decoding and the backbone, as the daemon caches it.
+    final class Features {
+        let prepared: PreparedImageFeatures
+        init(_ prepared: PreparedImageFeatures) { self.prepared = prepared }
+    }
 
+    public let pipeline: VisualEntailmentPipeline
+    private let engineDescription: EngineDescription
+
+    /// Loads the model directory strictly; its CheckpointError, ConfigurationError or TokenizerError passes
+    /// through and names the culprit.
     public init(options: EngineOptions) throws {
-        self.options = options
-        throw EngineError.unavailable(
-            "this ofad was built without the OFA pipeline (target OFAPipeline is not on main yet)")
+        pipeline = try VisualEntailmentPipeline(
+            modelDirectory: options.modelDirectory, threads: options.threads,
+            pixelLimit: options.maximumImagePixels)
+        let model = pipeline.description
+        let image = pipeline.imagePreprocessor
+        engineDescription = EngineDescription(
+            architecture: model.description, modelDirectory: options.modelDirectory, device: "cpu",
+            threads: model.threads,
+            imageParameters:
+                "\(model.directory)/\(model.weightsFile) \(model.resnetType) \(model.patchImageSize)px "
+                + "mean \(image.mean) std \(image.std)")
     }
 
-    public func describe() -> EngineDescription {
-        EngineDescription(
-            architecture: "OFA", modelDirectory: options.modelDirectory, device: options.device.rawValue,
-            threads: options.threads, imageParameters: "")
-    }
+    public func describe() -> EngineDescription { engineDescription }
 
+    /// Decode, resize, normalise and the backbone: what the daemon's image cache saves.
     public func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {
-        throw EngineError.unavailable("no pipeline")
+        let prepared = try Self.mappingErrors { try pipeline.prepare(imageBytes: bytes) }
+        return PreparedImage(payload: Features(prepared))
     }
 
     public func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
-        throw EngineError.unavailable("no pipeline")
+        let features = try Self.features(of: image)
+        return try Self.mappingErrors {
+            try hypotheses.map { hypothesis in
+                Self.prediction(
+                    try pipeline.predict(image: features, hypothesis: hypothesis, premise: premise), hypothesis)
+            }
+        }
     }
 
     public func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
-        throws -> (Prediction, [AttentionMap])
+        throws -> (Prediction, [OFAWire.AttentionMap])
     {
-        throw EngineError.unavailable("no pipeline")
+        let features = try Self.features(of: image)
+        let plan = try AttentionPlan(selection, model: pipeline.description)
+        let result = try Self.mappingErrors {
+            try pipeline.predict(image: features, hypothesis: hypothesis, premise: premise, attention: plan.request)
+        }
+        return (Self.prediction(result, hypothesis), try plan.maps(from: result))
+    }
+
+    private static func features(of image: PreparedImage) throws -> PreparedImageFeatures {
+        guard let features = image.payload as? Features else {
+            throw EngineError.failed("the prepared image was not made by this engine")
+        }
+        return features.prepared
+    }
+
+    static func prediction(_ result: EntailmentResult, _ hypothesis: String) -> Prediction {
+        Prediction(
+            hypothesis: hypothesis, answer: result.answer, label: result.label,
+            probabilities: Dictionary(uniqueKeysWithValues: result.probabilities.map { ($0.answer, $0.probability) }))
+    }
+
+    private static func mappingErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw engineError(error)
+        }
+    }
+
+    /// The EngineError (and so the wire code) of each error the pipeline can throw while serving.
+    static func engineError(_ error: Error) -> EngineError {
+        switch error {
+        case let error as EngineError:
+            return error
+        case let error as ImageError:
+            switch error {
+            case .empty, .unsupportedFormat, .truncated, .corrupt, .unsupportedLayout, .zeroSize:
+                return .imageUndecodable(error.description)
+            case .tooManyPixels, .outOfMemory:
+                return .inputTooLarge(error.description)
+            case .encodingFailed:
+                return .failed(error.description)
+            }
+        case let error as PipelineError:
+            switch error {
+            case .emptyHypothesis, .noHypotheses: return .invalidInput(error.description)
+            case .imageFromAnotherModel: return .failed(error.description)
+            }
+        case let error as InputError:
+            switch error {
+            case .sequenceTooLong: return .inputTooLarge(error.description)
+            case .emptySequence: return .invalidInput(error.description)
+            case .tokenOutOfRange: return .failed(error.description)
+            }
+        default:
+            return .failed("\(error)")
+        }
     }
 }

@@ -41,16 +41,22 @@ final class PredictionWork: @unchecked Sendable {
                         message: "\(hypotheses.count) hypotheses, over the limit of \(configuration.maximumHypotheses)")
                 }
                 try checkTexts(hypotheses + [predict.premise].compactMap { $0 })
+                if let blank = hypotheses.firstIndex(where: { $0.allSatisfy(\.isWhitespace) }) {
+                    throw invalid("hypothesis \(blank) is empty")
+                }
                 return .success(.predict(predict))
             } else {
                 let attention = try decodeParams(AttentionParams.self, params)
                 try checkImage(attention.image)
                 try checkTexts([attention.hypothesis] + [attention.premise].compactMap { $0 })
+                if attention.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
                 let selection = attention.attention
                 guard !selection.kinds.isEmpty else { throw invalid("\"attention.kinds\" is empty") }
-                let indices = (selection.layers ?? []) + (selection.heads ?? []) + [selection.queryPosition ?? 0]
-                guard indices.allSatisfy({ $0 >= 0 }) else {
-                    throw invalid("layer, head and query indices must be ≥ 0")
+                guard selection.layers?.isEmpty != true, selection.heads?.isEmpty != true else {
+                    throw invalid("\"attention.layers\" and \"attention.heads\" may be left out but not empty")
+                }
+                guard ((selection.layers ?? []) + (selection.heads ?? [])).allSatisfy({ $0 >= 0 }) else {
+                    throw invalid("layer and head indices must be ≥ 0")
                 }
                 return .success(.attention(attention))
             }
@@ -94,7 +100,7 @@ final class PredictionWork: @unchecked Sendable {
     private func header(of bytes: [UInt8]) throws -> ImageHeader {
         guard let header = ImageHeader(bytes) else {
             throw RPCError(
-                code: RPCErrorCode.imageUndecodable, message: "image cannot be decoded: not a PNG, JPEG or GIF")
+                code: RPCErrorCode.imageUndecodable, message: "image cannot be decoded: not a PNG or JPEG")
         }
         guard header.pixels <= configuration.maximumImagePixels else {
             throw RPCError(
@@ -151,6 +157,7 @@ final class PredictionWork: @unchecked Sendable {
             case .imageUndecodable: RPCErrorCode.imageUndecodable
             case .inputTooLarge: RPCErrorCode.inputTooLarge
             case .invalidInput: RPCErrorCode.invalidParams
+            case .selectionOutOfRange: RPCErrorCode.attentionOutOfRange
             case .unavailable: RPCErrorCode.modelNotReady
             case .failed: RPCErrorCode.internalError
             }

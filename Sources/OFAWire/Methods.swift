@@ -70,7 +70,8 @@ public struct AttentionSelection: Codable, Sendable, Equatable {
     /// Head indices; nil means all heads (or their mean when `headMean`).
     public var heads: [Int]?
     public var headMean: Bool
-    /// Query position to keep (nil: all query positions; for cross attention the answer position is typical).
+    /// Query position to keep (nil: all). Negative counts from the end: −1 is the last row, which for cross
+    /// and decoder self-attention is the row that predicts the answer.
     public var queryPosition: Int?
 
     public init(
@@ -190,12 +191,14 @@ public struct PatchGrid: Codable, Sendable, Equatable {
     }
 }
 
-/// One recorded attention map. `values` has shape `shape`: [heads (1 when head_mean), queries, keys].
+/// One recorded attention map. `values` has shape [heads (1 when head_mean), queries, keys]; `query_tokens`
+/// and `key_tokens` name its rows and columns (image patches as `<img_N>`, row-major in `patch_grid`).
 public struct AttentionMap: Codable, Sendable, Equatable {
     public var kind: AttentionKind
     public var layer: Int
     /// The heads kept, or nil when `values` holds their mean.
     public var heads: [Int]?
+    /// The query row kept, counted from 0 (nil when all rows are).
     public var queryPosition: Int?
     public var values: FloatArray
     /// Geometry of the image patches among the keys (encoder and cross attention).

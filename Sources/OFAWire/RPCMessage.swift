@@ -15,6 +15,7 @@ public enum RPCErrorCode {
     public static let inputTooLarge = -32005
     public static let imageNotReadable = -32006
     public static let shuttingDown = -32007
+    public static let attentionOutOfRange = -32008
 }
 
 public struct RPCError: Error, Codable, Sendable, Equatable, CustomStringConvertible {

@@ -20,7 +20,10 @@ struct Attention: ParsableCommand {
     @Option(name: .customLong("layer"), help: "Layer index; repeatable. [the last layer]") var layers: [Int] = []
     @Option(name: .customLong("head"), help: "Head index; repeatable. [all heads]") var heads: [Int] = []
     @Flag(help: "Average over the heads.") var headMean = false
-    @Option(help: "Keep one query position only.") var query: Int?
+    @Option(
+        parsing: .unconditional,
+        help: "Keep one query position only; negative counts from the end (-1: the answer-predicting row).")
+    var query: Int?
     @Option(name: .shortAndLong, help: "Output .npy file.") var output: String
 
     func validate() throws {

@@ -7,7 +7,7 @@ struct Predict: ParsableCommand {
         abstract: "Does the image entail each sentence? Prints answer, label and the three probabilities.")
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "Image file (JPEG, PNG or GIF).") var image: String
+    @Argument(help: "Image file (JPEG or PNG).") var image: String
     @Argument(help: "One or more hypotheses.") var text: [String]
     @Option(help: "Optional premise text.") var premise: String?
     @Flag(help: "Send IMAGE as a path for the daemon to read (it must lie under one of its --image-root).")

@@ -44,7 +44,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
     func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {
         guard ImageHeader(bytes) != nil else { throw EngineError.imageUndecodable("fake: unknown format") }
         lock.withLock { prepareCalls += 1 }
-        return PreparedImage(payload: Features(digest: SHA256.hexDigest(of: bytes)), byteCost: 1)
+        return PreparedImage(payload: Features(digest: SHA256.hexDigest(of: bytes)))
     }
 
     func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction] {

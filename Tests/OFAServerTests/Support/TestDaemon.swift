@@ -1,5 +1,6 @@
 // Starts a Daemon with the fake engine on a temporary socket, and speaks to it.
 import Foundation
+import ImageIO
 import Logging
 import OFAServer
 import OFAWire
@@ -12,7 +13,7 @@ final class TestDaemon {
     let daemon: Daemon
 
     /// A small test image.
-    static let image = PNGWriter.grayscale(width: 8, height: 8) { x, y in UInt8(x * 16 + y) }
+    static let image = grayPNG(width: 8, height: 8) { x, y in UInt8(x * 16 + y) }
 
     init(
         engine: FakeEngine = FakeEngine(), environment: [String: String] = [:],
@@ -60,6 +61,15 @@ final class TestDaemon {
         try! JSONValue(
             encoding: PredictParams(image: ImageInput(bytes: image), hypotheses: hypotheses, premise: premise))
     }
+}
+
+/// A PNG of `width`×`height` gray pixels from `pixel(x, y)`.
+func grayPNG(width: Int, height: Int, pixel: (Int, Int) -> UInt8) -> [UInt8] {
+    var pixels: [UInt8] = []
+    for y in 0..<height {
+        for x in 0..<width { pixels += [UInt8](repeating: pixel(x, y), count: 3) }
+    }
+    return try! PNGEncoder.encode(RGBImage(width: width, height: height, pixels: pixels))
 }
 
 func makeTemporaryDirectory() throws -> String {
