@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "OFAServer", targets: ["OFAServer"]),
         .executable(name: "ofad", targets: ["ofad"]),
         .executable(name: "ofactl", targets: ["ofactl"]),
+        .library(name: "OFAWeb", targets: ["OFAWeb"]),
+        .executable(name: "ofa-web", targets: ["ofa-web"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -83,6 +85,32 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+
+        // The browser client: an HTTP front end that forwards to ofad over the wire client; no model here.
+        .target(
+            name: "OFAWeb",
+            dependencies: [
+                "OFAWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css"),
+                .embedInCode("Assets/favicon.svg"),
+            ]
+        ),
+        .executableTarget(
+            name: "ofa-web",
+            dependencies: [
+                "OFAWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ofa-web"
+        ),
+        .testTarget(name: "OFAWebTests", dependencies: ["OFAWeb", "OFAWire"]),
     ],
     swiftLanguageModes: [.v5]
 )
