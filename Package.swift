@@ -110,7 +110,10 @@ let package = Package(
             ],
             path: "Sources/ofa-web"
         ),
-        .testTarget(name: "OFAWebTests", dependencies: ["OFAWeb", "OFAWire"]),
+        .testTarget(
+            name: "OFAWebTests",
+            dependencies: ["OFAWeb", "OFAWire", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -120,6 +120,6 @@ public enum WebError: Error, Equatable, Sendable {
 
     static func mebibytes(_ bytes: Int) -> String {
         bytes >= 1024 * 1024
-            ? "\((Double(bytes) / 1_048_576 * 10).rounded() / 10) MiB" : "\((Double(bytes) / 1024).rounded()) KiB"
+            ? "\((Double(bytes) / 1_048_576 * 10).rounded() / 10) MiB" : "\(Int((Double(bytes) / 1024).rounded())) KiB"
     }
 }
