@@ -17,7 +17,9 @@ struct OFAWebCommand: ParsableCommand {
 
     @Option(help: "Address to listen on. [OFA_WEB_HOST; 127.0.0.1]") var host: String?
     @Option(help: "TCP port. [OFA_WEB_PORT; 7860]") var port: Int?
-    @Flag(name: .customLong("allow-remote"), help: "Allow a --host beyond loopback (anyone who reaches it can use the model).")
+    @Flag(
+        name: .customLong("allow-remote"),
+        help: "Allow a --host beyond loopback; anyone who reaches it can use the model. [OFA_WEB_ALLOW_REMOTE=1]")
     var allowRemote = false
     @Option(help: "ofad's socket. [OFAD_SOCKET; /run/ofad/ofad.sock]") var socket: String?
     @Option(name: .customLong("max-upload-bytes"), help: "Largest request body (the image travels as base64). [OFA_WEB_MAX_UPLOAD_BYTES; 16777216]")
@@ -39,7 +41,7 @@ struct OFAWebCommand: ParsableCommand {
         var configuration = WebConfiguration()
         configuration.host = host ?? env("OFA_WEB_HOST") ?? configuration.host
         configuration.port = try port ?? envInteger("OFA_WEB_PORT") ?? configuration.port
-        configuration.allowRemote = allowRemote
+        configuration.allowRemote = allowRemote || ["1", "true", "yes"].contains(env("OFA_WEB_ALLOW_REMOTE") ?? "")
         configuration.socketPath = socket ?? env("OFAD_SOCKET") ?? configuration.socketPath
         configuration.maximumBodyBytes =
             try maximumUploadBytes ?? envInteger("OFA_WEB_MAX_UPLOAD_BYTES") ?? configuration.maximumBodyBytes
