@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .library(name: "Visualize", targets: ["Visualize"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -38,10 +39,20 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "OFAPipeline", dependencies: ["OFA", "OFAPreprocessing", "ImageIO"]),
+        // giflib for animated GIFs (Debian: libgif-dev).
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
+        .target(
+            name: "Visualize",
+            dependencies: ["ImageIO", "CGIF"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
             path: "Sources/ofa-preprocess-benchmark"
+        ),
+        .executableTarget(
+            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO"], path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
         .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
@@ -83,6 +94,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA"]),
     ],
     swiftLanguageModes: [.v5]
 )
