@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
         .library(name: "OFAWire", targets: ["OFAWire"]),
         .library(name: "OFAServer", targets: ["OFAServer"]),
+        .library(name: "Visualize", targets: ["Visualize"]),
         .executable(name: "ofad", targets: ["ofad"]),
         .executable(name: "ofactl", targets: ["ofactl"]),
     ],
@@ -18,7 +19,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .library(name: "Visualize", targets: ["Visualize"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
