@@ -68,7 +68,9 @@ let package = Package(
                 "OFAWire",
                 "OFAPipeline",
                 "OFA",
+                "OFAPreprocessing",
                 "ImageIO",
+                "Visualize",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,11 +92,11 @@ let package = Package(
         .testTarget(
             name: "OFAServerTests",
             dependencies: [
-                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO",
+                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO", "Visualize", "FixtureSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA"]),
+        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "FixtureSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
