@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
         .library(name: "OFAWire", targets: ["OFAWire"]),
         .library(name: "OFAServer", targets: ["OFAServer"]),
+        .library(name: "Visualize", targets: ["Visualize"]),
         .executable(name: "ofad", targets: ["ofad"]),
         .executable(name: "ofactl", targets: ["ofactl"]),
         .library(name: "OFAWeb", targets: ["OFAWeb"]),
@@ -40,10 +41,20 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "OFAPipeline", dependencies: ["OFA", "OFAPreprocessing", "ImageIO"]),
+        // giflib for animated GIFs (Debian: libgif-dev).
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
+        .target(
+            name: "Visualize",
+            dependencies: ["ImageIO", "CGIF"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
             path: "Sources/ofa-preprocess-benchmark"
+        ),
+        .executableTarget(
+            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO"], path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
         .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
@@ -59,7 +70,9 @@ let package = Package(
                 "OFAWire",
                 "OFAPipeline",
                 "OFA",
+                "OFAPreprocessing",
                 "ImageIO",
+                "Visualize",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,10 +94,11 @@ let package = Package(
         .testTarget(
             name: "OFAServerTests",
             dependencies: [
-                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO",
+                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO", "Visualize", "FixtureSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "FixtureSupport"]),
 
         // The browser client: an HTTP front end that forwards to ofad over the wire client; no model here.
         .target(

@@ -11,13 +11,19 @@ public struct EngineDescription: Sendable, Equatable {
     /// Identifies what turns image bytes into features (model, resolution, normalisation); part of the
     /// image-cache key.
     public var imageParameters: String
+    /// Layers and heads, for checking render and stats choices up front; nil: the engine draws no maps.
+    public var attentionLayout: AttentionLayout?
 
-    public init(architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String) {
+    public init(
+        architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String,
+        attentionLayout: AttentionLayout? = nil
+    ) {
         self.architecture = architecture
         self.modelDirectory = modelDirectory
         self.device = device
         self.threads = threads
         self.imageParameters = imageParameters
+        self.attentionLayout = attentionLayout
     }
 }
 
@@ -63,6 +69,18 @@ public protocol InferenceEngine: Sendable {
     /// its layers' order.
     func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
         throws -> (Prediction, [AttentionMap])
+    /// One forward pass recording only what `recording` asks for, for render and stats.
+    func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
+        throws -> RecordedAttention
+}
+
+extension InferenceEngine {
+    /// Engines without raw attention (test doubles) refuse render and stats.
+    public func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
+        throws -> RecordedAttention
+    {
+        throw EngineError.unavailable("this engine does not record attention for maps")
+    }
 }
 
 /// How the daemon asks for an engine: model directory, threads, device and image limit come from its

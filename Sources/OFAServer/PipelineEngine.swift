@@ -3,6 +3,7 @@
 import ImageIO
 import OFA
 import OFAPipeline
+import OFAPreprocessing
 import OFAWire
 
 public final class PipelineEngine: InferenceEngine {
@@ -31,7 +32,10 @@ public final class PipelineEngine: InferenceEngine {
             threads: model.threads,
             imageParameters:
                 "\(model.directory)/\(model.weightsFile) \(model.resnetType) \(model.patchImageSize)px "
-                + "mean \(image.mean) std \(image.std)")
+                + "mean \(image.mean) std \(image.std)",
+            attentionLayout: AttentionLayout(
+                encoderLayers: model.encoderLayers, decoderLayers: model.decoderLayers,
+                encoderHeads: model.encoderAttentionHeads, decoderHeads: model.decoderAttentionHeads))
     }
 
     public func describe() -> EngineDescription { engineDescription }
@@ -61,6 +65,60 @@ public final class PipelineEngine: InferenceEngine {
             try pipeline.predict(image: features, hypothesis: hypothesis, premise: premise, attention: plan.request)
         }
         return (Self.prediction(result, hypothesis), try plan.maps(from: result))
+    }
+
+    public func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
+        throws -> RecordedAttention
+    {
+        let features = try Self.features(of: image)
+        let grid = (rows: features.gridRows, columns: features.gridColumns)
+        // The prompt is tokenized here too, to find the hypothesis's tokens (and the encoder rows to keep).
+        let source = try Self.mappingErrors {
+            try pipeline.textPreprocessor(hypothesis: hypothesis, premise: premise).sourceIDs
+        }
+        let hypothesisTokens = hypothesisTokenIndices(hypothesis, in: source)
+        let rows: [Int]?
+        switch recording.rows {
+        case .all: rows = nil
+        case .answer: rows = [-1]
+        case .sourceTokens(let tokens):
+            let tokens = tokens ?? hypothesisTokens
+            if let token = tokens.first(where: { $0 < 0 || $0 >= source.count }) {
+                throw EngineError.invalidInput(
+                    "\"token\" \(token) is out of range: this prompt has \(source.count) source tokens (0 = bos)")
+            }
+            rows = tokens.map { grid.rows * grid.columns + $0 }
+        }
+        let request = AttentionRequest(
+            kinds: Set(recording.kinds.map { AttentionRequest.Kind(rawValue: $0.rawValue)! }),
+            layers: recording.layers, rows: rows)
+        let result = try Self.mappingErrors {
+            try pipeline.predict(image: features, hypothesis: hypothesis, premise: premise, attention: request)
+        }
+        return RecordedAttention(
+            prediction: Self.prediction(result, hypothesis),
+            tensors: result.attention.map {
+                RecordedTensor(
+                    kind: AttentionKind(rawValue: $0.kind.rawValue)!, layer: $0.layer, shape: $0.shape,
+                    values: $0.values, rows: $0.rows)
+            },
+            grid: PatchGrid(rows: grid.rows, cols: grid.columns), sourceTokens: result.tokenStrings,
+            hypothesisTokens: hypothesisTokens, imageWidth: result.originalWidth, imageHeight: result.originalHeight)
+    }
+
+    /// Where the hypothesis's own tokens lie in `source` ([bos] + prompt + [eos]): its last occurrence (after a
+    /// premise), tokenized as the prompt holds it; every prompt token when it cannot be found (a custom prompt, or
+    /// a hypothesis cut at max_src_length).
+    func hypothesisTokenIndices(_ hypothesis: String, in source: [Int]) -> [Int] {
+        let cleaned = CaptionCleaner.preCaption(hypothesis, maxWords: pipeline.textPreprocessor.maxSourceLength)
+        let own = pipeline.tokenizer.encode(" " + cleaned)
+        if !own.isEmpty, own.count <= source.count {
+            for start in stride(from: source.count - own.count, through: 0, by: -1)
+            where Array(source[start..<(start + own.count)]) == own {
+                return Array(start..<(start + own.count))
+            }
+        }
+        return Array(1..<max(1, source.count - 1))
     }
 
     private static func features(of image: PreparedImage) throws -> PreparedImageFeatures {

@@ -7,6 +7,8 @@ final class PredictionWork: @unchecked Sendable {
     enum Task {
         case predict(PredictParams)
         case attention(AttentionParams)
+        case render(RenderPlan)
+        case stats(RenderPlan)
     }
 
     let configuration: DaemonConfiguration
@@ -25,10 +27,21 @@ final class PredictionWork: @unchecked Sendable {
 
     // MARK: validation (on the connection's thread, before queueing)
 
-    func validate(_ request: RPCRequest) -> Result<Task, RPCError> {
+    /// `engine` describes the loaded model (its attention layout bounds render and stats choices).
+    func validate(_ request: RPCRequest, engine: EngineDescription) -> Result<Task, RPCError> {
         do {
             let params = request.params ?? .object([:])
-            if request.method == Method.predict {
+            if request.method == Method.render || request.method == Method.stats {
+                let render = try decodeParams(RenderParams.self, params)
+                guard let layout = engine.attentionLayout else {
+                    throw Self.rpcError(.unavailable("this engine draws no attention maps"))
+                }
+                let plan = try RenderPlan(render, layout: layout, forStats: request.method == Method.stats)
+                try checkImage(plan.image)
+                try checkTexts([plan.hypothesis] + [plan.premise].compactMap { $0 })
+                if plan.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
+                return .success(request.method == Method.render ? .render(plan) : .stats(plan))
+            } else if request.method == Method.predict {
                 let predict = try decodeParams(PredictParams.self, params)
                 try checkImage(predict.image)
                 let hypotheses = predict.allHypotheses
@@ -112,7 +125,7 @@ final class PredictionWork: @unchecked Sendable {
         return header
     }
 
-    private func invalid(_ message: String) -> RPCError {
+    func invalid(_ message: String) -> RPCError {
         RPCError(code: RPCErrorCode.invalidParams, message: "invalid params: \(message)")
     }
 
@@ -138,6 +151,10 @@ final class PredictionWork: @unchecked Sendable {
                 timings.modelMs = milliseconds(since: modelStart)
                 timings.totalMs = milliseconds(since: queuedAt)
                 value = try JSONValue(encoding: AttentionResult(prediction: prediction, maps: maps, timings: timings))
+            case .render(let plan):
+                value = try render(plan, drawing: true, engine: engine, queuedAt: queuedAt, &timings)
+            case .stats(let plan):
+                value = try render(plan, drawing: false, engine: engine, queuedAt: queuedAt, &timings)
             }
             return .success(value)
         } catch let error as RPCError {
@@ -164,7 +181,7 @@ final class PredictionWork: @unchecked Sendable {
         return RPCError(code: code, message: error.description)
     }
 
-    private func loadImage(_ input: ImageInput) throws -> [UInt8] {
+    func loadImage(_ input: ImageInput) throws -> [UInt8] {
         if let data = input.data { return data.bytes }
         let bytes = try imageRoots.read(input.path ?? "", maximumBytes: configuration.maximumFrameLength)
         _ = try header(of: bytes)
@@ -172,11 +189,11 @@ final class PredictionWork: @unchecked Sendable {
     }
 
     /// The image-cache key: digest of the bytes plus the engine's preprocessing parameters.
-    private func imageKey(_ engine: any InferenceEngine, _ bytes: [UInt8]) -> String {
+    func imageKey(_ engine: any InferenceEngine, _ bytes: [UInt8]) -> String {
         SHA256.hexDigest(of: bytes) + "|" + engine.describe().imageParameters
     }
 
-    private func prepare(_ engine: any InferenceEngine, _ bytes: [UInt8], key: String, _ timings: inout Timings)
+    func prepare(_ engine: any InferenceEngine, _ bytes: [UInt8], key: String, _ timings: inout Timings)
         throws -> PreparedImage
     {
         if let cached = imageCache.value(for: key) {
@@ -222,5 +239,5 @@ final class PredictionWork: @unchecked Sendable {
         return results.compactMap { $0 }
     }
 
-    private func milliseconds(since start: UInt64) -> Double { Double(monotonicNanoseconds() - start) / 1e6 }
+    func milliseconds(since start: UInt64) -> Double { Double(monotonicNanoseconds() - start) / 1e6 }
 }

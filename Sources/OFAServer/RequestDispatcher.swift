@@ -77,7 +77,7 @@ public final class RequestDispatcher: @unchecked Sendable {
         case Method.status: answer(status())
         case Method.metrics:
             answer(.success((try? JSONValue(encoding: MetricsResult(text: prometheusText()))) ?? .null))
-        case Method.predict, Method.attention: return enqueue(request, answer: answer)
+        case Method.predict, Method.attention, Method.render, Method.stats: return enqueue(request, answer: answer)
         default:
             answer(
                 .failure(
@@ -103,7 +103,7 @@ public final class RequestDispatcher: @unchecked Sendable {
             return nil
         }
         let task: PredictionWork.Task
-        switch work.validate(request) {
+        switch work.validate(request, engine: engine.describe()) {
         case .failure(let error):
             answer(.failure(error))
             return nil

@@ -7,7 +7,9 @@ public enum Method {
     public static let predict = "predict"
     public static let attention = "attention"
     public static let metrics = "metrics"
-    public static let all = [health, status, predict, attention, metrics]
+    public static let render = "render"
+    public static let stats = "stats"
+    public static let all = [health, status, predict, attention, render, stats, metrics]
 }
 
 /// The image of a request: bytes (base64 in JSON) or a path under one of the daemon's allowed roots.
@@ -151,16 +153,19 @@ public struct Timings: Codable, Sendable, Equatable {
     public var totalMs: Double
     /// Whether the image features came from the daemon's cache.
     public var imageCached: Bool
+    /// render and stats: building the maps, drawing and encoding, after the forward pass.
+    public var renderMs: Double?
 
     public init(
         queueMs: Double = 0, imageMs: Double = 0, modelMs: Double = 0, totalMs: Double = 0,
-        imageCached: Bool = false
+        imageCached: Bool = false, renderMs: Double? = nil
     ) {
         self.queueMs = queueMs
         self.imageMs = imageMs
         self.modelMs = modelMs
         self.totalMs = totalMs
         self.imageCached = imageCached
+        self.renderMs = renderMs
     }
 
     enum CodingKeys: String, CodingKey {
@@ -169,6 +174,7 @@ public struct Timings: Codable, Sendable, Equatable {
         case modelMs = "model_ms"
         case totalMs = "total_ms"
         case imageCached = "image_cached"
+        case renderMs = "render_ms"
     }
 }
 

@@ -18,5 +18,8 @@ struct OFACtl: ParsableCommand {
               4   a local file could not be read or written
               64  wrong usage
             """,
-        subcommands: [Predict.self, Attention.self, Status.self, Health.self, Metrics.self, Call.self, Batch.self])
+        subcommands: [
+            Predict.self, Attention.self, Heatmap.self, Grid.self, Animate.self, Stats.self, Status.self, Health.self,
+            Metrics.self, Call.self, Batch.self,
+        ])
 }

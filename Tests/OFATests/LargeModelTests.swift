@@ -25,6 +25,9 @@ final class LargeModelTests: XCTestCase {
             answerTokens: model.answerTokens, attention: AttentionRequest(kinds: [.cross], layers: [11]))
         XCTAssertEqual(model.answerTokens, [117, 4420, 2085])
         XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, try input("probabilities").floats), 1e-4)
+        // At this depth float32 itself is the limit: against a float64 run of the reference
+        // (Tools/fixtures/large_precision.py) PyTorch's float32 cross attention is off by 7.6e-4 and ours by 6.5e-4,
+        // so the two float32 runs are compared at 2e-3; the probabilities stay within 1e-4.
         let cross = try XCTUnwrap(result.attention.first)
         XCTAssertEqual(cross.shape, try input("attention.cross.11").shape)
         XCTAssertLessThanOrEqual(maximumDifference(cross.values, try input("attention.cross.11").floats), 2e-3)

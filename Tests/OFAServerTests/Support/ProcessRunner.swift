@@ -31,10 +31,11 @@ func requireTool(_ name: String) throws -> String {
 @discardableResult
 func runProcess(
     _ path: String, _ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-    timeout: Double = 60
+    timeout: Double = 60, currentDirectory: String? = nil
 ) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let out = Pipe()
