@@ -40,7 +40,8 @@ final class HTTPHandler: ChannelInboundHandler {
                 return
             }
             if head.headers.first(name: "Expect")?.lowercased() == "100-continue" {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+                context.writeAndFlush(
+                    wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
             state = .receiving(head, body: [])
         case .body(let buffer):
@@ -102,13 +103,16 @@ final class HTTPHandler: ChannelInboundHandler {
             let milliseconds = (NIODeadline.now() - started).nanoseconds / 1_000_000
             handler.logger.info(
                 "\(head.method) \(path) \(response.status.code) \(milliseconds) ms",
-                metadata: response.status.code >= 500 ? ["body": "\(String(decoding: response.body.prefix(300), as: UTF8.self))"] : [:])
+                metadata: response.status.code >= 500
+                    ? ["body": "\(String(decoding: response.body.prefix(300), as: UTF8.self))"] : [:])
             handler.state = .idle
             handler.write(context, response, head: head, keepAlive: head.isKeepAlive)
         }
     }
 
-    private func write(_ context: ChannelHandlerContext, _ response: WebResponse, head: HTTPRequestHead, keepAlive: Bool) {
+    private func write(
+        _ context: ChannelHandlerContext, _ response: WebResponse, head: HTTPRequestHead, keepAlive: Bool
+    ) {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)")
         headers.replaceOrAdd(name: "Content-Security-Policy", value: StaticAssets.contentSecurityPolicy)

@@ -71,7 +71,8 @@ enum RenderOptionsQuery {
     static let headFusions = ["mean", "max", "min"]
     static let keys: Set<String> = [
         "output", "source", "layers", "heads", "colormap", "alpha", "smoothing", "temperature", "colorbar",
-        "max_side", "frame_delay_ms", "loop",
+        "max_side", "frame_delay_ms", "loop", "token", "fusion", "discard_ratio", "columns", "shared_scale",
+        "focus_threshold", "top_k",
     ]
 
     static func params(_ body: [String: JSONValue]) throws -> [String: JSONValue] {
@@ -99,7 +100,8 @@ enum RenderOptionsQuery {
         func integer(_ key: String, _ range: ClosedRange<Int64>) throws {
             guard let value = body[key], value != .null else { return }
             guard case .integer(let n) = value, range.contains(n) else {
-                throw WebError.badRequest("\"\(key)\" must be a whole number in \(range.lowerBound)…\(range.upperBound).")
+                throw WebError.badRequest(
+                    "\"\(key)\" must be a whole number in \(range.lowerBound)…\(range.upperBound).")
             }
             params[key] = value
         }
@@ -108,22 +110,34 @@ enum RenderOptionsQuery {
             guard case .bool = value else { throw WebError.badRequest("\"\(key)\" must be true or false.") }
             params[key] = value
         }
+        // Ranges as docs/protocol.md gives them for render.
         try choice("output", outputs)
         try choice("source", sources)
         try choice("colormap", colormaps)
+        try choice("fusion", headFusions)
         try number("alpha", 0...1)
-        try number("smoothing", 0...10)
-        try number("temperature", 0.01...100)
+        try number("smoothing", 0...64)
+        try number("temperature", 0.001...1000)
+        try number("discard_ratio", 0...0.999)
+        try number("focus_threshold", 0...1)
         try flag("colorbar")
+        try flag("shared_scale")
         try integer("max_side", 16...4096)
-        try integer("frame_delay_ms", 10...10_000)
-        try flag("loop")
+        try integer("columns", 1...64)
+        try integer("frame_delay_ms", 10...60_000)
+        try integer("loop", 0...65535)
+        try integer("top_k", 0...1000)
+        try integer("token", 0...4096)
         switch body["layers"] {
         case nil, .null?: break
         case .string("all")?: params["layers"] = "all"
         case .array(let layers)? where !layers.isEmpty && layers.count <= 64:
-            guard layers.allSatisfy({ if case .integer(let n) = $0 { return (0..<1024).contains(n) } else { return false } })
-            else { throw WebError.badRequest("\"layers\" must be layer numbers from 0, or \"all\".") }
+            // Negative numbers count from the last layer.
+            guard
+                layers.allSatisfy({
+                    if case .integer(let n) = $0 { return (-1024..<1024).contains(n) } else { return false }
+                })
+            else { throw WebError.badRequest("\"layers\" must be a list of layer numbers, or \"all\".") }
             params["layers"] = .array(layers)
         default: throw WebError.badRequest("\"layers\" must be a list of layer numbers, or \"all\".")
         }
@@ -150,7 +164,8 @@ enum AttentionSelectionQuery {
         do {
             return try JSONValue(encoding: try value.decode(AttentionSelection.self))
         } catch {
-            throw WebError.badRequest("\"attention\" is not a valid selection (kinds, layers, heads, head_mean, query_position).")
+            throw WebError.badRequest(
+                "\"attention\" is not a valid selection (kinds, layers, heads, head_mean, query_position).")
         }
     }
 }

@@ -108,8 +108,12 @@ public struct WebApplication: Sendable {
             members["device"] = .string(status.device)
             members["queue_depth"] = .integer(Int64(status.queueDepth))
             if let shape = ModelShape(architecture: status.architecture) {
-                members["layers"] = ["encoder": .integer(Int64(shape.encoderLayers)), "decoder": .integer(Int64(shape.decoderLayers))]
-                members["heads"] = ["encoder": .integer(Int64(shape.encoderHeads)), "decoder": .integer(Int64(shape.decoderHeads))]
+                members["layers"] = [
+                    "encoder": .integer(Int64(shape.encoderLayers)), "decoder": .integer(Int64(shape.decoderLayers)),
+                ]
+                members["heads"] = [
+                    "encoder": .integer(Int64(shape.encoderHeads)), "decoder": .integer(Int64(shape.decoderHeads)),
+                ]
             }
         }
         return .object(members)

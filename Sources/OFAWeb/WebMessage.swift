@@ -32,7 +32,8 @@ public struct WebResponse: Sendable {
 
     /// A JSON body (keys sorted).
     public static func json(_ value: JSONValue, status: HTTPResponseStatus = .ok) -> WebResponse {
-        var response = WebResponse(status: status, contentType: "application/json; charset=utf-8", body: value.serialized())
+        var response = WebResponse(
+            status: status, contentType: "application/json; charset=utf-8", body: value.serialized())
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         return response
     }

@@ -46,7 +46,8 @@ public final class WebServer: @unchecked Sendable {
         let port = channel.localAddress?.port ?? configuration.port
         if !configuration.listensOnLoopbackOnly {
             logger.warning(
-                "listening on \(configuration.host), beyond this machine: anyone who reaches this port can use the model")
+                "listening on \(configuration.host), beyond this machine: anyone who reaches this port can use the model"
+            )
         }
         logger.info("serving http://\(configuration.host):\(port)/ for ofad at \(configuration.socketPath)")
         return port

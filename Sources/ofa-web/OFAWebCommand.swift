@@ -22,12 +22,18 @@ struct OFAWebCommand: ParsableCommand {
         help: "Allow a --host beyond loopback; anyone who reaches it can use the model. [OFA_WEB_ALLOW_REMOTE=1]")
     var allowRemote = false
     @Option(help: "ofad's socket. [OFAD_SOCKET; /run/ofad/ofad.sock]") var socket: String?
-    @Option(name: .customLong("max-upload-bytes"), help: "Largest request body (the image travels as base64). [OFA_WEB_MAX_UPLOAD_BYTES; 16777216]")
+    @Option(
+        name: .customLong("max-upload-bytes"),
+        help: "Largest request body (the image travels as base64). [OFA_WEB_MAX_UPLOAD_BYTES; 16777216]")
     var maximumUploadBytes: Int?
-    @Option(name: .customLong("max-text-length"), help: "Longest hypothesis or premise, characters. [OFA_WEB_MAX_TEXT_LENGTH; 1024]")
+    @Option(
+        name: .customLong("max-text-length"),
+        help: "Longest hypothesis or premise, characters. [OFA_WEB_MAX_TEXT_LENGTH; 1024]")
     var maximumTextLength: Int?
     @Option(help: "Threads waiting on ofad at once. [OFA_WEB_THREADS; 8]") var threads: Int?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. [OFA_WEB_LOG_LEVEL; info]")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical. [OFA_WEB_LOG_LEVEL; info]")
     var logLevel: String?
 
     func resolvedConfiguration() throws -> WebConfiguration {

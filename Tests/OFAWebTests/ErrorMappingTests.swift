@@ -7,7 +7,8 @@ final class ErrorMappingTests: XCTestCase {
     func reply(for error: WebError) throws -> HTTPReply {
         let gateway = RecordingGateway(answers: [Method.predict: .failure(error)])
         let web = try TestWebServer(gateway: gateway)
-        return try postJSON(port: web.port, path: "/api/predict", ["image": LimitsTests.imageBase64, "hypothesis": "a"])
+        return try postJSON(
+            port: web.port, path: "/api/predict", ["image": LimitsTests.imageBase64, "hypothesis": "a"])
     }
 
     func testEachDaemonErrorHasItsStatusAndKind() throws {
@@ -39,14 +40,17 @@ final class ErrorMappingTests: XCTestCase {
 
     func testADaemonThatIsNotRunningIsServiceUnavailableWithRetryAfter() throws {
         let web = try TestWebServer(gateway: SocketGateway(socketPath: "/nonexistent/ofad.sock"))
-        let reply = try postJSON(port: web.port, path: "/api/predict", ["image": LimitsTests.imageBase64, "hypothesis": "a"])
+        let reply = try postJSON(
+            port: web.port, path: "/api/predict", ["image": LimitsTests.imageBase64, "hypothesis": "a"])
         XCTAssertEqual(reply.status, 503)
         XCTAssertEqual(reply.errorKind, "daemon_down")
         XCTAssertEqual(reply.headers["retry-after"], "2")
     }
 
     func testLoadingIsRetryableButAFailedModelIsNot() {
-        XCTAssertTrue(WebError.daemon(RPCError(code: RPCErrorCode.modelNotReady, message: "", data: "loading")).retryable)
-        XCTAssertFalse(WebError.daemon(RPCError(code: RPCErrorCode.modelNotReady, message: "", data: "failed")).retryable)
+        XCTAssertTrue(
+            WebError.daemon(RPCError(code: RPCErrorCode.modelNotReady, message: "", data: "loading")).retryable)
+        XCTAssertFalse(
+            WebError.daemon(RPCError(code: RPCErrorCode.modelNotReady, message: "", data: "failed")).retryable)
     }
 }

@@ -8,7 +8,7 @@ final class ForwardingTests: XCTestCase {
 
     static let prediction: JSONValue = [
         "hypothesis": "a cat", "answer": "yes", "label": "entailment",
-        "probabilities": ["yes": 0.7, "no": 0.1, "maybe": 0.2],
+        "probabilities": ["yes": .number(0.7), "no": .number(0.1), "maybe": .number(0.2)],
     ]
 
     func gateway() -> RecordingGateway {
@@ -16,7 +16,7 @@ final class ForwardingTests: XCTestCase {
             Method.predict: .success(["predictions": [Self.prediction], "timings": [:]]),
             "render": .success([
                 "format": "png", "data": "iVBORw0KGgo=", "width": 4, "height": 4, "method": "cross",
-                "prediction": Self.prediction, "statistics": ["mean": 0.5],
+                "prediction": Self.prediction, "statistics": [["mean": .number(0.5)]],
             ]),
             Method.attention: .success(["prediction": Self.prediction, "maps": [], "timings": [:]]),
         ])
@@ -51,10 +51,13 @@ final class ForwardingTests: XCTestCase {
             let reply = try postJSON(port: web.port, path: "/api/render", ["image": image, "hypothesis": "a cat"])
             XCTAssertEqual(reply.status, 400, "\(image)")
         }
-        let smuggled = try postJSON(
-            port: web.port, path: "/api/predict", ["image": image, "hypothesis": "a cat", "path": "/etc/passwd"])
-        XCTAssertEqual(smuggled.status, 400)
-        XCTAssertTrue(smuggled.text.contains("Unknown key \\\"path\\\""), smuggled.text)
+        // ofad's render also reads a top-level "path": it must not get through either.
+        for route in ["/api/predict", "/api/render", "/api/attention"] {
+            let smuggled = try postJSON(
+                port: web.port, path: route, ["image": image, "hypothesis": "a cat", "path": "/etc/passwd"])
+            XCTAssertEqual(smuggled.status, 400, route)
+            XCTAssertTrue(smuggled.text.contains("Unknown key \\\"path\\\""), smuggled.text)
+        }
         XCTAssertTrue(gateway.calls.isEmpty, "\(gateway.calls)")
     }
 
@@ -64,7 +67,8 @@ final class ForwardingTests: XCTestCase {
         let options: [String: Any] = [
             "output": "overlay", "source": "rollout", "layers": [0, 1], "heads": 2, "colormap": "viridis",
             "alpha": 0.4, "smoothing": 1.5, "temperature": 0.5, "colorbar": true, "max_side": 512,
-            "frame_delay_ms": 300, "loop": false,
+            "frame_delay_ms": 300, "loop": 0, "fusion": "max", "discard_ratio": 0.9, "columns": 2,
+            "shared_scale": true, "focus_threshold": 0.4, "top_k": 3, "token": 1,
         ]
         let reply = try postJSON(
             port: web.port, path: "/api/render",
@@ -86,11 +90,13 @@ final class ForwardingTests: XCTestCase {
         let gateway = gateway()
         let web = try TestWebServer(gateway: gateway)
         let bad: [(String, Any)] = [
-            ("output", "pdf"), ("source", "decoder"), ("layers", "some"), ("layers", [-1]), ("heads", "median"),
+            ("output", "pdf"), ("source", "decoder"), ("layers", "some"), ("layers", [0.5]), ("loop", true),
+            ("fusion", "sum"), ("heads", "median"),
             ("colormap", "rainbow"), ("alpha", 1.5), ("smoothing", "lots"), ("colorbar", "yes"), ("max_side", 1e9),
         ]
         for (key, value) in bad {
-            let reply = try postJSON(port: web.port, path: "/api/render", ["image": image, "hypothesis": "a", key: value])
+            let reply = try postJSON(
+                port: web.port, path: "/api/render", ["image": image, "hypothesis": "a", key: value])
             XCTAssertEqual(reply.status, 400, "\(key)=\(value)")
             XCTAssertTrue(reply.text.contains(key), reply.text)
         }

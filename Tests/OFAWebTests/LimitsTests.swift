@@ -41,7 +41,8 @@ final class LimitsTests: XCTestCase {
     func testABodyWithinTheLimitIsAccepted() throws {
         let gateway = RecordingGateway(answers: [Method.predict: .success(["predictions": []])])
         let web = try TestWebServer(gateway: gateway) { $0.maximumBodyBytes = 4096 }
-        let reply = try postJSON(port: web.port, path: "/api/predict", ["image": Self.imageBase64, "hypothesis": "a cat"])
+        let reply = try postJSON(
+            port: web.port, path: "/api/predict", ["image": Self.imageBase64, "hypothesis": "a cat"])
         XCTAssertEqual(reply.status, 200, reply.text)
         XCTAssertEqual(gateway.calls.count, 1)
     }

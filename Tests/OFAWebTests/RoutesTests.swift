@@ -7,7 +7,7 @@ final class RoutesTests: XCTestCase {
     static let statusResult: JSONValue = [
         "version": "0.1.0", "state": "ready", "model_directory": "/var/lib/ofad/tiny-a", "model_checksum": nil,
         "architecture": "OFA d=32, 2+3 layers, 4/8 heads, ffn 64/64, resnet18", "device": "cpu", "threads": 1,
-        "uptime_seconds": 1.0, "queue_depth": 0, "queue_capacity": 256, "connections": 1, "requests_served": 0,
+        "uptime_seconds": .number(1), "queue_depth": 0, "queue_capacity": 256, "connections": 1, "requests_served": 0,
         "requests_failed": 0, "latency": [:],
         "image_cache": ["entries": 0, "capacity": 1, "hits": 0, "misses": 0, "evictions": 0],
         "result_cache": ["entries": 0, "capacity": 1, "hits": 0, "misses": 0, "evictions": 0],
@@ -42,7 +42,8 @@ final class RoutesTests: XCTestCase {
     func testHEADAnswersTheHeadersWithoutABody() throws {
         let web = try TestWebServer(gateway: RecordingGateway())
         let connection = try HTTPTestConnection(port: web.port)
-        connection.send("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\nGET /favicon.svg HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        connection.send(
+            "HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\nGET /favicon.svg HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let head = try XCTUnwrap(connection.receive(bodyless: true))
         XCTAssertEqual(head.status, 200)
         XCTAssertGreaterThan(Int(head.headers["content-length"] ?? "0") ?? 0, 0)
@@ -91,7 +92,7 @@ final class RoutesTests: XCTestCase {
 
     func testStatusGivesModelDeviceStateAndLayerCounts() throws {
         let gateway = RecordingGateway(answers: [
-            Method.health: .success(["state": "ready", "uptime_seconds": 3.5]),
+            Method.health: .success(["state": "ready", "uptime_seconds": .number(3.5)]),
             Method.status: .success(Self.statusResult),
         ])
         let web = try TestWebServer(gateway: gateway)
@@ -106,7 +107,7 @@ final class RoutesTests: XCTestCase {
 
     func testStatusWhileLoadingSaysSo() throws {
         let gateway = RecordingGateway(answers: [
-            Method.health: .success(["state": "loading", "uptime_seconds": 0.2]),
+            Method.health: .success(["state": "loading", "uptime_seconds": .number(0.2)]),
             Method.status: .failure(.daemon(RPCError(code: RPCErrorCode.modelNotReady, message: "loading"))),
         ])
         let web = try TestWebServer(gateway: gateway)

@@ -18,7 +18,8 @@ final class SystemdUnitTests: XCTestCase {
         let verify = try run(analyze, ["verify", directory + "/ofa-web.service"])
         XCTAssertEqual(verify.status, 0, verify.output)
         XCTAssertEqual(verify.output, "", "verify had remarks")
-        let security = try run(analyze, ["security", "--offline=yes", "--threshold=20", directory + "/ofa-web.service"])
+        let security = try run(
+            analyze, ["security", "--offline=yes", "--threshold=20", directory + "/ofa-web.service"])
         XCTAssertEqual(security.status, 0, security.output)
     }
 

@@ -224,7 +224,7 @@ function showPrediction(prediction, timings) {
 function layerCount(source) {
   const layers = page.status && page.status.layers;
   if (!layers) return 0;
-  return source === "cross" ? layers.decoder : layers.encoder;
+  return source === "encoder" ? layers.encoder : layers.decoder;   // cross and rollout end in decoder layers
 }
 
 function defaultLayer() { return Math.max(0, layerCount($("source").value) - 1); }
@@ -240,7 +240,7 @@ function updateLayerRange() {
 function updateHeadChoices() {
   const heads = page.status && page.status.heads;
   if (!heads) return;
-  const count = $("source").value === "cross" ? heads.decoder : heads.encoder;
+  const count = $("source").value === "encoder" ? heads.encoder : heads.decoder;
   const select = $("heads");
   const current = select.value;
   if (select.options.length === 3 + count) return;
@@ -249,18 +249,22 @@ function updateHeadChoices() {
   select.value = [...select.options].some((o) => o.value === current) ? current : "mean";
 }
 
+// The render params of docs/protocol.md for what is on screen.
 function renderOptions(output) {
   const heads = $("heads").value;
+  const source = $("source").value;
   const options = {
-    output, source: $("source").value,
+    output, source,
     heads: /^\d+$/.test(heads) ? Number(heads) : heads,
     colormap: $("colormap").value,
     alpha: Number($("alpha").value), smoothing: Number($("smoothing").value),
-    max_side: 640,
   };
-  if (output === "overlay") { options.layers = [Number($("layer").value)]; options.colorbar = true; }
+  // Rollout fuses each encoder layer's heads too: with the same choice when it is mean, max or min.
+  if (source === "rollout") options.fusion = /^\d+$/.test(heads) ? "mean" : heads;
+  if (output === "overlay") { options.layers = [Number($("layer").value)]; options.colorbar = true; options.max_side = 720; }
   else options.layers = "all";
-  if (output === "animation") { options.frame_delay_ms = 600; options.loop = true; }
+  if (output === "grid") options.max_side = 240;
+  if (output === "animation") { options.max_side = 640; options.frame_delay_ms = 600; options.loop = 0; }
   return options;
 }
 
@@ -278,7 +282,7 @@ function showRender(output, result) {
   element.dataset.width = result.width;
   element.dataset.height = result.height;
   if (output === "overlay") $("heatmap-canvas").hidden = true;
-  if (result.statistics) showStatistics(result.statistics, result.method);
+  if (result.statistics) showStatistics(result.statistics, result.method && (result.method.text || result.method));
 }
 
 async function fetchRender(output, signal) {
@@ -328,7 +332,11 @@ function selectTab(view) {
   $("map-note").hidden = true;
 }
 
+// One layer: a row per statistic. Several: a row per layer with the main statistics.
 function showStatistics(statistics, method) {
+  if (Array.isArray(statistics) && statistics.length > 1) return showLayerStatistics(statistics, method);
+  if (Array.isArray(statistics)) statistics = statistics[0] || {};
+  $("statistics").classList.remove("layers");
   const body = $("statistics").querySelector("tbody");
   body.textContent = "";
   const number = (v) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
@@ -337,7 +345,15 @@ function showStatistics(statistics, method) {
     if (value && typeof value === "object") return Object.entries(value).map(([k, v]) => `${k} ${text(v)}`).join(", ");
     return number(value);
   };
-  const rows = Object.entries(statistics);
+  const order = ["layer", "mean", "max", "min", "std", "entropy", "normalized_entropy", "focus_area", "center_of_mass", "top_k"];
+  const rank = (key) => (order.includes(key) ? order.indexOf(key) : order.length);
+  const rows = Object.entries(statistics).sort((a, b) => rank(a[0]) - rank(b[0])).map(([key, value]) => {
+    if (key === "center_of_mass" && Array.isArray(value)) return [key, `x ${number(value[0])}, y ${number(value[1])} px`];
+    if (key === "top_k" && Array.isArray(value)) {
+      return [key, value.map((p) => `(row ${p.row}, col ${p.col}) ${number(p.value)}`).join("; ")];
+    }
+    return [key, value];
+  });
   if (method) rows.unshift(["method", method]);
   for (const [key, value] of rows) {
     const row = body.insertRow();
@@ -345,6 +361,36 @@ function showStatistics(statistics, method) {
     head.textContent = key.replace(/_/g, " ");
     row.appendChild(head);
     row.insertCell().textContent = text(value);
+  }
+}
+
+const fmt = (v) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+
+function showLayerStatistics(rows, method) {
+  $("statistics").classList.add("layers");
+  const body = $("statistics").querySelector("tbody");
+  body.textContent = "";
+  const keys = ["layer", "mean", "max", "entropy", "normalized_entropy", "focus_area", "center_of_mass"]
+    .filter((k) => k in rows[0]);
+  const head = body.insertRow();
+  for (const key of keys) {
+    const cell = document.createElement("th");
+    cell.textContent = key.replace(/_/g, " ");
+    head.appendChild(cell);
+  }
+  for (const stats of rows) {
+    const row = body.insertRow();
+    for (const key of keys) {
+      const v = stats[key];
+      row.insertCell().textContent = Array.isArray(v) ? v.map(fmt).join(", ") : fmt(v);
+    }
+  }
+  if (method) {
+    const row = body.insertRow();
+    const cell = row.insertCell();
+    cell.colSpan = keys.length;
+    cell.className = "muted";
+    cell.textContent = method;
   }
 }
 

@@ -86,7 +86,8 @@ final class HTTPTestConnection {
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         let length = bodyless ? 0 : Int(headers["content-length"] ?? "0") ?? 0
         while data.count - headEnd! < length { if !fill() { break } }

@@ -38,15 +38,13 @@ final class TestWebServer {
         var configuration = WebConfiguration()
         configuration.port = 0
         configure(&configuration)
-        server = WebServer(configuration: configuration, gateway: gateway, logger: .init(label: "ofa-web-test") { _ in
-            SwiftLogNoOpLogHandler()
-        })
+        server = WebServer(
+            configuration: configuration, gateway: gateway,
+            logger: .init(label: "ofa-web-test") { _ in
+                SwiftLogNoOpLogHandler()
+            })
         port = try server.start()
     }
 
     deinit { server.shutdown() }
-}
-
-extension JSONValue: @retroactive ExpressibleByFloatLiteral {
-    public init(floatLiteral value: Double) { self = .number(value) }
 }
