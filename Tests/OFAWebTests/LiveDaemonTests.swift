@@ -24,6 +24,25 @@ final class LiveDaemonTests: XCTestCase {
         XCTAssertEqual(status["layers"] as? [String: Int], ["encoder": 2, "decoder": 2])
     }
 
+    func testRenderThroughOfaWebIsTheDaemonsRender() throws {
+        let stack = try LiveStack()
+        guard try stack.daemonRenders() else { throw XCTSkip("SKIPPED: this ofad has no render method") }
+        let image = try Data(contentsOf: URL(fileURLWithPath: LiveStack.image("scene-160x120.png")))
+        for (output, format) in [("overlay", "png"), ("grid", "png"), ("animation", "gif"), ("npy", "npy")] {
+            let options: [String: JSONValue] = ["output": .string(output), "source": "cross", "heads": "max"]
+            var page: [String: Any] = ["image": image.base64EncodedString(), "hypothesis": "two birds"]
+            for (key, value) in options { page[key] = value.stringValue }
+            let reply = try postJSON(port: stack.port, path: "/api/render", page)
+            XCTAssertEqual(reply.status, 200, reply.text)
+            XCTAssertEqual(reply.json["format"] as? String, format, output)
+            var params = options
+            params["image"] = ["data": .string(image.base64EncodedString())]
+            params["hypothesis"] = "two birds"
+            let direct = try stack.daemon().call("render", params: .object(params))
+            XCTAssertEqual(reply.json["data"] as? String, direct["data"]?.stringValue, "\(output): the same bytes")
+        }
+    }
+
     func testBytesThatAreNotAnImageAreRejectedWithAClearMessage() throws {
         let stack = try LiveStack()
         let reply = try postJSON(
