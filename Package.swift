@@ -9,7 +9,18 @@ let package = Package(
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
         .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
+        .library(name: "OFAWire", targets: ["OFAWire"]),
+        .library(name: "OFAServer", targets: ["OFAServer"]),
         .library(name: "Visualize", targets: ["Visualize"]),
+        .executable(name: "ofad", targets: ["ofad"]),
+        .executable(name: "ofactl", targets: ["ofactl"]),
+        .library(name: "OFAWeb", targets: ["OFAWeb"]),
+        .executable(name: "ofa-web", targets: ["ofa-web"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -50,7 +61,73 @@ let package = Package(
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
         .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
-        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA"]),
+
+        // The daemon side: wire protocol, server library, and two thin executables.
+        .target(name: "OFAWire"),
+        .target(
+            name: "OFAServer",
+            dependencies: [
+                "OFAWire",
+                "OFAPipeline",
+                "OFA",
+                "OFAPreprocessing",
+                "ImageIO",
+                "Visualize",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ofad",
+            dependencies: [
+                "OFAServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ofactl",
+            dependencies: ["OFAWire", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "OFAWireTests", dependencies: ["OFAWire"]),
+        .testTarget(
+            name: "OFAServerTests",
+            dependencies: [
+                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO", "Visualize", "FixtureSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "FixtureSupport"]),
+
+        // The browser client: an HTTP front end that forwards to ofad over the wire client; no model here.
+        .target(
+            name: "OFAWeb",
+            dependencies: [
+                "OFAWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [
+                .embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css"),
+                .embedInCode("Assets/favicon.svg"),
+            ]
+        ),
+        .executableTarget(
+            name: "ofa-web",
+            dependencies: [
+                "OFAWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/ofa-web"
+        ),
+        .testTarget(
+            name: "OFAWebTests",
+            dependencies: ["OFAWeb", "OFAWire", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

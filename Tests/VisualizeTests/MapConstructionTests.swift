@@ -89,6 +89,30 @@ final class TextToImageMapTests: XCTestCase {
         }
     }
 
+    func testAnEngineRecordingOfOnlyTheTokensRowsGivesTheSameMap() throws {
+        let full = try VisualizeFixtures.attention(model: "tiny-a", case: "hypothesis", kind: "encoder", layer: 1)
+        let grid = PatchGrid(rows: 4, columns: 4)
+        let rows = [grid.count + 5, grid.count + 2, grid.count + 3]
+        var kept: [Float] = []
+        for head in 0..<full.heads {
+            for row in rows {
+                let start = (head * full.queries + row) * full.keys
+                kept += full.values[start..<(start + full.keys)]
+            }
+        }
+        let recorded = try AttentionTensor(shape: [full.heads, rows.count, full.keys], values: kept, layer: 1)
+        for tokens in [TokenSelection.token(5), .mean([2, 3, 5])] {
+            for heads in [HeadFusion.mean, .max, .head(1)] {
+                XCTAssertEqual(
+                    try Heatmap.textToImage(recorded, grid: grid, tokens: tokens, heads: heads, rows: rows).values,
+                    try Heatmap.textToImage(full, grid: grid, tokens: tokens, heads: heads).values, "\(tokens)")
+            }
+        }
+        XCTAssertThrowsError(try Heatmap.textToImage(recorded, grid: grid, tokens: .token(4), rows: rows)) {
+            XCTAssertEqual($0 as? MapError, .rowOutOfRange(grid.count + 4, queries: 3))
+        }
+    }
+
     func testATokenOutsideTheTextIsAnError() throws {
         let layer = try VisualizeFixtures.attention(model: "tiny-a", case: "hypothesis", kind: "encoder", layer: 0)
         XCTAssertThrowsError(try Heatmap.textToImage(layer, grid: PatchGrid(rows: 4, columns: 4), tokens: .token(21))) {

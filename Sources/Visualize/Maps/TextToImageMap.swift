@@ -23,12 +23,13 @@ public enum TokenSelection: Sendable, Equatable, Codable, CustomStringConvertibl
 
 extension Heatmap {
     /// One encoder layer `[heads, S, S]` → the selected tokens' attention to the patches (heads fused per token row,
-    /// then averaged over tokens; renormalised over the patch block if asked).
+    /// then averaged over tokens; renormalised over the patch block if asked). When only some rows were recorded
+    /// (`[heads, R, S]`), `rows` gives their encoder positions (patches first, so token t is row grid.count + t).
     public static func textToImage(
         _ attention: AttentionTensor, grid: PatchGrid, tokens: TokenSelection, heads: HeadFusion = .mean,
-        renormalize: Bool = false
+        renormalize: Bool = false, rows: [Int]? = nil
     ) throws -> Heatmap {
-        guard attention.queries == attention.keys, attention.keys > grid.count else {
+        guard rows?.count ?? attention.keys == attention.queries, attention.keys > grid.count else {
             throw MapError.keysMismatch(expected: grid.count + 1, actual: attention.keys)
         }
         let textCount = attention.keys - grid.count
@@ -37,7 +38,11 @@ extension Heatmap {
         var sum = [Double](repeating: 0, count: attention.keys)
         for token in indices {
             guard token >= 0 && token < textCount else { throw MapError.tokenOutOfRange(token, tokens: textCount) }
-            let fused = try attention.fusedRow(grid.count + token, heads: heads)
+            let position = grid.count + token
+            guard let query = rows == nil ? position : rows!.firstIndex(of: position) else {
+                throw MapError.rowOutOfRange(position, queries: attention.queries)
+            }
+            let fused = try attention.fusedRow(query, heads: heads)
             for k in sum.indices { sum[k] += fused[k] }
         }
         let mean = sum.map { $0 / Double(indices.count) }

@@ -1,8 +1,9 @@
-// Area-average (box filter) resizing of RGB images, for grid cells and animation frames smaller than the photo.
+// Area-average (box filter) resizing of RGB images, for grid cells, animation frames and overlays smaller than the
+// photo.
 import ImageIO
 
-enum ImageResampling {
-    static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+public enum ImageResampling {
+    public static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
         if width == image.width && height == image.height { return image }
         let xs = weights(source: image.width, target: width)
         let ys = weights(source: image.height, target: height)
@@ -57,7 +58,7 @@ enum ImageResampling {
     }
 
     /// The size that fits within `maxSide` on the longer side, keeping the aspect ratio (never enlarging).
-    static func fitting(width: Int, height: Int, maxSide: Int?) -> (width: Int, height: Int) {
+    public static func fitting(width: Int, height: Int, maxSide: Int?) -> (width: Int, height: Int) {
         guard let maxSide, Swift.max(width, height) > maxSide else { return (width, height) }
         let scale = Double(maxSide) / Double(Swift.max(width, height))
         return (

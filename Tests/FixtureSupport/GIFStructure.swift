@@ -1,27 +1,28 @@
 // A small independent GIF reader for the tests: walks the block structure (header, screen descriptor, global
-// colour table, extensions, image descriptors, trailer) and decodes each frame's LZW data.
+// colour table, extensions, image descriptors, trailer) and decodes each frame's LZW data. Shared by the
+// Visualize tests and the daemon's render tests.
 
-struct GIFStructure {
-    struct Frame {
-        var delay: Int?
-        var disposal: Int?
-        var left = 0, top = 0, width = 0, height = 0
-        var localColors: Int?
-        var pixels: [UInt8] = []
+public struct GIFStructure {
+    public struct Frame {
+        public var delay: Int?
+        public var disposal: Int?
+        public var left = 0, top = 0, width = 0, height = 0
+        public var localColors: Int?
+        public var pixels: [UInt8] = []
     }
 
-    enum Failure: Error { case bad(String, offset: Int) }
+    public enum Failure: Error { case bad(String, offset: Int) }
 
-    var version = ""
-    var width = 0
-    var height = 0
-    var globalColors: [UInt8] = []
+    public var version = ""
+    public var width = 0
+    public var height = 0
+    public var globalColors: [UInt8] = []
     /// The NETSCAPE2.0 loop count; nil when the block is absent.
-    var loopCount: Int?
-    var frames: [Frame] = []
-    var trailerSeen = false
+    public var loopCount: Int?
+    public var frames: [Frame] = []
+    public var trailerSeen = false
 
-    init(_ bytes: [UInt8]) throws {
+    public init(_ bytes: [UInt8]) throws {
         var p = 0
         func byte() throws -> Int {
             guard p < bytes.count else { throw Failure.bad("unexpected end", offset: p) }
@@ -90,7 +91,7 @@ struct GIFStructure {
     }
 
     /// GIF's variable-length LZW (codes LSB first, clear and end codes, 12-bit limit, no early change).
-    static func decompress(_ data: [UInt8], minimumCodeSize: Int) -> [UInt8] {
+    public static func decompress(_ data: [UInt8], minimumCodeSize: Int) -> [UInt8] {
         let clear = 1 << minimumCodeSize
         let end = clear + 1
         let initial: [[UInt8]] = (0..<clear).map { [UInt8($0)] } + [[], []]

@@ -1,0 +1,216 @@
+// ofad's life: listen (own socket or systemd's), load and warm up the model, serve, keep the watchdog fed
+// while the serving path is healthy, and on shutdown drain in-flight work within a bound.
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import OFAWire
+
+public enum DaemonError: Error, CustomStringConvertible {
+    case socketInUse(String)
+    case bindFailed(String, Error)
+
+    public var description: String {
+        switch self {
+        case .socketInUse(let path): return "another process is already listening on \(path)"
+        case .bindFailed(let path, let error): return "cannot listen on \(path): \(error)"
+        }
+    }
+}
+
+public final class Daemon: @unchecked Sendable {
+    public let configuration: DaemonConfiguration
+    public let dispatcher: RequestDispatcher
+    public let notifier: SystemdNotifier
+    private let loader: EngineLoader
+    private let logger: Logger
+    private let environment: [String: String]
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let registry = ConnectionRegistry()
+    private var serverChannel: Channel?
+    private var ownsSocketFile = false
+    private let lock = NSLock()
+    private var shutdownStarted = false
+    private var failedToLoad = false
+    private var watchdogWithheld = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    public init(
+        configuration: DaemonConfiguration, loader: @escaping EngineLoader, logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.configuration = configuration
+        self.loader = loader
+        self.logger = logger
+        self.environment = environment
+        notifier = SystemdNotifier(environment: environment)
+        dispatcher = RequestDispatcher(configuration: configuration, model: ModelHost())
+    }
+
+    /// Starts listening and loading; returns at once.
+    public func start() throws {
+        let device = try configuration.device.resolved()
+        notifier.notify("STATUS=Starting")
+        try listen()
+        startWatchdog()
+        let options = EngineOptions(
+            modelDirectory: configuration.modelDirectory,
+            threads: configuration.threads == 0
+                ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
+            device: device, maximumImagePixels: configuration.maximumImagePixels)
+        let thread = Thread { [self] in loadModel(options) }
+        thread.name = "ofad-load"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Blocks until shutdown has finished; returns the process exit status.
+    public func wait() -> Int32 {
+        finished.wait()
+        finished.signal()
+        return lock.withLock { failedToLoad && configuration.onLoadFailure == .exit ? 1 : 0 }
+    }
+
+    /// Starts, shuts down on SIGTERM or SIGINT, and returns the exit status.
+    public func run() throws -> Int32 {
+        try start()
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [self] in
+                logger.info("signal received, draining", metadata: ["signal": "\(signalNumber)"])
+                shutdown()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        let status = wait()
+        for source in sources { source.cancel() }
+        return status
+    }
+
+    /// The path clients connect to (nil when serving a socket passed by systemd).
+    public var socketPath: String? { ownsSocketFile ? configuration.socketPath : nil }
+
+    // MARK: listening
+
+    private func listen() throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { [dispatcher, registry, logger] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(dispatcher: dispatcher, registry: registry, logger: logger))
+                }
+            }
+        let activated = SystemdNotifier.activatedSockets(environment: environment)
+        if let fd = activated.first {
+            SystemdNotifier.forgetActivation()
+            serverChannel = try bootstrap.withBoundSocket(fd).wait()
+            logger.info("serving a socket passed by systemd", metadata: ["fd": "\(fd)"])
+            return
+        }
+        let path = configuration.socketPath
+        if FileManager.default.fileExists(atPath: path) && UnixSocket.isListening(at: path) {
+            throw DaemonError.socketInUse(path)
+        }
+        do {
+            // Removes a stale socket file only (anything else at the path is an error).
+            serverChannel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()
+        } catch {
+            throw DaemonError.bindFailed(path, error)
+        }
+        ownsSocketFile = true
+        chmod(path, 0o660)
+        logger.info("listening", metadata: ["socket": "\(path)"])
+    }
+
+    // MARK: loading
+
+    private func loadModel(_ options: EngineOptions) {
+        notifier.notify("STATUS=Loading model from \(options.modelDirectory)")
+        logger.info(
+            "loading model", metadata: ["directory": "\(options.modelDirectory)", "threads": "\(options.threads)"])
+        let extender = notifier.isEnabled ? startLoadTimeoutExtension() : nil
+        let started = Date()
+        let loaded = dispatcher.model.load(options: options, loader: loader, logger: logger)
+        extender?.cancel()
+        if loaded {
+            notifier.notify("READY=1\nSTATUS=Serving on \(socketPath ?? "the activated socket")")
+            logger.info("ready", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
+            dispatcher.model.computeChecksum(directory: options.modelDirectory)
+        } else {
+            let (_, detail) = dispatcher.model.health
+            notifier.notify("STATUS=Model failed to load: \(detail ?? "unknown error")")
+            lock.withLock { failedToLoad = true }
+            if configuration.onLoadFailure == .exit { shutdown() }
+        }
+    }
+
+    /// While loading, asks systemd for more start-up time in steps, up to the configured load limit.
+    private func startLoadTimeoutExtension() -> RepeatedTask {
+        let step = 10.0
+        let limit = Date(timeIntervalSinceNow: configuration.loadTimeoutSeconds)
+        return group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(Int64(step))) { [notifier] task in
+            guard Date() < limit else { return task.cancel() }
+            notifier.notify("EXTEND_TIMEOUT_USEC=\(UInt64(step * 3 * 1e6))")
+        }
+    }
+
+    // MARK: watchdog
+
+    /// Pings from the event loop that serves clients, and only while no engine call has run for longer than
+    /// twice the request timeout: a hung engine or a stuck event loop stops the pings, and systemd steps in.
+    private func startWatchdog() {
+        guard let interval = notifier.watchdogInterval else { return }
+        let hangLimit = configuration.requestTimeoutSeconds * 2
+        let period = TimeAmount.nanoseconds(Int64(interval / 2 * 1e9))
+        group.next().scheduleRepeatedTask(initialDelay: .zero, delay: period) { [self] _ in
+            let longest = dispatcher.queue.longestRunningSeconds
+            let healthy = longest < hangLimit
+            let warn = lock.withLock {
+                defer { watchdogWithheld = !healthy }
+                return !healthy && !watchdogWithheld
+            }
+            if healthy {
+                notifier.notify("WATCHDOG=1")
+            } else if warn {
+                logger.critical("engine call running for \(Int(longest)) s; withholding the watchdog ping")
+            }
+        }
+    }
+
+    // MARK: shutdown
+
+    /// Stops accepting, drains queued and running requests for up to the drain timeout, answers what is left
+    /// with "shutting down", closes every connection and ends `wait()`. Safe to call more than once.
+    public func shutdown() {
+        let first = lock.withLock {
+            defer { shutdownStarted = true }
+            return !shutdownStarted
+        }
+        guard first else { return }
+        notifier.notify("STOPPING=1\nSTATUS=Draining")
+        dispatcher.beginShutdown()
+        try? serverChannel?.close().wait()
+        if ownsSocketFile { unlink(configuration.socketPath) }
+        let drained = dispatcher.queue.waitUntilIdle(timeoutSeconds: configuration.drainTimeoutSeconds)
+        if !drained {
+            logger.warning("drain timed out; answering the remaining requests with \"shutting down\"")
+            let error = RPCError(code: RPCErrorCode.shuttingDown, message: "the daemon is shutting down")
+            dispatcher.queue.failPending(with: error)
+            dispatcher.queue.failRunning(with: error)
+        }
+        dispatcher.queue.stopWorkers()
+        // Responses already handed to the event loop are written before these closes run.
+        let closes = registry.all.map { channel in
+            channel.eventLoop.flatSubmit { channel.close() }
+        }
+        for close in closes { try? close.wait() }
+        try? group.syncShutdownGracefully()
+        logger.info("stopped", metadata: ["drained": "\(drained)"])
+        finished.signal()
+    }
+}

@@ -1,0 +1,103 @@
+// The daemon's only view of the model: a small protocol that the real adapter (PipelineEngine) and test
+// doubles implement.
+import OFAWire
+
+/// What a loaded model says about itself.
+public struct EngineDescription: Sendable, Equatable {
+    public var architecture: String
+    public var modelDirectory: String
+    public var device: String
+    public var threads: Int
+    /// Identifies what turns image bytes into features (model, resolution, normalisation); part of the
+    /// image-cache key.
+    public var imageParameters: String
+    /// Layers and heads, for checking render and stats choices up front; nil: the engine draws no maps.
+    public var attentionLayout: AttentionLayout?
+
+    public init(
+        architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String,
+        attentionLayout: AttentionLayout? = nil
+    ) {
+        self.architecture = architecture
+        self.modelDirectory = modelDirectory
+        self.device = device
+        self.threads = threads
+        self.imageParameters = imageParameters
+        self.attentionLayout = attentionLayout
+    }
+}
+
+/// An image after decoding and the image backbone, ready for any number of hypotheses. Opaque to the daemon,
+/// which caches it by image digest.
+public struct PreparedImage: @unchecked Sendable {
+    /// The engine's own per-image state; immutable once made.
+    public let payload: AnyObject
+
+    public init(payload: AnyObject) { self.payload = payload }
+}
+
+/// Failures the engine reports; each maps to one wire error code.
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    case imageUndecodable(String)
+    case inputTooLarge(String)
+    case invalidInput(String)
+    /// An attention layer, head or query position the model does not have.
+    case selectionOutOfRange(String)
+    case unavailable(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .imageUndecodable(let why): return "image cannot be decoded: \(why)"
+        case .inputTooLarge(let why): return "input too large: \(why)"
+        case .invalidInput(let why): return "invalid input: \(why)"
+        case .selectionOutOfRange(let why): return "attention selection out of range: \(why)"
+        case .unavailable(let why): return "engine unavailable: \(why)"
+        case .failed(let why): return "engine failed: \(why)"
+        }
+    }
+}
+
+/// Thread-safe: the daemon calls it from several worker threads at once.
+public protocol InferenceEngine: Sendable {
+    func describe() -> EngineDescription
+    /// Decodes the image and runs the image backbone.
+    func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage
+    /// One prediction per hypothesis, in order.
+    func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction]
+    /// The prediction for one hypothesis with the attention `selection` asks for, in its kinds' order, then
+    /// its layers' order.
+    func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
+        throws -> (Prediction, [AttentionMap])
+    /// One forward pass recording only what `recording` asks for, for render and stats.
+    func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
+        throws -> RecordedAttention
+}
+
+extension InferenceEngine {
+    /// Engines without raw attention (test doubles) refuse render and stats.
+    public func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
+        throws -> RecordedAttention
+    {
+        throw EngineError.unavailable("this engine does not record attention for maps")
+    }
+}
+
+/// How the daemon asks for an engine: model directory, threads, device and image limit come from its
+/// configuration.
+public struct EngineOptions: Sendable, Equatable {
+    public var modelDirectory: String
+    public var threads: Int
+    public var device: Device
+    /// Largest image (width × height) the engine decodes.
+    public var maximumImagePixels: Int
+
+    public init(modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int) {
+        self.modelDirectory = modelDirectory
+        self.threads = threads
+        self.device = device
+        self.maximumImagePixels = maximumImagePixels
+    }
+}
+
+public typealias EngineLoader = @Sendable (EngineOptions) throws -> any InferenceEngine

@@ -1,0 +1,179 @@
+// Routes each request to its method: cheap ones are answered at once, model ones are validated and queued.
+import Foundation
+import OFAWire
+
+public final class RequestDispatcher: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    public let configuration: DaemonConfiguration
+    public let model: ModelHost
+    public let queue: RequestQueue
+    public let metrics = ServerMetrics()
+    let work: PredictionWork
+    private let startedAt = Date()
+    private let lock = NSLock()
+    private var stopping = false
+    private var connections = 0
+
+    public init(configuration: DaemonConfiguration, model: ModelHost) {
+        self.configuration = configuration
+        self.model = model
+        queue = RequestQueue(workers: configuration.workers, capacity: configuration.queueCapacity)
+        work = PredictionWork(configuration: configuration)
+    }
+
+    public var uptimeSeconds: Double { Date().timeIntervalSince(startedAt) }
+
+    /// After this, model requests are answered "shutting down".
+    public func beginShutdown() {
+        lock.withLock { stopping = true }
+        queue.close()
+    }
+
+    public var isStopping: Bool { lock.withLock { stopping } }
+
+    /// Admits a new connection if under the limit.
+    public func openConnection() -> Bool {
+        let admitted = lock.withLock {
+            guard connections < configuration.maximumConnections else { return false }
+            connections += 1
+            return true
+        }
+        if admitted { metrics.connectionOpened() } else { metrics.connectionRefused() }
+        return admitted
+    }
+
+    public func closeConnection() {
+        lock.withLock { connections -= 1 }
+        metrics.connectionClosed()
+    }
+
+    /// Handles one frame body. `respond` is called exactly once, from any thread, unless the returned job is
+    /// withdrawn silently (the client went away). The job, if any, is for the caller to cancel.
+    public func handle(frame: [UInt8], respond: @escaping @Sendable (RPCResponse) -> Void) -> Job? {
+        let arrival = monotonicNanoseconds()
+        let request: RPCRequest
+        switch RPCRequest.parse(frame) {
+        case .failure(let rejection):
+            metrics.record(method: "other", seconds: 0, errorCode: rejection.error.code)
+            respond(RPCResponse(id: rejection.id, error: rejection.error))
+            return nil
+        case .success(let parsed):
+            request = parsed
+        }
+        let answer: @Sendable (JobResult) -> Void = { [metrics] result in
+            let seconds = Double(monotonicNanoseconds() - arrival) / 1e9
+            switch result {
+            case .success(let value):
+                metrics.record(method: request.method, seconds: seconds, errorCode: nil)
+                respond(RPCResponse(id: request.id, result: value))
+            case .failure(let error):
+                metrics.record(method: request.method, seconds: seconds, errorCode: error.code)
+                respond(RPCResponse(id: request.id, error: error))
+            }
+        }
+        switch request.method {
+        case Method.health: answer(.success(health()))
+        case Method.status: answer(status())
+        case Method.metrics:
+            answer(.success((try? JSONValue(encoding: MetricsResult(text: prometheusText()))) ?? .null))
+        case Method.predict, Method.attention, Method.render, Method.stats: return enqueue(request, answer: answer)
+        default:
+            answer(
+                .failure(
+                    RPCError(
+                        code: RPCErrorCode.methodNotFound, message: "unknown method \"\(request.method)\"",
+                        data: .array(Method.all.map { .string($0) }))))
+        }
+        return nil
+    }
+
+    private func enqueue(_ request: RPCRequest, answer: @escaping @Sendable (JobResult) -> Void) -> Job? {
+        if isStopping {
+            answer(.failure(RPCError(code: RPCErrorCode.shuttingDown, message: "the daemon is shutting down")))
+            return nil
+        }
+        guard case .ready(let engine) = model.state else {
+            let (state, detail) = model.health
+            answer(
+                .failure(
+                    RPCError(
+                        code: RPCErrorCode.modelNotReady, message: "model not ready: \(detail ?? "")",
+                        data: .string(state.rawValue))))
+            return nil
+        }
+        let task: PredictionWork.Task
+        switch work.validate(request, engine: engine.describe()) {
+        case .failure(let error):
+            answer(.failure(error))
+            return nil
+        case .success(let validated):
+            task = validated
+        }
+        let queuedAt = monotonicNanoseconds()
+        let job = Job(
+            timeoutSeconds: configuration.requestTimeoutSeconds,
+            work: { [work] startedAt in work.run(task, engine: engine, queuedAt: queuedAt, startedAt: startedAt) },
+            completion: answer)
+        switch queue.submit(job) {
+        case .accepted:
+            let timeout = configuration.requestTimeoutSeconds
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak job, queue] in
+                guard let job else { return }
+                queue.withdraw(
+                    job,
+                    finishingWith: .failure(
+                        RPCError(
+                            code: RPCErrorCode.timedOut, message: "request timed out after \(timeout) s")))
+            }
+            return job
+        case .full:
+            job.finish(
+                .failure(
+                    RPCError(
+                        code: RPCErrorCode.serverBusy,
+                        message: "server busy: \(queue.capacity) requests already queued")))
+        case .closed:
+            job.finish(.failure(RPCError(code: RPCErrorCode.shuttingDown, message: "the daemon is shutting down")))
+        }
+        return nil
+    }
+
+    private func health() -> JSONValue {
+        let (state, detail) = model.health
+        let result = HealthResult(
+            state: state, detail: isStopping ? "shutting down" : detail, uptimeSeconds: uptimeSeconds)
+        return (try? JSONValue(encoding: result)) ?? .null
+    }
+
+    private func status() -> JobResult {
+        let description = model.description
+        let counts = metrics.counts
+        let result = StatusResult(
+            version: Self.version, state: model.health.0, modelDirectory: configuration.modelDirectory,
+            modelChecksum: model.modelChecksum, architecture: description?.architecture ?? "unknown",
+            device: description?.device ?? configuration.device.rawValue,
+            threads: description?.threads ?? configuration.threads, uptimeSeconds: uptimeSeconds,
+            queueDepth: queue.depth, queueCapacity: queue.capacity, connections: metrics.openConnections,
+            requestsServed: counts.served, requestsFailed: counts.failed, latency: metrics.latencySummaries(),
+            imageCache: work.imageCache.statistics, resultCache: work.resultCache.statistics)
+        do {
+            return .success(try JSONValue(encoding: result))
+        } catch {
+            return .failure(RPCError(code: RPCErrorCode.internalError, message: "\(error)"))
+        }
+    }
+
+    public func prometheusText() -> String {
+        let ready: Double = if case .ready = model.state { 1 } else { 0 }
+        return metrics.prometheusText(
+            gauges: [
+                ("ofad_up", "1 when the model is loaded and answering.", ready),
+                ("ofad_queue_depth", "Requests waiting for a worker.", Double(queue.depth)),
+                ("ofad_queue_capacity", "Most requests that may wait.", Double(queue.capacity)),
+                ("ofad_requests_running", "Requests the engine is running now.", Double(queue.running)),
+                ("ofad_uptime_seconds", "Seconds since the daemon started.", uptimeSeconds),
+            ],
+            caches: [("image", work.imageCache.statistics), ("result", work.resultCache.statistics)])
+    }
+}

@@ -1,0 +1,145 @@
+// The routes: the page's static assets, and a small JSON API that forwards questions to ofad.
+//
+//   GET  /                  the page           GET  /api/config     limits and choices the page needs
+//   GET  /assets/…          its CSS, JS, icon  GET  /api/status     daemon up/down, state, model, device, layers
+//   POST /api/predict       → predict          POST /api/render     → render (heatmap, grid, animation, npy)
+//   POST /api/attention     → attention (raw arrays, for drawing the map in the page)
+import Foundation
+import NIOHTTP1
+import OFAWire
+
+public struct WebApplication: Sendable {
+    public let configuration: WebConfiguration
+    public let gateway: DaemonGateway
+
+    public init(configuration: WebConfiguration, gateway: DaemonGateway) {
+        self.configuration = configuration
+        self.gateway = gateway
+    }
+
+    /// Paths whose requests carry a body; every other path is refused a body.
+    static let postPaths: Set<String> = ["/api/predict", "/api/render", "/api/attention"]
+
+    /// Answers one request. Blocking (it may wait on the daemon): call it off the event loop.
+    public func respond(to request: WebRequest) -> WebResponse {
+        do {
+            return try route(request)
+        } catch let error as WebError {
+            return .error(error)
+        } catch {
+            return .error(.daemonBroken("\(error)"))
+        }
+    }
+
+    func route(_ request: WebRequest) throws -> WebResponse {
+        if let asset = StaticAssets.asset(at: request.path) {
+            try require(request, [.GET, .HEAD])
+            return asset.response
+        }
+        switch request.path {
+        case "/api/config":
+            try require(request, [.GET])
+            return .json(config)
+        case "/api/status":
+            try require(request, [.GET])
+            return .json(status())
+        case "/api/predict":
+            try require(request, [.POST])
+            let body = try jsonBody(request, allowed: PageQuery.commonKeys)
+            let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
+            return .json(try gateway.call(Method.predict, params: .object(query.params)))
+        case "/api/render":
+            try require(request, [.POST])
+            let body = try jsonBody(request, allowed: PageQuery.commonKeys.union(RenderOptionsQuery.keys))
+            let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
+            let params = query.params.merging(try RenderOptionsQuery.params(body)) { _, option in option }
+            return .json(try gateway.call("render", params: .object(params)))
+        case "/api/attention":
+            try require(request, [.POST])
+            let body = try jsonBody(request, allowed: PageQuery.commonKeys.union(["attention"]))
+            let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
+            var params = query.params
+            if let selection = try AttentionSelectionQuery.params(body) { params["attention"] = selection }
+            return .json(try gateway.call(Method.attention, params: .object(params)))
+        default:
+            throw WebError.notFound(path: request.path)
+        }
+    }
+
+    private func require(_ request: WebRequest, _ methods: [HTTPMethod]) throws {
+        guard methods.contains(request.method) else { throw WebError.methodNotAllowed(allowed: methods) }
+    }
+
+    private func jsonBody(_ request: WebRequest, allowed: Set<String>) throws -> [String: JSONValue] {
+        let type = request.headers.first(name: "Content-Type")
+        guard let type, type.lowercased().hasPrefix("application/json") else {
+            throw WebError.unsupportedMediaType(type)
+        }
+        return try PageQuery.object(request.body, allowed: allowed)
+    }
+
+    /// What the page needs to know before it asks anything.
+    var config: JSONValue {
+        [
+            "max_upload_bytes": .integer(Int64(configuration.maximumBodyBytes)),
+            "max_text_length": .integer(Int64(configuration.maximumTextLength)),
+            "outputs": .array(RenderOptionsQuery.outputs.map { .string($0) }),
+            "sources": .array(RenderOptionsQuery.sources.map { .string($0) }),
+            "colormaps": .array(RenderOptionsQuery.colormaps.map { .string($0) }),
+        ]
+    }
+
+    /// Health and status in one answer; a daemon that does not answer is reported, not an HTTP error.
+    func status() -> JSONValue {
+        let health: HealthResult
+        do {
+            health = try gateway.call(Method.health, params: nil).decode(HealthResult.self)
+        } catch let error as WebError {
+            return ["daemon": "down", "state": "down", "message": .string(error.message)]
+        } catch {
+            return ["daemon": "down", "state": "down", "message": .string("The daemon's answer was not understood.")]
+        }
+        var members: [String: JSONValue] = ["daemon": "up", "state": .string(health.state.rawValue)]
+        if let detail = health.detail { members["detail"] = .string(detail) }
+        if let status = try? gateway.call(Method.status, params: nil).decode(StatusResult.self) {
+            members["version"] = .string(status.version)
+            members["model"] = .string(URL(fileURLWithPath: status.modelDirectory).lastPathComponent)
+            members["architecture"] = .string(status.architecture)
+            members["device"] = .string(status.device)
+            members["queue_depth"] = .integer(Int64(status.queueDepth))
+            if let shape = ModelShape(architecture: status.architecture) {
+                members["layers"] = [
+                    "encoder": .integer(Int64(shape.encoderLayers)), "decoder": .integer(Int64(shape.decoderLayers)),
+                ]
+                members["heads"] = [
+                    "encoder": .integer(Int64(shape.encoderHeads)), "decoder": .integer(Int64(shape.decoderHeads)),
+                ]
+            }
+        }
+        return .object(members)
+    }
+}
+
+/// Layer and head counts, read from the architecture line ofad's status gives
+/// ("OFA d=1024, 12+12 layers, 16/16 heads, …"), so the page can size its layer slider and head menu.
+struct ModelShape: Equatable {
+    var encoderLayers: Int
+    var decoderLayers: Int
+    var encoderHeads: Int
+    var decoderHeads: Int
+
+    init?(architecture: String) {
+        func pair(before word: String, separator: Character) -> (Int, Int)? {
+            guard let range = architecture.range(of: " " + word) else { return nil }
+            let head = architecture[..<range.lowerBound]
+            let token = head.split(separator: " ").last ?? ""
+            let parts = token.split(separator: separator)
+            guard parts.count == 2, let first = Int(parts[0]), let second = Int(parts[1]) else { return nil }
+            return (first, second)
+        }
+        guard let layers = pair(before: "layers", separator: "+"), let heads = pair(before: "heads", separator: "/")
+        else { return nil }
+        (encoderLayers, decoderLayers) = layers
+        (encoderHeads, decoderHeads) = heads
+    }
+}

@@ -1,0 +1,61 @@
+// Settings of the web front end: where it listens, which daemon it asks, and the limits it enforces itself.
+import Foundation
+
+public struct WebConfiguration: Sendable, Equatable {
+    public static let defaultHost = "127.0.0.1"
+    public static let defaultPort = 7860
+    public static let defaultSocket = "/run/ofad/ofad.sock"
+
+    /// Address to listen on; anything but loopback must be asked for with `allowRemote`.
+    public var host = WebConfiguration.defaultHost
+    /// TCP port; 0 picks a free one (tests).
+    public var port = WebConfiguration.defaultPort
+    /// Whether a non-loopback `host` is accepted.
+    public var allowRemote = false
+    /// The daemon's Unix socket.
+    public var socketPath = WebConfiguration.defaultSocket
+    /// Largest request body, checked from Content-Length before the body is read (and while a chunked body
+    /// arrives). 16 MiB of JSON carries a ~12 MiB image in base64, well inside ofad's 32 MiB frame.
+    public var maximumBodyBytes = 16 * 1024 * 1024
+    /// Longest hypothesis or premise in characters; ofad's own default (`--max-text-length`).
+    public var maximumTextLength = 1024
+    /// Threads that wait on the daemon (each request holds one while ofad works).
+    public var gatewayThreads = 8
+
+    public init() {}
+
+    /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or localhost).
+    public var listensOnLoopbackOnly: Bool { Self.isLoopback(host) }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let name = host.lowercased()
+        return name == "localhost" || name == "::1" || name == "[::1]" || name.hasPrefix("127.")
+    }
+
+    /// Rejects settings that cannot work, naming the option.
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw WebConfigurationError.invalid(key: "port", why: "not 0–65535") }
+        guard !host.isEmpty else { throw WebConfigurationError.invalid(key: "host", why: "empty") }
+        if !listensOnLoopbackOnly && !allowRemote {
+            throw WebConfigurationError.invalid(
+                key: "host", why: "\(host) is not loopback; pass --allow-remote to serve beyond this machine")
+        }
+        guard maximumBodyBytes >= 1024 else {
+            throw WebConfigurationError.invalid(key: "max-upload-bytes", why: "below 1024")
+        }
+        guard maximumTextLength > 0 else {
+            throw WebConfigurationError.invalid(key: "max-text-length", why: "must be positive")
+        }
+        guard gatewayThreads > 0 else { throw WebConfigurationError.invalid(key: "threads", why: "must be positive") }
+    }
+}
+
+public enum WebConfigurationError: Error, Equatable, CustomStringConvertible {
+    case invalid(key: String, why: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let why): return "invalid --\(key): \(why)"
+        }
+    }
+}

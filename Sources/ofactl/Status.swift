@@ -1,0 +1,36 @@
+// ofactl status
+import ArgumentParser
+import Foundation
+import OFAWire
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Model, queue, counters, latency and cache figures.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        let value = connection.call(Method.status)
+        if connection.json { return printJSON(value) }
+        let status = decodeResult(value, as: StatusResult.self)
+        func cache(_ c: CacheStatistics) -> String {
+            "\(c.entries)/\(c.capacity) entries, \(c.hits) hits, \(c.misses) misses, \(c.evictions) evictions"
+        }
+        let lines: [(String, String)] = [
+            ("version", status.version), ("state", status.state.rawValue),
+            ("model", status.modelDirectory), ("checksum", status.modelChecksum ?? "(computing)"),
+            ("architecture", status.architecture), ("device", status.device), ("threads", "\(status.threads)"),
+            ("uptime", String(format: "%.0f s", status.uptimeSeconds)),
+            ("queue", "\(status.queueDepth)/\(status.queueCapacity)"), ("connections", "\(status.connections)"),
+            ("served", "\(status.requestsServed)"), ("failed", "\(status.requestsFailed)"),
+            ("image cache", cache(status.imageCache)), ("result cache", cache(status.resultCache)),
+        ]
+        for (key, text) in lines { print("\(key.padding(toLength: 13, withPad: " ", startingAt: 0)) \(text)") }
+        for (method, latency) in status.latency.sorted(by: { $0.key < $1.key }) {
+            print(
+                String(
+                    format: "%@ n=%d p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms",
+                    ("latency " + method).padding(toLength: 20, withPad: " ", startingAt: 0), latency.count,
+                    latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs))
+        }
+    }
+}

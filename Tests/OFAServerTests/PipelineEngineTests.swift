@@ -1,0 +1,262 @@
+// The daemon on the real engine (the committed tiny-a model, random weights) over a temporary socket: its
+// answers are the pipeline's own, alone, concurrent and pipelined; attention, the feature cache, error codes.
+import Foundation
+import ImageIO
+import OFA
+import OFAPipeline
+import OFAWire
+import XCTest
+
+@testable import OFAServer
+
+final class PipelineEngineTests: XCTestCase {
+    private let hypotheses = ["there are two birds.", "the two dogs are eating.", "a cat sits on the sofa."]
+
+    func testPredictionsEqualThePipelinesOwnForEveryImageKindWithAndWithoutPremise() throws {
+        let server = try TestDaemon.tinyModel()
+        let client = try server.client()
+        for name in TinyModel.imageNames {
+            let image = TinyModel.image(name)
+            for premise in [nil, "two animals in a garden"] {
+                let result = try client.call(
+                    Method.predict, TestDaemon.predictParams(hypotheses, image: image, premise: premise),
+                    as: PredictResult.self)
+                XCTAssertEqual(
+                    result.predictions, try TinyModel.expected(image, hypotheses, premise: premise),
+                    "\(name), premise \(premise ?? "none")")
+            }
+        }
+    }
+
+    func testConcurrentClientsEachGetThePipelinesAnswer() throws {
+        let server = try TestDaemon.tinyModel { $0.workers = 2 }
+        let images = TinyModel.imageNames.prefix(3).map(TinyModel.image)
+        let questions = (0..<12).map { "hypothesis number \($0): " + hypotheses[$0 % 3] }
+        var expected: [[Prediction]] = []
+        for image in images { expected.append(try TinyModel.expected(image, questions)) }
+        let lock = NSLock()
+        var problems: [String] = []
+        runConcurrently(16) { clientIndex, ready in
+            do {
+                let client = try server.client()
+                ready()
+                for request in 0..<4 {
+                    let (imageIndex, question) = ((clientIndex + request) % 3, (clientIndex * 4 + request) % 12)
+                    let result = try client.call(
+                        Method.predict, TestDaemon.predictParams([questions[question]], image: images[imageIndex]),
+                        as: PredictResult.self)
+                    if result.predictions != [expected[imageIndex][question]] {
+                        lock.withLock { problems.append("client \(clientIndex) request \(request): \(result)") }
+                    }
+                }
+            } catch {
+                lock.withLock { problems.append("client \(clientIndex): \(error)") }
+            }
+        }
+        XCTAssertEqual(problems, [])
+    }
+
+    func testPipelinedPredictAndAttentionRequestsAreMatchedByIdWithTheRightAnswers() throws {
+        let server = try TestDaemon.tinyModel()
+        let client = try server.client()
+        let images = TinyModel.imageNames.map(TinyModel.image)
+        var expected: [String: Prediction] = [:]
+        var frames: [UInt8] = []
+        for index in 0..<30 {
+            let image = images[index % images.count]
+            let hypothesis = hypotheses[index % 3] + " (\(index))"
+            expected["r\(index)"] = try TinyModel.expected(image, [hypothesis])[0]
+            let method = index % 4 == 3 ? Method.attention : Method.predict
+            let params =
+                method == Method.predict
+                ? TestDaemon.predictParams([hypothesis], image: image)
+                : try JSONValue(
+                    encoding: AttentionParams(
+                        image: ImageInput(bytes: image), hypothesis: hypothesis,
+                        attention: AttentionSelection(kinds: [.cross], headMean: true, queryPosition: -1)))
+            frames += FrameCoder.encode(
+                RPCRequest(id: .string("r\(index)"), method: method, params: params).json.serialized())
+        }
+        try client.sendRaw(frames)
+        var seen = Set<String>()
+        for _ in 0..<30 {
+            let response = try client.receive()
+            let id = try XCTUnwrap(response.id.stringValue)
+            XCTAssertTrue(seen.insert(id).inserted, "two responses for \(id)")
+            let result = try response.get()
+            let prediction =
+                result["predictions"] != nil
+                ? try result.decode(PredictResult.self).predictions[0]
+                : try result.decode(AttentionResult.self).prediction
+            XCTAssertEqual(prediction, expected[id], id)
+        }
+    }
+
+    func testAttentionComesBackWithItsShapeGeometryTokensAndThePipelinesValues() throws {
+        let server = try TestDaemon.tinyModel()
+        let image = TinyModel.image("scene-160x120.png")
+        let hypothesis = hypotheses[0]
+        let pipeline = try TinyModel.reference.get()
+        let model = pipeline.description
+        let request = AttentionRequest(kinds: [.encoder, .decoderSelf, .cross], heads: [0, 2])
+        let reference = try pipeline.predict(
+            image: pipeline.prepare(imageBytes: image), hypothesis: hypothesis, attention: request)
+        let patches = reference.geometry.patchCount
+        XCTAssertEqual(patches, model.gridSize * model.gridSize)
+        let encoderTokens = (0..<patches).map { "<img_\($0)>" } + reference.tokenStrings
+        let decoderTokens = reference.decoderTokenStrings
+
+        let result = try server.client().call(
+            Method.attention,
+            AttentionParams(
+                image: ImageInput(bytes: image), hypothesis: hypothesis,
+                attention: AttentionSelection(kinds: [.cross, .encoder, .decoderSelf], heads: [0, 2])),
+            as: AttentionResult.self)
+        XCTAssertEqual(result.prediction, try TinyModel.expected(image, [hypothesis])[0])
+        // No layers given: the last layer of each kind, in the order the kinds were asked for.
+        XCTAssertEqual(result.maps.map(\.kind), [.cross, .encoder, .decoderSelf])
+        XCTAssertEqual(
+            result.maps.map(\.layer), [model.decoderLayers - 1, model.encoderLayers - 1, model.decoderLayers - 1])
+        let grid = PatchGrid(rows: model.gridSize, cols: model.gridSize)
+        let (cross, encoder, decoderSelf) = (result.maps[0], result.maps[1], result.maps[2])
+        XCTAssertEqual(cross.values.shape, [2, decoderTokens.count, encoderTokens.count])
+        XCTAssertEqual(cross.patchGrid, grid)
+        XCTAssertEqual(cross.queryTokens, decoderTokens)
+        XCTAssertEqual(cross.keyTokens, encoderTokens)
+        XCTAssertEqual(encoder.values.shape, [2, encoderTokens.count, encoderTokens.count])
+        XCTAssertEqual(encoder.patchGrid, grid)
+        XCTAssertEqual(encoder.queryTokens, encoderTokens)
+        XCTAssertEqual(decoderSelf.values.shape, [2, decoderTokens.count, decoderTokens.count])
+        XCTAssertNil(decoderSelf.patchGrid)
+        XCTAssertEqual(decoderSelf.keyTokens, decoderTokens)
+        for map in result.maps {
+            XCTAssertEqual(map.heads, [0, 2])
+            XCTAssertNil(map.queryPosition)
+            let recorded = try XCTUnwrap(
+                reference.attention.first { $0.kind.rawValue == map.kind.rawValue && $0.layer == map.layer })
+            XCTAssertEqual(map.values.values, recorded.values, "\(map.kind)")
+        }
+
+        // The mean over all heads of the answer-predicting row, on every decoder layer.
+        let mean = try server.client().call(
+            Method.attention,
+            AttentionParams(
+                image: ImageInput(bytes: image), hypothesis: hypothesis,
+                attention: AttentionSelection(
+                    kinds: [.cross], layers: Array(0..<model.decoderLayers), headMean: true, queryPosition: -1)),
+            as: AttentionResult.self)
+        XCTAssertEqual(mean.maps.map(\.layer), Array(0..<model.decoderLayers))
+        for map in mean.maps {
+            XCTAssertEqual(map.values.shape, [1, 1, encoderTokens.count])
+            XCTAssertNil(map.heads)
+            XCTAssertEqual(map.queryPosition, decoderTokens.count - 1)
+            XCTAssertEqual(map.queryTokens, [decoderTokens.last!])
+            XCTAssertEqual(map.values.values.reduce(0, +), 1, accuracy: 1e-4, "a probability row sums to 1")
+        }
+        let everyHead = try pipeline.predict(
+            image: pipeline.prepare(imageBytes: image), hypothesis: hypothesis,
+            attention: AttentionRequest(kinds: [.cross], layers: [0], rows: [-1]))
+        let heads = everyHead.attention[0]
+        let keys = heads.keys
+        let expectedMean = (0..<keys).map { key in
+            (0..<heads.heads.count).map { heads.values[$0 * keys + key] }.reduce(0, +) / Float(heads.heads.count)
+        }
+        for (got, want) in zip(mean.maps[0].values.values, expectedMean) { XCTAssertEqual(got, want, accuracy: 1e-6) }
+    }
+
+    func testAnAttentionLayerHeadOrQueryTheModelDoesNotHaveIsOutOfRange() throws {
+        let server = try TestDaemon.tinyModel()
+        let model = try TinyModel.reference.get().description
+        let client = try server.client()
+        let selections = [
+            AttentionSelection(kinds: [.cross], layers: [model.decoderLayers]),
+            AttentionSelection(kinds: [.encoder], layers: [0, model.encoderLayers + 3]),
+            AttentionSelection(kinds: [.decoderSelf], heads: [model.decoderAttentionHeads]),
+            AttentionSelection(kinds: [.cross], queryPosition: 1000),
+            AttentionSelection(kinds: [.encoder], queryPosition: -1000),
+        ]
+        for selection in selections {
+            let params = AttentionParams(
+                image: ImageInput(bytes: TinyModel.image("scene-160x120.png")), hypothesis: "a cat",
+                attention: selection)
+            XCTAssertThrowsError(try client.call(Method.attention, params: JSONValue(encoding: params))) {
+                XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.attentionOutOfRange, "\(selection)")
+                XCTAssertTrue("\($0)".contains("out of range"), "\($0)")
+            }
+        }
+        let empty = try JSONValue(
+            parsing: Array(#"{"image":{"path":"/x"},"hypothesis":"a","attention":{"layers":[]}}"#.utf8))
+        XCTAssertThrowsError(try client.call(Method.attention, params: empty)) {
+            XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.invalidParams)
+        }
+        XCTAssertEqual(try server.health().state, .ready)
+    }
+
+    func testARepeatedImageSkipsTheBackboneAndGivesTheSameAnswers() throws {
+        let server = try TestDaemon.tinyModel()
+        let client = try server.client()
+        let image = TinyModel.image("photo-200x150.jpg")
+        let expected = try TinyModel.expected(image, hypotheses)
+        for (index, hypothesis) in hypotheses.enumerated() {
+            let result = try client.call(
+                Method.predict, TestDaemon.predictParams([hypothesis], image: image), as: PredictResult.self)
+            XCTAssertEqual(result.predictions, [expected[index]])
+            XCTAssertEqual(result.timings.imageCached, index > 0, "request \(index)")
+            XCTAssertEqual(result.timings.imageMs == 0, index > 0, "request \(index): \(result.timings)")
+            XCTAssertGreaterThan(result.timings.modelMs, 0)
+        }
+        let attention = try client.call(
+            Method.attention,
+            AttentionParams(
+                image: ImageInput(bytes: image), hypothesis: "a fourth one", attention: AttentionSelection()),
+            as: AttentionResult.self)
+        XCTAssertTrue(attention.timings.imageCached)
+        let status = try client.call(Method.status, as: StatusResult.self)
+        XCTAssertEqual(status.imageCache.entries, 1)
+        XCTAssertEqual(status.imageCache.misses, 1)
+        XCTAssertEqual(status.imageCache.hits, hypotheses.count)
+        XCTAssertTrue(status.architecture.hasPrefix("OFA d=32"), status.architecture)
+    }
+
+    func testAnImageWithAGoodHeaderButCorruptDataIsUndecodable() throws {
+        let server = try TestDaemon.tinyModel()
+        var png = TinyModel.image("scene-160x120.png")
+        // Keep the signature and IHDR (the daemon's header check passes); spoil the image data after it.
+        for index in 40..<png.count - 12 { png[index] ^= 0x5a }
+        var jpeg = TinyModel.image("photo-200x150.jpg")
+        jpeg.removeLast(jpeg.count / 2)
+        for bytes in [png, jpeg] {
+            XCTAssertThrowsError(
+                try server.client().call(Method.predict, params: TestDaemon.predictParams(["a cat"], image: bytes))
+            ) {
+                XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.imageUndecodable, "\($0)")
+            }
+        }
+        XCTAssertEqual(try server.health().state, .ready)
+    }
+
+    func testEveryEngineErrorMapsToItsDocumentedCode() {
+        let cases: [(Error, Int)] = [
+            (ImageError.corrupt(.png, reason: "bad"), RPCErrorCode.imageUndecodable),
+            (ImageError.truncated(.jpeg), RPCErrorCode.imageUndecodable),
+            (ImageError.unsupportedFormat(detail: "GIF"), RPCErrorCode.imageUndecodable),
+            (ImageError.empty, RPCErrorCode.imageUndecodable),
+            (ImageError.zeroSize(.png), RPCErrorCode.imageUndecodable),
+            (ImageError.unsupportedLayout(.jpeg, detail: "CMYK"), RPCErrorCode.imageUndecodable),
+            (ImageError.tooManyPixels(width: 9, height: 9, limit: 10), RPCErrorCode.inputTooLarge),
+            (ImageError.outOfMemory(.jpeg), RPCErrorCode.inputTooLarge),
+            (InputError.sequenceTooLong("source", length: 2000, limit: 1024), RPCErrorCode.inputTooLarge),
+            (InputError.emptySequence("source"), RPCErrorCode.invalidParams),
+            (PipelineError.emptyHypothesis, RPCErrorCode.invalidParams),
+            (EngineError.selectionOutOfRange("layer 9"), RPCErrorCode.attentionOutOfRange),
+            (InputError.tokenOutOfRange("source", token: 9999, vocabularySize: 10), RPCErrorCode.internalError),
+            (PipelineError.imageFromAnotherModel, RPCErrorCode.internalError),
+            (CheckpointError.missingTensor("x"), RPCErrorCode.internalError),
+        ]
+        for (error, code) in cases {
+            let rpc = PredictionWork.rpcError(PipelineEngine.engineError(error))
+            XCTAssertEqual(rpc.code, code, "\(error)")
+            XCTAssertTrue(rpc.message.contains("\(error)"), "the message keeps the engine's reason: \(rpc.message)")
+        }
+    }
+}
