@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
         .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
+        .library(name: "Visualize", targets: ["Visualize"]),
         .library(name: "OFAWire", targets: ["OFAWire"]),
         .library(name: "OFAServer", targets: ["OFAServer"]),
         .executable(name: "ofad", targets: ["ofad"]),
@@ -38,16 +39,27 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "OFAPipeline", dependencies: ["OFA", "OFAPreprocessing", "ImageIO"]),
+        // giflib for animated GIFs (Debian: libgif-dev).
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
+        .target(
+            name: "Visualize",
+            dependencies: ["ImageIO", "CGIF"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
             path: "Sources/ofa-preprocess-benchmark"
+        ),
+        .executableTarget(
+            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO"], path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
         .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
         .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
+        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA"]),
 
         // The daemon side: wire protocol, server library, and two thin executables.
         .target(name: "OFAWire"),

@@ -165,11 +165,8 @@ int ofa_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int c
     image.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     *out = NULL;
     *out_size = 0;
-    png_alloc_size_t size = 0;
-    if (!png_image_write_to_memory(&image, NULL, &size, 0, pixels, (png_int_32)stride, NULL)) {
-        snprintf(message, message_size, "%s", image.message);
-        return OFA_CODEC_CORRUPT;
-    }
+    // One pass into a buffer of libpng's worst-case size (asking for the exact size first compresses twice).
+    png_alloc_size_t size = PNG_IMAGE_PNG_SIZE_MAX(image);
     uint8_t *buffer = malloc(size);
     if (!buffer) return OFA_CODEC_NO_MEMORY;
     if (!png_image_write_to_memory(&image, buffer, &size, 0, pixels, (png_int_32)stride, NULL)) {

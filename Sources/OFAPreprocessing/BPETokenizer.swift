@@ -91,20 +91,8 @@ public final class BPETokenizer: Sendable {
         self.symbolToID = symbolStrings.map { Int32(vocabulary[$0] ?? unknownID) }
         self.merges = merges
 
-        var added: [String: Int] = [:]
-        for special in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] where vocabulary[special] != nil {
-            added[special] = vocabulary[special]
-        }
-        var nextID = vocabulary.count
-        for token in extraTokens where added[token] == nil {
-            if let existing = vocabulary[token] {
-                added[token] = existing
-            } else {
-                added[token] = nextID
-                nextID += 1
-            }
-        }
-        self.count = nextID
+        let added = BPETokenizer.addedTokenIDs(vocabulary: vocabulary, extraTokens: extraTokens)
+        self.count = max(vocabulary.count, (added.values.max() ?? -1) + 1)
         self.addedTokens = added
         self.leftStripping = added["<mask>"] != nil ? ["<mask>"] : []
         let lengths = added.keys.map { $0.unicodeScalars.count }
@@ -215,6 +203,25 @@ public final class BPETokenizer: Sendable {
         do { return try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadableFile(path: url.path, reason: "\(error)")
         }
+    }
+
+    /// Ids of the special and added tokens, as transformers assigns them: specials and tokens already in the
+    /// vocabulary keep their ids, the others follow the vocabulary in order.
+    static func addedTokenIDs(vocabulary: [String: Int], extraTokens: [String]) -> [String: Int] {
+        var added: [String: Int] = [:]
+        for special in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] where vocabulary[special] != nil {
+            added[special] = vocabulary[special]
+        }
+        var nextID = vocabulary.count
+        for token in extraTokens where added[token] == nil {
+            if let existing = vocabulary[token] {
+                added[token] = existing
+            } else {
+                added[token] = nextID
+                nextID += 1
+            }
+        }
+        return added
     }
 
     static func readVocabulary(_ url: URL) throws -> [String: Int] {

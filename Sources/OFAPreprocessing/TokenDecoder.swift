@@ -15,21 +15,8 @@ public struct TokenDecoder: Sendable {
 
     public init(vocabulary url: URL, extraTokens: [String]) throws {
         let vocabulary = try BPETokenizer.readVocabulary(url)
-        var added: [String: Int] = [:]
+        let added = BPETokenizer.addedTokenIDs(vocabulary: vocabulary, extraTokens: extraTokens)
         var verbatim = Set<Int>()
-        for special in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] {
-            if let id = vocabulary[special] { verbatim.insert(id) }
-        }
-        // Same assignment as BPETokenizer: a token already in the vocabulary keeps its id, others follow it.
-        var nextID = vocabulary.count
-        for token in extraTokens where added[token] == nil {
-            if let existing = vocabulary[token] {
-                added[token] = existing
-            } else {
-                added[token] = nextID
-                nextID += 1
-            }
-        }
         let largest = max(vocabulary.values.max() ?? -1, added.values.max() ?? -1)
         var spellings = [String?](repeating: nil, count: largest + 1)
         for (token, id) in vocabulary { spellings[id] = token }

@@ -24,9 +24,21 @@ final class LargeModelTests: XCTestCase {
             sourceTokens: try input("source_ids").integers, decoderTokens: try input("decoder_ids").integers,
             answerTokens: model.answerTokens, attention: AttentionRequest(kinds: [.cross], layers: [11]))
         XCTAssertEqual(model.answerTokens, [117, 4420, 2085])
-        XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, try input("probabilities").floats), 1e-4)
+        // At this depth float32 itself is the limit. Against a float64 run of the reference
+        // (Tools/fixtures/large_precision.py → goldens-large-fp64) PyTorch's own float32 run is off by 8.3e-5 in
+        // the probabilities and 7.6e-4 in the last cross attention, so the engine is held to 1e-4 / 1e-3 of the
+        // float64 truth, and to twice that of the float32 reference (the two float32 errors add up).
         let cross = try XCTUnwrap(result.attention.first)
         XCTAssertEqual(cross.shape, try input("attention.cross.11").shape)
+        XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, try input("probabilities").floats), 2e-4)
         XCTAssertLessThanOrEqual(maximumDifference(cross.values, try input("attention.cross.11").floats), 2e-3)
+        let exactPath = folder + "/goldens-large-fp64.safetensors"
+        guard FileManager.default.fileExists(atPath: exactPath) else {
+            throw XCTSkip("no goldens-large-fp64.safetensors: run Tools/fixtures/large_precision.py for the float64 check")
+        }
+        let exact = try TensorFile.read(path: exactPath)
+        func truth(_ name: String) throws -> [Float] { try XCTUnwrap(exact[prefix + name], name).floats }
+        XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, try truth("probabilities")), 1e-4)
+        XCTAssertLessThanOrEqual(maximumDifference(cross.values, try truth("attention.cross.11")), 1e-3)
     }
 }

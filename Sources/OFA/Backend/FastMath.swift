@@ -1,25 +1,9 @@
 // Vectorisable float exp and erf-GELU for the CPU backend's softmax and feed-forward epilogues.
 
 enum FastMath {
-    /// e^x to within ~2 ulp; exactly 0 below −87.
+    /// e^x to within ~2 ulp; exactly 0 below −87 (one lane of `exp8`).
     @inline(__always)
-    static func exp(_ x: Float) -> Float {
-        let clamped = min(max(x, -87), 88)
-        let scaled = clamped * 1.442_695_04
-        // Round to nearest with the 1.5·2^23 trick (vectorises without SSE4.1's roundps).
-        let n = (scaled + 12_582_912) - 12_582_912
-        let r = (clamped - n * 0.693_145_75) - n * 1.428_606_8e-6
-        var p: Float = 1.0 / 5040
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
-        let power = Float(bitPattern: UInt32(bitPattern: Int32(n) + 127) << 23)
-        return x < -87 ? 0 : p * power
-    }
+    static func exp(_ x: Float) -> Float { exp8(SIMD8(repeating: x))[0] }
 
     /// erf(x), rational approximation (Eigen/XLA's float erf), error a few ulp.
     @inline(__always)
@@ -78,7 +62,7 @@ enum FastMath {
         for i in 0..<count { x[i] *= inverse }
     }
 
-    /// `exp` on eight lanes, same algorithm as the scalar version.
+    /// e^x on eight lanes: 2^n · p(r) with n = round(x·log2 e), r = x − n·ln 2, p a degree-7 Taylor polynomial.
     @inline(__always)
     static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let low = SIMD8<Float>(repeating: -87), high = SIMD8<Float>(repeating: 88)

@@ -1,0 +1,52 @@
+// Encoder self-attention from text tokens to the image patches (ofa-spec §8: rows patches.., columns 0..<patches).
+
+/// Which text tokens' rows to use; indices count source tokens (0 = bos), i.e. encoder row patches + index.
+public enum TokenSelection: Sendable, Equatable, Codable, CustomStringConvertible {
+    case token(Int)
+    /// The mean over these tokens' rows (e.g. the hypothesis's tokens).
+    case mean([Int])
+
+    var indices: [Int] {
+        switch self {
+        case .token(let token): return [token]
+        case .mean(let tokens): return tokens
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .token(let token): return String(token)
+        case .mean(let tokens): return "mean(" + tokens.map(String.init).joined(separator: ",") + ")"
+        }
+    }
+}
+
+extension Heatmap {
+    /// One encoder layer `[heads, S, S]` → the selected tokens' attention to the patches (heads fused per token row,
+    /// then averaged over tokens; renormalised over the patch block if asked).
+    public static func textToImage(
+        _ attention: AttentionTensor, grid: PatchGrid, tokens: TokenSelection, heads: HeadFusion = .mean,
+        renormalize: Bool = false
+    ) throws -> Heatmap {
+        guard attention.queries == attention.keys, attention.keys > grid.count else {
+            throw MapError.keysMismatch(expected: grid.count + 1, actual: attention.keys)
+        }
+        let textCount = attention.keys - grid.count
+        let indices = tokens.indices
+        guard !indices.isEmpty else { throw MapError.noTokens }
+        var sum = [Double](repeating: 0, count: attention.keys)
+        for token in indices {
+            guard token >= 0 && token < textCount else { throw MapError.tokenOutOfRange(token, tokens: textCount) }
+            let fused = try attention.fusedRow(grid.count + token, heads: heads)
+            for k in sum.indices { sum[k] += fused[k] }
+        }
+        let mean = sum.map { $0 / Double(indices.count) }
+        let method = MapMethod(
+            name: "encoder_text_to_image",
+            parameters: [
+                "layer": String(attention.layer), "heads": heads.description, "tokens": tokens.description,
+                "renormalized": String(renormalize),
+            ])
+        return Heatmap(grid: grid, doubles: patchSlice(mean, grid: grid, renormalize: renormalize), method: method)
+    }
+}
