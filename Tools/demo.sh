@@ -51,7 +51,7 @@ echo "== ofactl predict $image ${hypotheses[*]}"
 echo "== ofactl attention (cross-attention of the answer-predicting row, mean over heads, last decoder layer)"
 "$bin/ofactl" attention "$image" "${hypotheses[0]}" --head-mean --query -1 -o "$out/attention.npy"
 echo "   $out/attention.npy is the raw float32 map [1, 1, keys]: the first rows×cols keys are the image patches"
-echo "   (row-major), then the prompt's tokens. An image overlay will come with the visualisation work."
+echo "   (row-major), then the prompt's tokens. Not drawn yet: an image comes once Visualize is wired into ofactl."
 
 kill -TERM "$pid"
 wait "$pid" && echo "== ofad stopped cleanly (SIGTERM, exit 0)"
