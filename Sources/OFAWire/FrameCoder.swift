@@ -19,8 +19,10 @@ public enum FrameError: Error, Equatable, CustomStringConvertible {
 
 public enum FrameCoder {
     public static let headerSize = 4
-    /// Default largest frame body either side accepts: 32 MiB (a large JPEG in base64 plus attention maps).
+    /// Default largest request the daemon accepts: 32 MiB (a large JPEG in base64).
     public static let defaultMaximumLength = 32 << 20
+    /// Default largest response a client accepts: 1 GiB (full attention maps of OFA-large run to tens of MB).
+    public static let defaultMaximumResponseLength = 1 << 30
 
     /// The frame that carries `payload`.
     public static func encode<Bytes: Collection>(_ payload: Bytes) -> [UInt8] where Bytes.Element == UInt8 {

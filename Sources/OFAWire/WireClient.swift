@@ -6,7 +6,7 @@ public final class WireClient: @unchecked Sendable {
     private var decoder: FrameDecoder
     private var nextID: Int64 = 1
 
-    public init(socketPath: String, maximumFrameLength: Int = FrameCoder.defaultMaximumLength) throws {
+    public init(socketPath: String, maximumFrameLength: Int = FrameCoder.defaultMaximumResponseLength) throws {
         socket = try UnixSocket(connectingTo: socketPath)
         decoder = FrameDecoder(maximumLength: maximumFrameLength)
     }

@@ -235,6 +235,13 @@ final class PipelineEngineTests: XCTestCase {
         XCTAssertEqual(try server.health().state, .ready)
     }
 
+    func testEveryAttentionKindOnTheWireIsOneTheEngineRecords() {
+        for kind in AttentionKind.allCases {
+            XCTAssertNotNil(AttentionRequest.Kind(rawValue: kind.rawValue), kind.rawValue)
+        }
+        XCTAssertEqual(AttentionKind.allCases.count, AttentionRequest.Kind.allCases.count)
+    }
+
     func testEveryEngineErrorMapsToItsDocumentedCode() {
         let cases: [(Error, Int)] = [
             (ImageError.corrupt(.png, reason: "bad"), RPCErrorCode.imageUndecodable),

@@ -15,7 +15,7 @@ import struct
 import sys
 
 DEFAULT_SOCKET = "/run/ofad/ofad.sock"
-MAX_FRAME = 32 << 20
+MAX_FRAME = 1 << 30  # responses: full attention maps of OFA-large run to tens of MB
 
 
 class OfadError(Exception):
