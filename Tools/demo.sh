@@ -5,7 +5,7 @@
 #
 # The model: $OFAD_MODEL_DIR, else /var/lib/ofad/model when it holds one, else the bundled demo model
 # Tests/Fixtures/models/tiny-a, which has RANDOM WEIGHTS: its answers show the plumbing, not the model.
-# Output goes to $OFAD_DEMO_OUT (default .demo/): attention.npy and ofad.log.
+# Output goes to $OFAD_DEMO_OUT (default .demo/): attention.npy, heatmap.png and ofad.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -51,7 +51,11 @@ echo "== ofactl predict $image ${hypotheses[*]}"
 echo "== ofactl attention (cross-attention of the answer-predicting row, mean over heads, last decoder layer)"
 "$bin/ofactl" attention "$image" "${hypotheses[0]}" --head-mean --query -1 -o "$out/attention.npy"
 echo "   $out/attention.npy is the raw float32 map [1, 1, keys]: the first rows×cols keys are the image patches"
-echo "   (row-major), then the prompt's tokens. Not drawn yet: an image comes once Visualize is wired into ofactl."
+echo "   (row-major), then the prompt's tokens."
+
+echo "== ofactl heatmap (where the model looked: the same map drawn over the image)"
+"$bin/ofactl" heatmap "$image" "${hypotheses[0]}" --smoothing 1 --colorbar -o "$out/heatmap.png"
+echo "   $out/heatmap.png"
 
 kill -TERM "$pid"
 wait "$pid" && echo "== ofad stopped cleanly (SIGTERM, exit 0)"
