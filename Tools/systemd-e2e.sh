@@ -25,7 +25,7 @@ flock /tmp/ofad-swift-build.lock make all SWIFT_BUILD_FLAGS=--static-swift-stdli
     || die "build failed, see /tmp/ofad-e2e-build.log"
 
 # What ofad needs at run time besides systemd (the Swift runtime is linked in statically).
-runtime_packages=(libstdc++6 libopenblas0-pthread libjpeg62-turbo libpng16-16)
+runtime_packages=(libstdc++6 libopenblas0-pthread libjpeg62-turbo libpng16-16 libgif7)
 if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
     echo "== debootstrap into $rootfs (once)"
     mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
