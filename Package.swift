@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "OFAWire", targets: ["OFAWire"]),
         .library(name: "OFAServer", targets: ["OFAServer"]),
         .library(name: "Visualize", targets: ["Visualize"]),
+        .library(name: "OFAExplanation", targets: ["OFAExplanation"]),
         .executable(name: "ofad", targets: ["ofad"]),
         .executable(name: "ofactl", targets: ["ofactl"]),
         .library(name: "OFAWeb", targets: ["OFAWeb"]),
@@ -45,7 +46,7 @@ let package = Package(
         .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
         .target(
             name: "Visualize",
-            dependencies: ["ImageIO", "CGIF"],
+            dependencies: ["OFA", "ImageIO", "CGIF"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
@@ -54,7 +55,7 @@ let package = Package(
             path: "Sources/ofa-preprocess-benchmark"
         ),
         .executableTarget(
-            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO"], path: "Sources/ofa-render-benchmark"
+            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"], path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
         .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
@@ -64,15 +65,20 @@ let package = Package(
 
         // The daemon side: wire protocol, server library, and two thin executables.
         .target(name: "OFAWire"),
+        // Explanations over the pipeline: the attention method's arrays, render and stats (maps, statistics, files).
+        .target(name: "OFAExplanation", dependencies: ["OFA", "OFAPipeline", "Visualize", "OFAWire", "ImageIO"]),
+        .testTarget(
+            name: "OFAExplanationTests",
+            dependencies: ["OFAExplanation", "OFAPipeline", "OFA", "OFAWire", "Visualize", "FixtureSupport"]),
         .target(
             name: "OFAServer",
             dependencies: [
                 "OFAWire",
+                "OFAExplanation",
                 "OFAPipeline",
                 "OFA",
                 "OFAPreprocessing",
                 "ImageIO",
-                "Visualize",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

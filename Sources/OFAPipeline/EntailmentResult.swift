@@ -41,11 +41,13 @@ public struct EntailmentResult: Sendable {
     public let sourceTokens: [Int]
     /// The text of each source token (for labelling attention columns after the patches).
     public let tokenStrings: [String]
+    /// Indices into `sourceTokens` of the hypothesis's own tokens (empty when none survived max_src_length).
+    public let hypothesisTokens: Range<Int>
     /// The decoder prompt and the text of each of its tokens (attention rows of the decoder).
     public let decoderTokens: [Int]
     public let decoderTokenStrings: [String]
     /// Only what the request asked for; empty when it asked for none.
-    public let attention: [AttentionMap]
+    public let attention: [AttentionProbabilities]
     public let geometry: AttentionGeometry
     /// Size of the upright image before resizing.
     public let originalWidth: Int

@@ -56,6 +56,6 @@ public struct ModelDescription: Sendable, Equatable, Codable, CustomStringConver
             + "\(encoderAttentionHeads)/\(decoderAttentionHeads) heads, "
             + "ffn \(encoderFeedForwardDimension)/\(decoderFeedForwardDimension), \(resnetType); "
             + "\(patchImageSize) px → \(gridSize)×\(gridSize) patches; answers \(pairs); vocab \(vocabularySize); "
-            + "\(directory)/\(weightsFile); \(threads) threads"
+            + "\(weightsFile); \(threads) threads"
     }
 }

@@ -8,8 +8,7 @@ public struct PreparedImageFeatures: Sendable {
     public let originalWidth: Int
     public let originalHeight: Int
     /// Patch grid (rows × columns) of the resized image.
-    public let gridRows: Int
-    public let gridColumns: Int
+    public var grid: PatchGrid { features.grid }
     /// Side of the square image the backbone saw (patch_image_size).
     public let patchImageSize: Int
     /// Seconds spent decoding + resizing + normalising, and in the backbone.

@@ -48,7 +48,7 @@ public final class VisualEntailmentPipeline: Sendable {
         let features = model.imageFeatures(pixels: image.pixels, height: image.size, width: image.size)
         return PreparedImageFeatures(
             features: features, originalWidth: image.originalWidth, originalHeight: image.originalHeight,
-            gridRows: features.gridRows, gridColumns: features.gridColumns, patchImageSize: image.size,
+            patchImageSize: image.size,
             preprocessSeconds: seconds(preprocessed - start), backboneSeconds: seconds(clock.now - preprocessed),
             model: model)
     }
@@ -58,11 +58,27 @@ public final class VisualEntailmentPipeline: Sendable {
         image: PreparedImageFeatures, hypothesis: String, premise: String? = nil,
         attention: AttentionRequest? = nil
     ) throws -> EntailmentResult {
-        guard image.model === model else { throw PipelineError.imageFromAnotherModel }
-        try Self.validate(hypothesis: hypothesis)
         let clock = ContinuousClock()
         let start = clock.now
-        let text = try textPreprocessor(hypothesis: hypothesis, premise: premise)
+        let text = try prepareText(hypothesis: hypothesis, premise: premise)
+        return try predict(image: image, text: text, attention: attention, textSeconds: seconds(clock.now - start))
+    }
+
+    /// The prompt, its token ids and the hypothesis's place among them: what `predict(image:text:)` takes, for
+    /// callers that name attention rows by token (encoder rows are `grid.count + token index`).
+    public func prepareText(hypothesis: String, premise: String? = nil) throws -> PreparedText {
+        try Self.validate(hypothesis: hypothesis)
+        return try textPreprocessor(hypothesis: hypothesis, premise: premise)
+    }
+
+    /// One prepared text against a prepared image: the one entry point that runs the model (with attention
+    /// recorded when asked).
+    public func predict(
+        image: PreparedImageFeatures, text: PreparedText, attention: AttentionRequest? = nil,
+        textSeconds: Double = 0
+    ) throws -> EntailmentResult {
+        guard image.model === model else { throw PipelineError.imageFromAnotherModel }
+        let clock = ContinuousClock()
         let decoderTokens = model.task.promptType == .previousOutput ? text.decoderIDs : [tokenizer.bosID]
         let tokenized = clock.now
         let classification = try model.classify(
@@ -78,12 +94,13 @@ public final class VisualEntailmentPipeline: Sendable {
         return EntailmentResult(
             answer: best.answer, label: best.label, probabilities: probabilities, score: best.probability,
             prompt: text.text, sourceTokens: text.sourceIDs, tokenStrings: strings(text.sourceIDs),
+            hypothesisTokens: text.hypothesisTokens,
             decoderTokens: decoderTokens, decoderTokenStrings: strings(decoderTokens),
             attention: classification.attention, geometry: classification.geometry,
             originalWidth: image.originalWidth, originalHeight: image.originalHeight,
             timings: PredictionTimings(
                 imagePreprocessSeconds: image.preprocessSeconds, backboneSeconds: image.backboneSeconds,
-                textPreprocessSeconds: seconds(tokenized - start),
+                textPreprocessSeconds: textSeconds,
                 encoderDecoderSeconds: seconds(classified - tokenized)))
     }
 

@@ -103,24 +103,41 @@ public final class BPETokenizer: Sendable {
 
     /// Token ids of `text` without bos/eos; at most `maxLength` (the first ones) when given.
     public func encode(_ text: String, maxLength: Int? = nil) -> [Int] {
+        encodeWithSpans(text, maxLength: maxLength).ids
+    }
+
+    /// Token ids as `encode` gives them, with the Unicode-scalar range of `text` each token came from (the whole
+    /// pre-tokenizer piece or added token it is part of).
+    public func encodeWithSpans(_ text: String, maxLength: Int? = nil) -> (ids: [Int], spans: [Range<Int>]) {
         let scalars = Array(text.unicodeScalars)
         var ids: [Int] = []
+        var spans: [Range<Int>] = []
         for segment in segments(scalars) {
             switch segment {
-            case .added(let id): ids.append(id)
+            case .added(let id, let range):
+                ids.append(id)
+                spans.append(range)
             case .text(let range):
                 let piece = Array(scalars[range])
-                for split in GPT2PreTokenizer.split(piece) { ids.append(contentsOf: bpe(Array(piece[split]))) }
+                for split in GPT2PreTokenizer.split(piece) {
+                    let tokens = bpe(Array(piece[split]))
+                    ids.append(contentsOf: tokens)
+                    let span = (range.lowerBound + split.lowerBound)..<(range.lowerBound + split.upperBound)
+                    spans.append(contentsOf: repeatElement(span, count: tokens.count))
+                }
             }
             if let maxLength, ids.count >= maxLength { break }
         }
-        if let maxLength, ids.count > maxLength { ids.removeLast(ids.count - maxLength) }
-        return ids
+        if let maxLength, ids.count > maxLength {
+            ids.removeLast(ids.count - maxLength)
+            spans.removeLast(spans.count - maxLength)
+        }
+        return (ids, spans)
     }
 
     private enum Segment {
         case text(Range<Int>)
-        case added(Int)
+        case added(Int, Range<Int>)
     }
 
     /// Splits out added tokens, leftmost first and longest at a position (transformers' Trie.split gives the same
@@ -140,7 +157,7 @@ public final class BPETokenizer: Sendable {
                         while textEnd > textStart && PythonText.isSpace(s[textEnd - 1]) { textEnd -= 1 }
                     }
                     if textEnd > textStart { segments.append(.text(textStart..<textEnd)) }
-                    segments.append(.added(id))
+                    segments.append(.added(id, i..<(i + length)))
                     i += length
                     textStart = i
                     continue scan

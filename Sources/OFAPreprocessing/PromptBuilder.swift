@@ -31,18 +31,29 @@ public struct PromptBuilder: Sendable {
 
     /// A present premise (even empty) selects the premise template, as the presence of `text2` does.
     public func source(hypothesis: String, premise: String? = nil) throws -> String {
+        try prompt(hypothesis: hypothesis, premise: premise).text
+    }
+
+    /// The source text and where the (cleaned) hypothesis lies in it, in Unicode scalars: its last occurrence,
+    /// nil when the configured prompt does not use it.
+    public func prompt(hypothesis: String, premise: String? = nil) throws -> (text: String, hypothesis: Range<Int>?) {
         let cleanedHypothesis = CaptionCleaner.preCaption(hypothesis, maxWords: maxWords)
         if let premise {
             let cleanedPremise = CaptionCleaner.preCaption(premise, maxWords: maxWords)
-            return try Self.format(prompt ?? Self.premiseTemplate, [cleanedPremise, cleanedHypothesis])
+            let (text, fields) = try Self.format(prompt ?? Self.premiseTemplate, [cleanedPremise, cleanedHypothesis])
+            return (text, fields[1])
         }
-        return try Self.format(prompt ?? Self.hypothesisTemplate, [cleanedHypothesis])
+        let (text, fields) = try Self.format(prompt ?? Self.hypothesisTemplate, [cleanedHypothesis])
+        return (text, fields[0])
     }
 
-    /// Python str.format with positional fields only: `{}` (auto-numbered), `{0}`, `{{`, `}}`.
-    static func format(_ template: String, _ values: [String]) throws -> String {
+    /// Python str.format with positional fields only: `{}` (auto-numbered), `{0}`, `{{`, `}}`. Also returns where
+    /// each value was last written (Unicode scalar offsets into the result), nil for a value never used.
+    static func format(_ template: String, _ values: [String]) throws -> (String, [Range<Int>?]) {
         let s = Array(template.unicodeScalars)
         var out = String.UnicodeScalarView()
+        var fields = [Range<Int>?](repeating: nil, count: values.count)
+        var written = 0
         var next = 0
         var i = 0
         while i < s.count {
@@ -50,11 +61,13 @@ public struct PromptBuilder: Sendable {
             if c == "}" || (c == "{" && i + 1 < s.count && s[i + 1] == "{") {
                 guard i + 1 < s.count, s[i + 1] == c else { throw Error.malformedPrompt(template) }
                 out.append(c)
+                written += 1
                 i += 2
                 continue
             }
             guard c == "{" else {
                 out.append(c)
+                written += 1
                 i += 1
                 continue
             }
@@ -70,9 +83,12 @@ public struct PromptBuilder: Sendable {
                 throw Error.malformedPrompt(template)
             }
             guard index < values.count else { throw Error.missingField(prompt: template, index: index) }
-            out.append(contentsOf: values[index].unicodeScalars)
+            let value = values[index].unicodeScalars
+            out.append(contentsOf: value)
+            fields[index] = written..<(written + value.count)
+            written += value.count
             i = close + 1
         }
-        return String(out)
+        return (String(out), fields)
     }
 }

@@ -6,6 +6,10 @@ public struct PreparedText: Sendable, Equatable {
     public let text: String
     public let sourceIDs: [Int]
     public let decoderIDs: [Int]
+    /// Indices into `sourceIDs` (0 = bos) of the tokens that hold the hypothesis's text: every token whose piece
+    /// overlaps the cleaned hypothesis in the prompt. Empty when the prompt does not use the hypothesis or it was cut
+    /// off at `max_src_length`.
+    public let hypothesisTokens: Range<Int>
 }
 
 public struct TextPreprocessor: Sendable {
@@ -23,8 +27,15 @@ public struct TextPreprocessor: Sendable {
 
     /// Throws only for a configured prompt that str.format would reject.
     public func callAsFunction(hypothesis: String, premise: String? = nil) throws -> PreparedText {
-        let text = try promptBuilder.source(hypothesis: hypothesis, premise: premise)
-        let ids = [tokenizer.bosID] + tokenizer.encode(text, maxLength: maxSourceLength) + [tokenizer.eosID]
-        return PreparedText(text: text, sourceIDs: ids, decoderIDs: Array(ids.dropLast()))
+        let (text, field) = try promptBuilder.prompt(hypothesis: hypothesis, premise: premise)
+        let (body, spans) = tokenizer.encodeWithSpans(text, maxLength: maxSourceLength)
+        let ids = [tokenizer.bosID] + body + [tokenizer.eosID]
+        var hypothesisTokens = 0..<0
+        if let field, !field.isEmpty {
+            let inside = spans.indices.filter { spans[$0].overlaps(field) }
+            if let first = inside.first, let last = inside.last { hypothesisTokens = (first + 1)..<(last + 2) }
+        }
+        return PreparedText(
+            text: text, sourceIDs: ids, decoderIDs: Array(ids.dropLast()), hypothesisTokens: hypothesisTokens)
     }
 }

@@ -1,9 +1,11 @@
 // The daemon's only view of the model: a small protocol that the real adapter (PipelineEngine) and test
 // doubles implement.
+import OFAExplanation
 import OFAWire
 
 /// What a loaded model says about itself.
 public struct EngineDescription: Sendable, Equatable {
+    /// One line, without file paths.
     public var architecture: String
     public var modelDirectory: String
     public var device: String
@@ -11,25 +13,26 @@ public struct EngineDescription: Sendable, Equatable {
     /// Identifies what turns image bytes into features (model, resolution, normalisation); part of the
     /// image-cache key.
     public var imageParameters: String
-    /// Layers and heads, for checking render and stats choices up front; nil: the engine draws no maps.
-    public var attentionLayout: AttentionLayout?
+    /// The model's shape, for status and for checking render and stats choices up front; nil: the engine draws no
+    /// maps.
+    public var model: ModelShape?
 
     public init(
         architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String,
-        attentionLayout: AttentionLayout? = nil
+        model: ModelShape? = nil
     ) {
         self.architecture = architecture
         self.modelDirectory = modelDirectory
         self.device = device
         self.threads = threads
         self.imageParameters = imageParameters
-        self.attentionLayout = attentionLayout
+        self.model = model
     }
 }
 
 /// An image after decoding and the image backbone, ready for any number of hypotheses. Opaque to the daemon,
 /// which caches it by image digest.
-public struct PreparedImage: @unchecked Sendable {
+public struct EngineImage: @unchecked Sendable {
     /// The engine's own per-image state; immutable once made.
     public let payload: AnyObject
 
@@ -62,23 +65,24 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
 public protocol InferenceEngine: Sendable {
     func describe() -> EngineDescription
     /// Decodes the image and runs the image backbone.
-    func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage
+    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage
     /// One prediction per hypothesis, in order.
-    func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction]
+    func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction]
     /// The prediction for one hypothesis with the attention `selection` asks for, in its kinds' order, then
     /// its layers' order.
-    func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
+    func attention(image: EngineImage, hypothesis: String, premise: String?, selection: AttentionSelection)
         throws -> (Prediction, [AttentionMap])
-    /// One forward pass recording only what `recording` asks for, for render and stats.
-    func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
-        throws -> RecordedAttention
+    /// render and stats: one forward pass, the maps, statistics and (unless the plan is for stats) the file.
+    /// `imageBytes` are the image's file, for drawing on.
+    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation
 }
 
 extension InferenceEngine {
+    /// The loaded model's shape (nil: the engine draws no maps).
+    public var model: ModelShape? { describe().model }
+
     /// Engines without raw attention (test doubles) refuse render and stats.
-    public func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
-        throws -> RecordedAttention
-    {
+    public func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation {
         throw EngineError.unavailable("this engine does not record attention for maps")
     }
 }

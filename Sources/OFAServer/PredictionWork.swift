@@ -1,20 +1,21 @@
 // What a model request does: checks its parameters up front, then on a worker fetches the image, reuses
 // cached image features and predictions, and calls the engine.
 import Foundation
+import OFAExplanation
 import OFAWire
 
 final class PredictionWork: @unchecked Sendable {
     enum Task {
         case predict(PredictParams)
         case attention(AttentionParams)
-        case render(RenderPlan)
-        case stats(RenderPlan)
+        case render(ImageInput, RenderPlan)
+        case stats(ImageInput, RenderPlan)
     }
 
     let configuration: DaemonConfiguration
     let imageRoots: ImageRoots
     /// Prepared images by image digest and preprocessing parameters.
-    let imageCache: LRUCache<String, PreparedImage>
+    let imageCache: LRUCache<String, EngineImage>
     /// Predictions by image key, premise and hypothesis.
     let resultCache: LRUCache<String, Prediction>
 
@@ -32,17 +33,20 @@ final class PredictionWork: @unchecked Sendable {
         do {
             let params = request.params ?? .object([:])
             if request.method == Method.render || request.method == Method.stats {
-                let render = try decodeParams(RenderParams.self, params)
-                guard let layout = engine.attentionLayout else {
+                let render = try params.decodeParameters(RenderParams.self)
+                guard let model = engine.model else {
                     throw Self.rpcError(.unavailable("this engine draws no attention maps"))
                 }
-                let plan = try RenderPlan(render, layout: layout, forStats: request.method == Method.stats)
-                try checkImage(plan.image)
+                guard let image = render.imageInput else {
+                    throw invalid("give the image as exactly one of \"image\" ({\"data\"} or {\"path\"}) and \"path\"")
+                }
+                let plan = try RenderPlan(render, model: model, forStats: request.method == Method.stats)
+                try checkImage(image)
                 try checkTexts([plan.hypothesis] + [plan.premise].compactMap { $0 })
                 if plan.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
-                return .success(request.method == Method.render ? .render(plan) : .stats(plan))
+                return .success(request.method == Method.render ? .render(image, plan) : .stats(image, plan))
             } else if request.method == Method.predict {
-                let predict = try decodeParams(PredictParams.self, params)
+                let predict = try params.decodeParameters(PredictParams.self)
                 try checkImage(predict.image)
                 let hypotheses = predict.allHypotheses
                 guard (predict.hypothesis == nil) != (predict.hypotheses == nil), !hypotheses.isEmpty else {
@@ -59,7 +63,7 @@ final class PredictionWork: @unchecked Sendable {
                 }
                 return .success(.predict(predict))
             } else {
-                let attention = try decodeParams(AttentionParams.self, params)
+                let attention = try params.decodeParameters(AttentionParams.self)
                 try checkImage(attention.image)
                 try checkTexts([attention.hypothesis] + [attention.premise].compactMap { $0 })
                 if attention.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
@@ -77,21 +81,6 @@ final class PredictionWork: @unchecked Sendable {
             return .failure(error)
         } catch {
             return .failure(invalid("\(error)"))
-        }
-    }
-
-    private func decodeParams<T: Decodable>(_ type: T.Type, _ params: JSONValue) throws -> T {
-        do {
-            return try params.decode(T.self)
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw invalid("missing \"\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))\"")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw invalid("wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw invalid(
-                "\(context.debugDescription) at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw invalid("null at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
         }
     }
 
@@ -151,16 +140,16 @@ final class PredictionWork: @unchecked Sendable {
                 timings.modelMs = milliseconds(since: modelStart)
                 timings.totalMs = milliseconds(since: queuedAt)
                 value = try JSONValue(encoding: AttentionResult(prediction: prediction, maps: maps, timings: timings))
-            case .render(let plan):
-                value = try render(plan, drawing: true, engine: engine, queuedAt: queuedAt, &timings)
-            case .stats(let plan):
-                value = try render(plan, drawing: false, engine: engine, queuedAt: queuedAt, &timings)
+            case .render(let image, let plan), .stats(let image, let plan):
+                value = try render(image, plan, engine: engine, queuedAt: queuedAt, &timings)
             }
             return .success(value)
         } catch let error as RPCError {
             return .failure(error)
         } catch let error as EngineError {
             return .failure(Self.rpcError(error))
+        } catch let error as ParameterError {
+            return .failure(invalid(error.description))
         } catch let error as ImagePathError {
             return .failure(RPCError(code: RPCErrorCode.imageNotReadable, message: error.description))
         } catch {
@@ -194,7 +183,7 @@ final class PredictionWork: @unchecked Sendable {
     }
 
     func prepare(_ engine: any InferenceEngine, _ bytes: [UInt8], key: String, _ timings: inout Timings)
-        throws -> PreparedImage
+        throws -> EngineImage
     {
         if let cached = imageCache.value(for: key) {
             timings.imageCached = true

@@ -152,6 +152,7 @@ public final class RequestDispatcher: @unchecked Sendable {
         let result = StatusResult(
             version: Self.version, state: model.health.0, modelDirectory: configuration.modelDirectory,
             modelChecksum: model.modelChecksum, architecture: description?.architecture ?? "unknown",
+            model: description?.model,
             device: description?.device ?? configuration.device.rawValue,
             threads: description?.threads ?? configuration.threads, uptimeSeconds: uptimeSeconds,
             queueDepth: queue.depth, queueCapacity: queue.capacity, connections: metrics.openConnections,

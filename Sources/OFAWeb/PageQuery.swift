@@ -63,89 +63,21 @@ struct PageQuery {
     }
 }
 
-/// `render`'s options: each one checked for type and range, then passed on under the daemon's name.
+/// `render`'s options: the explanation contract's keys (OFAWire's ExplanationParameter), checked by the same
+/// RenderSettings the daemon uses, then passed on unchanged.
 enum RenderOptionsQuery {
-    static let outputs = ["overlay", "grid", "animation", "npy"]
-    static let sources = ["cross", "encoder", "rollout"]
-    static let colormaps = ["jet", "viridis", "inferno", "gray"]
-    static let headFusions = ["mean", "max", "min"]
-    static let keys: Set<String> = [
-        "output", "source", "layers", "heads", "colormap", "alpha", "smoothing", "temperature", "colorbar",
-        "max_side", "frame_delay_ms", "loop", "token", "fusion", "discard_ratio", "columns", "shared_scale",
-        "focus_threshold", "top_k",
-    ]
+    static let keys = Set(ExplanationParameter.all.map(\.key))
 
-    static func params(_ body: [String: JSONValue]) throws -> [String: JSONValue] {
-        var params: [String: JSONValue] = [:]
-        func choice(_ key: String, _ allowed: [String]) throws {
-            guard let value = body[key], value != .null else { return }
-            guard let text = value.stringValue, allowed.contains(text) else {
-                throw WebError.badRequest("\"\(key)\" must be one of \(allowed.joined(separator: ", ")).")
-            }
-            params[key] = value
+    /// The query's params with the body's render options added, once RenderSettings accepts them.
+    static func params(_ body: [String: JSONValue], query: PageQuery) throws -> [String: JSONValue] {
+        var params = query.params
+        for key in keys {
+            if let value = body[key], value != .null { params[key] = value }
         }
-        func number(_ key: String, _ range: ClosedRange<Double>) throws {
-            guard let value = body[key], value != .null else { return }
-            let number: Double
-            switch value {
-            case .integer(let n): number = Double(n)
-            case .number(let n): number = n
-            default: throw WebError.badRequest("\"\(key)\" must be a number.")
-            }
-            guard range.contains(number) else {
-                throw WebError.badRequest("\"\(key)\" must lie in \(range.lowerBound)…\(range.upperBound).")
-            }
-            params[key] = value
-        }
-        func integer(_ key: String, _ range: ClosedRange<Int64>) throws {
-            guard let value = body[key], value != .null else { return }
-            guard case .integer(let n) = value, range.contains(n) else {
-                throw WebError.badRequest(
-                    "\"\(key)\" must be a whole number in \(range.lowerBound)…\(range.upperBound).")
-            }
-            params[key] = value
-        }
-        func flag(_ key: String) throws {
-            guard let value = body[key], value != .null else { return }
-            guard case .bool = value else { throw WebError.badRequest("\"\(key)\" must be true or false.") }
-            params[key] = value
-        }
-        // Ranges as docs/protocol.md gives them for render.
-        try choice("output", outputs)
-        try choice("source", sources)
-        try choice("colormap", colormaps)
-        try choice("fusion", headFusions)
-        try number("alpha", 0...1)
-        try number("smoothing", 0...64)
-        try number("temperature", 0.001...1000)
-        try number("discard_ratio", 0...0.999)
-        try number("focus_threshold", 0...1)
-        try flag("colorbar")
-        try flag("shared_scale")
-        try integer("max_side", 16...4096)
-        try integer("columns", 1...64)
-        try integer("frame_delay_ms", 10...60_000)
-        try integer("loop", 0...65535)
-        try integer("top_k", 0...1000)
-        try integer("token", 0...4096)
-        switch body["layers"] {
-        case nil, .null?: break
-        case .string("all")?: params["layers"] = "all"
-        case .array(let layers)? where !layers.isEmpty && layers.count <= 64:
-            // Negative numbers count from the last layer.
-            guard
-                layers.allSatisfy({
-                    if case .integer(let n) = $0 { return (-1024..<1024).contains(n) } else { return false }
-                })
-            else { throw WebError.badRequest("\"layers\" must be a list of layer numbers, or \"all\".") }
-            params["layers"] = .array(layers)
-        default: throw WebError.badRequest("\"layers\" must be a list of layer numbers, or \"all\".")
-        }
-        switch body["heads"] {
-        case nil, .null?: break
-        case .string(let fusion)? where headFusions.contains(fusion): params["heads"] = .string(fusion)
-        case .integer(let head)? where (0..<1024).contains(head): params["heads"] = .integer(head)
-        default: throw WebError.badRequest("\"heads\" must be mean, max, min or a head number.")
+        do {
+            _ = try RenderSettings(try JSONValue.object(params).decodeParameters(RenderParams.self))
+        } catch let error as ParameterError {
+            throw WebError.badRequest("\(error).")
         }
         return params
     }

@@ -52,8 +52,8 @@ public struct WebApplication: Sendable {
             try require(request, [.POST])
             let body = try jsonBody(request, allowed: PageQuery.commonKeys.union(RenderOptionsQuery.keys))
             let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
-            let params = query.params.merging(try RenderOptionsQuery.params(body)) { _, option in option }
-            return .json(try gateway.call("render", params: .object(params)))
+            let params = try RenderOptionsQuery.params(body, query: query)
+            return .json(try gateway.call(Method.render, params: .object(params)))
         case "/api/attention":
             try require(request, [.POST])
             let body = try jsonBody(request, allowed: PageQuery.commonKeys.union(["attention"]))
@@ -83,9 +83,16 @@ public struct WebApplication: Sendable {
         [
             "max_upload_bytes": .integer(Int64(configuration.maximumBodyBytes)),
             "max_text_length": .integer(Int64(configuration.maximumTextLength)),
-            "outputs": .array(RenderOptionsQuery.outputs.map { .string($0) }),
-            "sources": .array(RenderOptionsQuery.sources.map { .string($0) }),
-            "colormaps": .array(RenderOptionsQuery.colormaps.map { .string($0) }),
+            "outputs": .array(MapOutput.allCases.map { .string($0.rawValue) }),
+            "sources": .array(MapSource.allCases.map { .string($0.rawValue) }),
+            "colormaps": .array(ColormapName.allCases.map { .string($0.rawValue) }),
+            "parameters": .array(
+                ExplanationParameter.all.map { parameter in
+                    [
+                        "key": .string(parameter.key), "default": .string(parameter.defaultText),
+                        "help": .string(parameter.help),
+                    ]
+                }),
         ]
     }
 
@@ -102,44 +109,22 @@ public struct WebApplication: Sendable {
         var members: [String: JSONValue] = ["daemon": "up", "state": .string(health.state.rawValue)]
         if let detail = health.detail { members["detail"] = .string(detail) }
         if let status = try? gateway.call(Method.status, params: nil).decode(StatusResult.self) {
+            // The model directory's name only: no server path leaves this process.
             members["version"] = .string(status.version)
             members["model"] = .string(URL(fileURLWithPath: status.modelDirectory).lastPathComponent)
             members["architecture"] = .string(status.architecture)
             members["device"] = .string(status.device)
             members["queue_depth"] = .integer(Int64(status.queueDepth))
-            if let shape = ModelShape(architecture: status.architecture) {
+            if let shape = status.model {
                 members["layers"] = [
                     "encoder": .integer(Int64(shape.encoderLayers)), "decoder": .integer(Int64(shape.decoderLayers)),
                 ]
                 members["heads"] = [
                     "encoder": .integer(Int64(shape.encoderHeads)), "decoder": .integer(Int64(shape.decoderHeads)),
                 ]
+                members["shape"] = (try? JSONValue(encoding: shape)) ?? .null
             }
         }
         return .object(members)
-    }
-}
-
-/// Layer and head counts, read from the architecture line ofad's status gives
-/// ("OFA d=1024, 12+12 layers, 16/16 heads, …"), so the page can size its layer slider and head menu.
-struct ModelShape: Equatable {
-    var encoderLayers: Int
-    var decoderLayers: Int
-    var encoderHeads: Int
-    var decoderHeads: Int
-
-    init?(architecture: String) {
-        func pair(before word: String, separator: Character) -> (Int, Int)? {
-            guard let range = architecture.range(of: " " + word) else { return nil }
-            let head = architecture[..<range.lowerBound]
-            let token = head.split(separator: " ").last ?? ""
-            let parts = token.split(separator: separator)
-            guard parts.count == 2, let first = Int(parts[0]), let second = Int(parts[1]) else { return nil }
-            return (first, second)
-        }
-        guard let layers = pair(before: "layers", separator: "+"), let heads = pair(before: "heads", separator: "/")
-        else { return nil }
-        (encoderLayers, decoderLayers) = layers
-        (encoderHeads, decoderHeads) = heads
     }
 }

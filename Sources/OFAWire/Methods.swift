@@ -188,7 +188,8 @@ public struct PredictResult: Codable, Sendable, Equatable {
     }
 }
 
-public struct PatchGrid: Codable, Sendable, Equatable {
+/// The patch grid's size as the wire carries it ("patch_grid": {"rows", "cols"}).
+public struct PatchGridSize: Codable, Sendable, Equatable {
     public var rows: Int
     public var cols: Int
     public init(rows: Int, cols: Int) {
@@ -208,13 +209,13 @@ public struct AttentionMap: Codable, Sendable, Equatable {
     public var queryPosition: Int?
     public var values: FloatArray
     /// Geometry of the image patches among the keys (encoder and cross attention).
-    public var patchGrid: PatchGrid?
+    public var patchGrid: PatchGridSize?
     public var queryTokens: [String]
     public var keyTokens: [String]
 
     public init(
         kind: AttentionKind, layer: Int, heads: [Int]?, queryPosition: Int?, values: FloatArray,
-        patchGrid: PatchGrid?, queryTokens: [String], keyTokens: [String]
+        patchGrid: PatchGridSize?, queryTokens: [String], keyTokens: [String]
     ) {
         self.kind = kind
         self.layer = layer
@@ -315,6 +316,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
     /// SHA-256 over the model directory's files (nil while still being computed).
     public var modelChecksum: String?
     public var architecture: String
+    /// The model's shape (nil until it is loaded).
+    public var model: ModelShape?
     public var device: String
     public var threads: Int
     public var uptimeSeconds: Double
@@ -330,7 +333,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
 
     public init(
         version: String, state: HealthState, modelDirectory: String, modelChecksum: String?,
-        architecture: String, device: String, threads: Int, uptimeSeconds: Double, queueDepth: Int,
+        architecture: String, model: ModelShape? = nil, device: String, threads: Int, uptimeSeconds: Double,
+        queueDepth: Int,
         queueCapacity: Int, connections: Int, requestsServed: Int, requestsFailed: Int,
         latency: [String: LatencySummary], imageCache: CacheStatistics, resultCache: CacheStatistics
     ) {
@@ -339,6 +343,7 @@ public struct StatusResult: Codable, Sendable, Equatable {
         self.modelDirectory = modelDirectory
         self.modelChecksum = modelChecksum
         self.architecture = architecture
+        self.model = model
         self.device = device
         self.threads = threads
         self.uptimeSeconds = uptimeSeconds
@@ -353,7 +358,7 @@ public struct StatusResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, state, architecture, device, threads, connections, latency
+        case version, state, architecture, model, device, threads, connections, latency
         case modelDirectory = "model_directory"
         case modelChecksum = "model_checksum"
         case uptimeSeconds = "uptime_seconds"
@@ -370,4 +375,64 @@ public struct MetricsResult: Codable, Sendable, Equatable {
     /// Prometheus text exposition format 0.0.4.
     public var text: String
     public init(text: String) { self.text = text }
+}
+
+/// The loaded model's shape as structured values (status; ofa-web sizes its layer and head choices with it).
+public struct ModelShape: Codable, Sendable, Equatable {
+    public var modelDimension: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var encoderHeads: Int
+    public var decoderHeads: Int
+    public var encoderFeedForwardDimension: Int
+    public var decoderFeedForwardDimension: Int
+    public var resnetType: String
+    /// Side of the square image the model sees, and its patch grid.
+    public var patchImageSize: Int
+    public var patchGrid: PatchGridSize
+    /// The answers in answer2label order ("no", "yes", "maybe").
+    public var answers: [String]
+    public var vocabularySize: Int
+    /// max_src_length: the most prompt tokens kept.
+    public var maximumSourceLength: Int
+
+    public init(
+        modelDimension: Int, encoderLayers: Int, decoderLayers: Int, encoderHeads: Int, decoderHeads: Int,
+        encoderFeedForwardDimension: Int, decoderFeedForwardDimension: Int, resnetType: String, patchImageSize: Int,
+        patchGrid: PatchGridSize, answers: [String], vocabularySize: Int, maximumSourceLength: Int
+    ) {
+        self.modelDimension = modelDimension
+        self.encoderLayers = encoderLayers
+        self.decoderLayers = decoderLayers
+        self.encoderHeads = encoderHeads
+        self.decoderHeads = decoderHeads
+        self.encoderFeedForwardDimension = encoderFeedForwardDimension
+        self.decoderFeedForwardDimension = decoderFeedForwardDimension
+        self.resnetType = resnetType
+        self.patchImageSize = patchImageSize
+        self.patchGrid = patchGrid
+        self.answers = answers
+        self.vocabularySize = vocabularySize
+        self.maximumSourceLength = maximumSourceLength
+    }
+
+    /// Layer and head counts of the part a map source reads.
+    public func layers(of part: ModelPart) -> Int { part == .encoder ? encoderLayers : decoderLayers }
+    public func heads(of part: ModelPart) -> Int { part == .encoder ? encoderHeads : decoderHeads }
+
+    enum CodingKeys: String, CodingKey {
+        case answers
+        case modelDimension = "d_model"
+        case encoderLayers = "encoder_layers"
+        case decoderLayers = "decoder_layers"
+        case encoderHeads = "encoder_heads"
+        case decoderHeads = "decoder_heads"
+        case encoderFeedForwardDimension = "encoder_ffn_dim"
+        case decoderFeedForwardDimension = "decoder_ffn_dim"
+        case resnetType = "resnet_type"
+        case patchImageSize = "patch_image_size"
+        case patchGrid = "patch_grid"
+        case vocabularySize = "vocab_size"
+        case maximumSourceLength = "max_src_length"
+    }
 }

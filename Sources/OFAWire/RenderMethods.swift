@@ -1,105 +1,33 @@
 // Parameters and results of `render` (a heatmap image, grid, animation or .npy) and `stats` (map statistics).
-// Choices travel as plain strings and numbers; the daemon checks them and names the parameter it rejects.
+// Choices travel as plain strings and numbers; RenderSettings checks them and names the parameter it rejects.
 import Foundation
 
-/// `layers`: a list of indices (negative counts from the end) or "all".
-public enum LayerChoice: Codable, Sendable, Equatable {
-    case all
-    case list([Int])
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            guard text == "all" else {
-                throw DecodingError.dataCorrupted(
-                    .init(codingPath: decoder.codingPath, debugDescription: "expected a list of ints or \"all\""))
-            }
-            self = .all
-        } else if let one = try? container.decode(Int.self) {
-            self = .list([one])
-        } else {
-            self = .list(try container.decode([Int].self))
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .all: try container.encode("all")
-        case .list(let layers): try container.encode(layers)
-        }
-    }
-}
-
-/// `heads`: "mean", "max", "min", or one head's index.
-public enum HeadChoice: Codable, Sendable, Equatable, CustomStringConvertible {
-    case fusion(String)
-    case index(Int)
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let index = try? container.decode(Int.self) {
-            self = .index(index)
-        } else {
-            let text = try container.decode(String.self)
-            self = Int(text).map(HeadChoice.index) ?? .fusion(text)
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .fusion(let name): try container.encode(name)
-        case .index(let index): try container.encode(index)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .fusion(let name): return name
-        case .index(let index): return String(index)
-        }
-    }
-}
-
-/// Shared by `render` and `stats`. Every key but the image and the hypothesis is optional; docs/protocol.md
-/// lists the defaults.
+/// Shared by `render` and `stats`. Every key but the image and the hypothesis is optional.
 public struct RenderParams: Codable, Sendable, Equatable {
     public var image: ImageInput?
     /// Shorthand for `image: {"path": …}`.
     public var path: String?
     public var hypothesis: String
     public var premise: String?
-    /// "overlay" (default), "grid", "animation", "npy".
+    // The options as sent; ExplanationParameter gives each one's values and default, RenderSettings checks them.
     public var output: String?
-    /// "cross" (default), "encoder", "rollout".
     public var source: String?
-    /// `source: "encoder"`: the source-token index (0 = bos) whose row is drawn; nil: the hypothesis's tokens.
     public var token: Int?
-    /// `source: "rollout"`: share of the smallest fused weights zeroed per layer, in [0, 1).
     public var discardRatio: Double?
-    /// `source: "rollout"`: how heads are fused per encoder layer ("mean", "max", "min").
     public var fusion: String?
     public var layers: LayerChoice?
     public var heads: HeadChoice?
     public var colormap: String?
     public var alpha: Double?
-    /// Gaussian sigma in patches.
     public var smoothing: Double?
     public var temperature: Double?
     public var colorbar: Bool?
-    /// Longest side of the image drawn (overlay), of each cell (grid) or of each frame (animation).
     public var maxSide: Int?
-    /// Grid cells per row.
     public var columns: Int?
-    /// One colour scale for every layer of a grid or animation.
     public var sharedScale: Bool?
     public var frameDelayMs: Int?
-    /// Animation repeats: 0 forever, n the NETSCAPE2.0 count.
     public var loop: Int?
-    /// Statistics: the min-max level counted as focus, in [0, 1].
     public var focusThreshold: Double?
-    /// Statistics: how many top patches to list.
     public var topK: Int?
 
     public init(image: ImageInput, hypothesis: String, premise: String? = nil) {
@@ -241,14 +169,14 @@ public struct StatsResult: Codable, Sendable, Equatable {
     public var method: MapMethodInfo
     public var prediction: Prediction
     /// The patch grid the statistics were computed on, and the original image size.
-    public var patchGrid: PatchGrid
+    public var patchGrid: PatchGridSize
     public var imageWidth: Int
     public var imageHeight: Int
     public var statistics: [LayerStatistics]
     public var timings: Timings
 
     public init(
-        method: MapMethodInfo, prediction: Prediction, patchGrid: PatchGrid, imageWidth: Int, imageHeight: Int,
+        method: MapMethodInfo, prediction: Prediction, patchGrid: PatchGridSize, imageWidth: Int, imageHeight: Int,
         statistics: [LayerStatistics], timings: Timings
     ) {
         self.method = method

@@ -3,6 +3,7 @@
 // median of --runs runs (default 5); --write DIR also writes the outputs.
 import Foundation
 import ImageIO
+import OFA
 import Visualize
 
 var runs = 5
@@ -95,8 +96,11 @@ for row in 0..<(heads * size) {
     }
     for k in 0..<size { attention[row * size + k] /= total }
 }
-let encoder = try (0..<12).map { try AttentionTensor(shape: [heads, size, size], values: attention, layer: $0) }
-let crossRow = try AttentionTensor(shape: [heads, 1, size], values: Array(attention[0..<(heads * size)]), layer: 11)
+let encoder = try (0..<12).map {
+    try AttentionProbabilities(kind: .encoder, layer: $0, shape: [heads, size, size], values: attention)
+}
+let crossRow = try AttentionProbabilities(
+    kind: .cross, layer: 11, shape: [heads, 1, size], values: Array(attention[0..<(heads * size)]))
 _ = try median("rollout 12 layers x 16 heads, S=914 + map") {
     let rollout = try AttentionRollout(encoder: encoder, fusion: .mean, discardRatio: 0.9)
     return try Heatmap.rollout(rollout, cross: [crossRow], grid: grid).npy()

@@ -10,8 +10,8 @@ struct Animate: ParsableCommand {
     @OptionGroup var input: MapInput
     @OptionGroup var selection: MapSelection
     @OptionGroup var drawing: DrawingOptions
-    @Option(help: "Milliseconds per frame. [500]") var frameDelay: Int?
-    @Option(help: "How often to play: 0 forever, else the GIF loop count. [0]") var loop: Int?
+    @Option(help: help(.frameDelayMs)) var frameDelay: Int?
+    @Option(help: help(.loop)) var loop: Int?
     @Option(name: .shortAndLong, help: "Output GIF. [IMAGE-STEM-layers.gif]") var output: String?
 
     func run() throws {
@@ -21,6 +21,7 @@ struct Animate: ParsableCommand {
         drawing.apply(to: &params)
         params.frameDelayMs = frameDelay
         params.loop = loop
+        try checked(params)
         try renderAndWrite(params, to: output ?? input.defaultOutput("layers.gif"), connection: connection)
     }
 }

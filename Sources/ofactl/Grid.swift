@@ -10,7 +10,7 @@ struct Grid: ParsableCommand {
     @OptionGroup var input: MapInput
     @OptionGroup var selection: MapSelection
     @OptionGroup var drawing: DrawingOptions
-    @Option(help: "Cells per row. [⌈√layers⌉]") var columns: Int?
+    @Option(help: help(.columns)) var columns: Int?
     @Option(name: .shortAndLong, help: "Output PNG. [IMAGE-STEM-grid.png]") var output: String?
 
     func run() throws {
@@ -19,6 +19,7 @@ struct Grid: ParsableCommand {
         selection.apply(to: &params)
         drawing.apply(to: &params)
         params.columns = columns
+        try checked(params)
         try renderAndWrite(params, to: output ?? input.defaultOutput("grid.png"), connection: connection)
     }
 }

@@ -1,5 +1,6 @@
 // What heatmap, grid, animate and stats share: the image and texts, which maps to draw, how to draw them, and
-// writing the daemon's output file. Values are checked by the daemon, which names the parameter it rejects.
+// writing the daemon's output file. Values are checked here and by the daemon with the same contract (OFAWire's
+// ExplanationParameter and RenderSettings).
 import ArgumentParser
 import Foundation
 import OFAWire
@@ -23,38 +24,35 @@ struct MapInput: ParsableArguments {
     }
 }
 
+/// Help text of an option from the explanation contract's table (ranges and defaults written once in OFAWire).
+func help(_ parameter: ExplanationParameter) -> ArgumentHelp { ArgumentHelp(parameter.help) }
+
 struct MapSelection: ParsableArguments {
-    @Option(help: "cross (decoder cross-attention from the answer), encoder (text→image) or rollout. [cross]")
-    var source: String?
-    @Option(
-        parsing: .unconditional,
-        help: "Layers: comma-separated indices (negative counts from the end) or all. [see each command]")
-    var layers: String?
-    @Option(help: "Heads: mean, max, min or a head index. [mean]") var heads: String?
-    @Option(help: "encoder: the source token (0 = bos) whose attention is drawn. [the hypothesis's tokens]")
-    var token: Int?
-    @Option(help: "rollout: how heads are fused per encoder layer (mean, max, min). [mean]") var fusion: String?
-    @Option(help: "rollout: share of the smallest weights dropped per layer, in [0, 1). [0]") var discardRatio: Double?
-    @Option(help: "Gaussian smoothing, sigma in patches. [0]") var smoothing: Double?
-    @Option(help: "Temperature; below 1 sharpens. [1]") var temperature: Double?
+    @Option(help: help(.source)) var source: String?
+    @Option(parsing: .unconditional, help: help(.layers)) var layers: String?
+    @Option(help: help(.heads)) var heads: String?
+    @Option(help: help(.token)) var token: Int?
+    @Option(help: help(.fusion)) var fusion: String?
+    @Option(help: help(.discardRatio)) var discardRatio: Double?
+    @Option(help: help(.smoothing)) var smoothing: Double?
+    @Option(help: help(.temperature)) var temperature: Double?
 
     func validate() throws {
-        if let layers, layers != "all", Self.layerList(layers) == nil {
+        if let layers, LayerChoice(text: layers) == nil {
             throw ValidationError("--layers takes comma-separated integers or all, not \(layers)")
         }
-    }
-
-    static func layerList(_ text: String) -> [Int]? {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
-            Int($0.trimmingCharacters(in: .whitespaces))
+        if let heads, HeadChoice(text: heads) == nil {
+            throw ValidationError("--heads takes mean, max, min or a head index, not \(heads)")
         }
-        return parts.contains(nil) ? nil : parts.compactMap { $0 }
+        var params = RenderParams(image: ImageInput(bytes: []), hypothesis: "")
+        apply(to: &params)
+        try checked(params)
     }
 
     func apply(to params: inout RenderParams) {
         params.source = source
-        if let layers { params.layers = layers == "all" ? .all : .list(Self.layerList(layers) ?? []) }
-        if let heads { params.heads = Int(heads).map(HeadChoice.index) ?? .fusion(heads) }
+        params.layers = layers.flatMap(LayerChoice.init(text:))
+        params.heads = heads.flatMap(HeadChoice.init(text:))
         params.token = token
         params.fusion = fusion
         params.discardRatio = discardRatio
@@ -64,12 +62,17 @@ struct MapSelection: ParsableArguments {
 }
 
 struct DrawingOptions: ParsableArguments {
-    @Option(help: "jet, viridis, inferno or gray. [jet]") var colormap: String?
-    @Option(help: "Heatmap opacity in [0, 1]. [0.5]") var alpha: Double?
-    @Flag(help: "Add a colorbar.") var colorbar = false
-    @Option(help: "Longest side in pixels of the image, each grid cell or each frame (at most 4096).")
-    var maxSide: Int?
-    @Flag(help: "One colour scale for every layer (grid, animate).") var sharedScale = false
+    @Option(help: help(.colormap)) var colormap: String?
+    @Option(help: help(.alpha)) var alpha: Double?
+    @Flag(help: help(.colorbar)) var colorbar = false
+    @Option(help: help(.maxSide)) var maxSide: Int?
+    @Flag(help: help(.sharedScale)) var sharedScale = false
+
+    func validate() throws {
+        var params = RenderParams(image: ImageInput(bytes: []), hypothesis: "")
+        apply(to: &params)
+        try checked(params)
+    }
 
     func apply(to params: inout RenderParams) {
         params.colormap = colormap
@@ -77,6 +80,16 @@ struct DrawingOptions: ParsableArguments {
         params.colorbar = colorbar ? true : nil
         params.maxSide = maxSide
         params.sharedScale = sharedScale ? true : nil
+    }
+}
+
+/// The contract's own checks before anything is sent, reported with the option's command-line name.
+func checked(_ params: RenderParams) throws {
+    do {
+        _ = try RenderSettings(params)
+    } catch let error as ParameterError {
+        let option = ExplanationParameter.named(error.key)?.optionName ?? error.key
+        throw ValidationError("--\(option) \(error.message)")
     }
 }
 

@@ -11,14 +11,15 @@ struct Stats: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var input: MapInput
     @OptionGroup var selection: MapSelection
-    @Option(help: "Min-max level counted as focus, in [0, 1]. [0.5]") var focusThreshold: Double?
-    @Option(help: "How many top patches to list. [5]") var topK: Int?
+    @Option(help: help(.focusThreshold)) var focusThreshold: Double?
+    @Option(help: help(.topK)) var topK: Int?
 
     func run() throws {
         var params = input.params()
         selection.apply(to: &params)
         params.focusThreshold = focusThreshold
         params.topK = topK
+        try checked(params)
         let value = connection.call(Method.stats, params: try JSONValue(encoding: params))
         if connection.json { return printJSON(value) }
         let result = decodeResult(value, as: StatsResult.self)

@@ -1,4 +1,5 @@
-// configuration.json settings the pipeline applies: prompt_type and a configured prompt.
+// configuration.json settings the pipeline applies: prompt_type, gen_type and a configured prompt; where the
+// hypothesis lies among the source tokens.
 import Foundation
 import OFA
 import Testing
@@ -66,5 +67,38 @@ struct TaskSettingsTests {
             guard case ConfigurationError.invalid(let key, _) = error else { return false }
             return key == "model.prompt"
         }
+    }
+
+    @Test("gen_type other than traverse, or absent, is refused at load, naming model.gen_type", arguments: ["generation", nil])
+    func generationRefused(value: String?) throws {
+        let directory = try tinyAVariant { $0["gen_type"] = value }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect {
+            try VisualEntailmentPipeline(modelDirectory: directory, threads: 1)
+        } throws: { error in
+            guard case ConfigurationError.invalid(let key, _) = error else { return false }
+            return key == "model.gen_type"
+        }
+    }
+
+    @Test("the hypothesis span holds exactly the hypothesis's own tokens, after a premise too")
+    func hypothesisSpan() throws {
+        let pipeline = try SharedPipelines.pipeline("tiny-a")
+        for premise in [nil, "two dogs play on grass"] as [String?] {
+            let text = try pipeline.prepareText(hypothesis: "A cat on a sofa.", premise: premise)
+            let own = pipeline.tokenizer.encode(" a cat on a sofa.")
+            #expect(Array(text.sourceIDs[text.hypothesisTokens]) == own)
+            let result = try pipeline.predict(imageBytes: image, hypotheses: ["A cat on a sofa."], premise: premise)[0]
+            #expect(result.hypothesisTokens == text.hypothesisTokens)
+        }
+    }
+
+    @Test("a hypothesis cut at max_src_length keeps the span of the tokens that survived")
+    func truncatedSpan() throws {
+        let pipeline = try SharedPipelines.pipeline("tiny-a")
+        let long = Array(repeating: "cat", count: 400).joined(separator: " ")
+        let text = try pipeline.prepareText(hypothesis: long)
+        #expect(text.hypothesisTokens.lowerBound > 1)
+        #expect(text.hypothesisTokens.upperBound == text.sourceIDs.count - 1)
     }
 }

@@ -66,7 +66,7 @@ struct VisualEntailmentPipelineTests {
         let configuration = pipeline.model.configuration
         #expect(result.attention.count == configuration.decoderLayers)
         let grid = pipeline.model.gridSize
-        #expect(result.geometry.gridRows == grid && result.geometry.gridColumns == grid)
+        #expect(result.geometry.grid.rows == grid && result.geometry.grid.columns == grid)
         #expect(result.geometry.sourceTokens == result.sourceTokens)
         #expect(result.geometry.decoderTokens == result.decoderTokens)
         for map in result.attention {

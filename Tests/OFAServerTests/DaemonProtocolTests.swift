@@ -32,7 +32,7 @@ final class DaemonProtocolTests: XCTestCase {
         XCTAssertEqual(result.maps[0].values.shape, [1, 3, 6])
         XCTAssertEqual(result.maps[0].values.values.count, 18)
         XCTAssertEqual(result.maps[0].values.values[5], 0.5)
-        XCTAssertEqual(result.maps[0].patchGrid, PatchGrid(rows: 2, cols: 2))
+        XCTAssertEqual(result.maps[0].patchGrid, PatchGridSize(rows: 2, cols: 2))
         XCTAssertEqual(result.maps[0].keyTokens.count, 6)
     }
 

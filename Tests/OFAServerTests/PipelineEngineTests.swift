@@ -117,7 +117,7 @@ final class PipelineEngineTests: XCTestCase {
         XCTAssertEqual(result.maps.map(\.kind), [.cross, .encoder, .decoderSelf])
         XCTAssertEqual(
             result.maps.map(\.layer), [model.decoderLayers - 1, model.encoderLayers - 1, model.decoderLayers - 1])
-        let grid = PatchGrid(rows: model.gridSize, cols: model.gridSize)
+        let grid = PatchGridSize(rows: model.gridSize, cols: model.gridSize)
         let (cross, encoder, decoderSelf) = (result.maps[0], result.maps[1], result.maps[2])
         XCTAssertEqual(cross.values.shape, [2, decoderTokens.count, encoderTokens.count])
         XCTAssertEqual(cross.patchGrid, grid)

@@ -68,7 +68,7 @@ final class ForwardingTests: XCTestCase {
             "output": "overlay", "source": "rollout", "layers": [0, 1], "heads": 2, "colormap": "viridis",
             "alpha": 0.4, "smoothing": 1.5, "temperature": 0.5, "colorbar": true, "max_side": 512,
             "frame_delay_ms": 300, "loop": 0, "fusion": "max", "discard_ratio": 0.9, "columns": 2,
-            "shared_scale": true, "focus_threshold": 0.4, "top_k": 3, "token": 1,
+            "shared_scale": true, "focus_threshold": 0.4, "top_k": 3,
         ]
         let reply = try postJSON(
             port: web.port, path: "/api/render",
@@ -93,12 +93,13 @@ final class ForwardingTests: XCTestCase {
             ("output", "pdf"), ("source", "decoder"), ("layers", "some"), ("layers", [0.5]), ("loop", true),
             ("fusion", "sum"), ("heads", "median"),
             ("colormap", "rainbow"), ("alpha", 1.5), ("smoothing", "lots"), ("colorbar", "yes"), ("max_side", 1e9),
+            ("temperature", 0), ("temperature", 1001), ("discard_ratio", 1), ("token", 1),
         ]
         for (key, value) in bad {
             let reply = try postJSON(
                 port: web.port, path: "/api/render", ["image": image, "hypothesis": "a", key: value])
             XCTAssertEqual(reply.status, 400, "\(key)=\(value)")
-            XCTAssertTrue(reply.text.contains(key), reply.text)
+            XCTAssertTrue(reply.text.contains("\\\"\(key)\\\""), "\(key)=\(value): \(reply.text)")
         }
         XCTAssertTrue(gateway.calls.isEmpty)
     }

@@ -7,6 +7,12 @@ final class RoutesTests: XCTestCase {
     static let statusResult: JSONValue = [
         "version": "0.1.0", "state": "ready", "model_directory": "/var/lib/ofad/tiny-a", "model_checksum": nil,
         "architecture": "OFA d=32, 2+3 layers, 4/8 heads, ffn 64/64, resnet18", "device": "cpu", "threads": 1,
+        "model": [
+            "d_model": 32, "encoder_layers": 2, "decoder_layers": 3, "encoder_heads": 4, "decoder_heads": 8,
+            "encoder_ffn_dim": 64, "decoder_ffn_dim": 64, "resnet_type": "resnet18", "patch_image_size": 64,
+            "patch_grid": ["rows": 4, "cols": 4], "answers": ["no", "yes", "maybe"], "vocab_size": 3172,
+            "max_src_length": 256,
+        ],
         "uptime_seconds": .number(1), "queue_depth": 0, "queue_capacity": 256, "connections": 1, "requests_served": 0,
         "requests_failed": 0, "latency": [:],
         "image_cache": ["entries": 0, "capacity": 1, "hits": 0, "misses": 0, "evictions": 0],
@@ -103,6 +109,9 @@ final class RoutesTests: XCTestCase {
         XCTAssertEqual(status["device"] as? String, "cpu")
         XCTAssertEqual(status["layers"] as? [String: Int], ["encoder": 2, "decoder": 3])
         XCTAssertEqual(status["heads"] as? [String: Int], ["encoder": 4, "decoder": 8])
+        XCTAssertEqual((status["shape"] as? [String: Any])?["patch_image_size"] as? Int, 64)
+        XCTAssertFalse(
+            String(describing: status).contains("/var/lib"), "no server path reaches the page: \(status)")
     }
 
     func testStatusWhileLoadingSaysSo() throws {

@@ -1,4 +1,5 @@
 // Attention rollout against the numpy reference (Abnar & Zuidema with vit-explain's fusion and discard).
+import OFA
 import XCTest
 
 @testable import Visualize

@@ -1,4 +1,5 @@
 // Colormaps against matplotlib's lookup tables (colormaps.json from matplotlib, bytes=True).
+import OFA
 import XCTest
 
 @testable import Visualize

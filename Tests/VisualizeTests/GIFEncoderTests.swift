@@ -1,4 +1,5 @@
 // Animated GIF output, checked by walking its blocks and decoding its LZW data with GIFStructure.
+import OFA
 import FixtureSupport
 import ImageIO
 import XCTest

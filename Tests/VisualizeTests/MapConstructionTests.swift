@@ -1,4 +1,5 @@
 // Cross-attention and text-to-image maps against the numpy reference on the engine goldens' attention.
+import OFA
 import XCTest
 
 @testable import Visualize
@@ -47,10 +48,10 @@ final class CrossAttentionMapTests: XCTestCase {
         let cross = try VisualizeFixtures.attention(model: "tiny-a", case: "hypothesis", kind: "cross", layer: 0)
         let grid = PatchGrid(rows: 4, columns: 4)
         XCTAssertThrowsError(try Heatmap.crossAttention(cross, grid: grid, heads: .head(4))) {
-            XCTAssertEqual($0 as? MapError, .headOutOfRange(4, heads: 4))
+            XCTAssertEqual($0 as? AttentionShapeError, .headNotRecorded(4, recorded: [0, 1, 2, 3]))
         }
         XCTAssertThrowsError(try Heatmap.crossAttention(cross, grid: grid, row: 20)) {
-            XCTAssertEqual($0 as? MapError, .rowOutOfRange(20, queries: 20))
+            XCTAssertEqual($0 as? AttentionShapeError, .rowOutOfRange(20, rows: 20))
         }
         XCTAssertThrowsError(try Heatmap.crossAttention(cross, grid: PatchGrid(rows: 7, columns: 7))) {
             XCTAssertEqual($0 as? MapError, .keysMismatch(expected: 50, actual: 37))
@@ -60,11 +61,13 @@ final class CrossAttentionMapTests: XCTestCase {
     func testAnEngineRecordingOfOnlyTheLastRowGivesTheSameMap() throws {
         let full = try VisualizeFixtures.attention(model: "tiny-b", case: "premise", kind: "cross", layer: 1)
         var lastRows: [Float] = []
-        for head in 0..<full.heads {
-            let start = (head * full.queries + full.queries - 1) * full.keys
-            lastRows += full.values[start..<(start + full.keys)]
+        let (heads, queries, keys) = (full.heads.count, full.rows.count, full.keys)
+        for head in 0..<heads {
+            let start = (head * queries + queries - 1) * keys
+            lastRows += full.values[start..<(start + keys)]
         }
-        let recorded = try AttentionTensor(shape: [full.heads, 1, full.keys], values: lastRows, layer: 1)
+        let recorded = try AttentionProbabilities(
+            kind: .cross, layer: 1, shape: [heads, 1, keys], values: lastRows, rows: [queries - 1])
         let grid = PatchGrid(rows: 6, columns: 6)
         XCTAssertEqual(
             try Heatmap.crossAttention(recorded, grid: grid).values,
@@ -94,21 +97,23 @@ final class TextToImageMapTests: XCTestCase {
         let grid = PatchGrid(rows: 4, columns: 4)
         let rows = [grid.count + 5, grid.count + 2, grid.count + 3]
         var kept: [Float] = []
-        for head in 0..<full.heads {
+        let (heads, queries, keys) = (full.heads.count, full.rows.count, full.keys)
+        for head in 0..<heads {
             for row in rows {
-                let start = (head * full.queries + row) * full.keys
-                kept += full.values[start..<(start + full.keys)]
+                let start = (head * queries + row) * keys
+                kept += full.values[start..<(start + keys)]
             }
         }
-        let recorded = try AttentionTensor(shape: [full.heads, rows.count, full.keys], values: kept, layer: 1)
+        let recorded = try AttentionProbabilities(
+            kind: .encoder, layer: 1, shape: [heads, rows.count, keys], values: kept, rows: rows)
         for tokens in [TokenSelection.token(5), .mean([2, 3, 5])] {
             for heads in [HeadFusion.mean, .max, .head(1)] {
                 XCTAssertEqual(
-                    try Heatmap.textToImage(recorded, grid: grid, tokens: tokens, heads: heads, rows: rows).values,
+                    try Heatmap.textToImage(recorded, grid: grid, tokens: tokens, heads: heads).values,
                     try Heatmap.textToImage(full, grid: grid, tokens: tokens, heads: heads).values, "\(tokens)")
             }
         }
-        XCTAssertThrowsError(try Heatmap.textToImage(recorded, grid: grid, tokens: .token(4), rows: rows)) {
+        XCTAssertThrowsError(try Heatmap.textToImage(recorded, grid: grid, tokens: .token(4))) {
             XCTAssertEqual($0 as? MapError, .rowOutOfRange(grid.count + 4, queries: 3))
         }
     }

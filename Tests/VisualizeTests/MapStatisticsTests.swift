@@ -1,4 +1,5 @@
 // Statistics and patch geometry against the numpy reference.
+import OFA
 import XCTest
 
 @testable import Visualize

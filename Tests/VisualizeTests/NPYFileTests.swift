@@ -1,4 +1,5 @@
 // .npy writing and reading against files numpy wrote (np.save, numpy 2.x).
+import OFA
 import Foundation
 import XCTest
 

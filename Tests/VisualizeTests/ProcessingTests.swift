@@ -1,4 +1,5 @@
 // Smoothing, upsampling and sharpening against scipy/numpy references (maps.json says which).
+import OFA
 import XCTest
 
 @testable import Visualize

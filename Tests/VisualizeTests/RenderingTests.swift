@@ -1,4 +1,5 @@
 // Overlays, colorbars, labels, grids and animations: sizes, blending and structure.
+import OFA
 import FixtureSupport
 import ImageIO
 import XCTest

@@ -25,16 +25,19 @@ enum VisualizeFixtures {
 
     private static var goldenCache: [String: [String: TensorValues]] = [:]
 
-    /// `<case>.attention.<kind>.<layer>` of an engine golden as an AttentionTensor.
-    static func attention(model: String, case name: String, kind: String, layer: Int) throws -> AttentionTensor {
+    /// `<case>.attention.<kind>.<layer>` of an engine golden as the engine's AttentionProbabilities.
+    static func attention(model: String, case name: String, kind: String, layer: Int) throws
+        -> AttentionProbabilities
+    {
         if goldenCache[model] == nil {
             goldenCache[model] = try TensorFile.read(path: url("goldens/\(model).safetensors").path)
         }
         let tensor = goldenCache[model]!["\(name).attention.\(kind).\(layer)"]!
-        return try AttentionTensor(shape: tensor.shape, values: tensor.floats, layer: layer)
+        return try AttentionProbabilities(
+            kind: AttentionRequest.Kind(rawValue: kind)!, layer: layer, shape: tensor.shape, values: tensor.floats)
     }
 
-    static func attention(_ entry: [String: Any], kind: String, layers: [Int]) throws -> [AttentionTensor] {
+    static func attention(_ entry: [String: Any], kind: String, layers: [Int]) throws -> [AttentionProbabilities] {
         try layers.map {
             try attention(model: entry["model"] as! String, case: entry["case"] as! String, kind: kind, layer: $0)
         }

@@ -1,6 +1,10 @@
-// What attention a request wants recorded, and what it gets back.
+// What attention a request wants recorded, and the per-request recorder that copies only that out of the forward.
 
 /// Which attention probabilities to keep. Only these are copied out of the forward pass.
+///
+/// Rows are named one way everywhere: query positions of the attention matrix, negative counting from the end.
+/// Decoder self and cross attention: −1 is the answer-predicting row. Encoder attention: positions
+/// `0..<grid.count` are the image patches (row-major), then the source tokens (bos at `grid.count`).
 public struct AttentionRequest: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case encoder
@@ -13,7 +17,7 @@ public struct AttentionRequest: Sendable, Equatable {
     public var layers: Set<Int>?
     /// Heads to keep, in this order (nil: all).
     public var heads: [Int]?
-    /// Query rows to keep (nil: all). Negative values count from the end (−1: the answer-predicting row).
+    /// Query positions to keep (nil: all). Negative values count from the end (−1: the last row).
     public var rows: [Int]?
 
     public init(kinds: Set<Kind>, layers: Set<Int>? = nil, heads: [Int]? = nil, rows: [Int]? = nil) {
@@ -28,38 +32,23 @@ public struct AttentionRequest: Sendable, Equatable {
     }
 }
 
-/// One layer's recorded attention probabilities, `[heads.count, rows.count, keys]` row-major.
-/// Probabilities are softmax(s·q·kᵀ + position biases + mask), taken before c_attn and the mid LayerNorm.
-public struct AttentionMap: Sendable, Equatable {
-    public let kind: AttentionRequest.Kind
-    public let layer: Int
-    public let heads: [Int]
-    /// Query positions kept (absolute indices).
-    public let rows: [Int]
-    public let keys: Int
-    public let values: [Float]
-
-    public var shape: [Int] { [heads.count, rows.count, keys] }
-}
-
 /// Where the columns and rows of encoder and cross attention point: image patches first, then text tokens.
 public struct AttentionGeometry: Sendable, Equatable {
-    /// Patch grid (rows × columns); encoder positions 0..<patchCount are patches, row-major.
-    public let gridRows: Int
-    public let gridColumns: Int
-    /// Source token ids; encoder positions patchCount..<patchCount+count.
+    /// Encoder positions 0..<grid.count are patches, row-major.
+    public let grid: PatchGrid
+    /// Source token ids; encoder positions grid.count..<grid.count+count.
     public let sourceTokens: [Int]
     /// Decoder prompt token ids (decoder rows).
     public let decoderTokens: [Int]
 
-    public var patchCount: Int { gridRows * gridColumns }
-    public var sourceLength: Int { patchCount + sourceTokens.count }
+    public var patchCount: Int { grid.count }
+    public var sourceLength: Int { grid.count + sourceTokens.count }
 }
 
 /// Per-request recorder; a nil recorder costs nothing.
 final class AttentionRecorder {
     let request: AttentionRequest
-    private(set) var maps: [AttentionMap] = []
+    private(set) var maps: [AttentionProbabilities] = []
 
     init(_ request: AttentionRequest) { self.request = request }
 
@@ -81,6 +70,8 @@ final class AttentionRecorder {
                 }
             }
         }
-        maps.append(AttentionMap(kind: kind, layer: layer, heads: heads, rows: rows, keys: keys, values: values))
+        maps.append(
+            AttentionProbabilities(
+                recordedKind: kind, layer: layer, heads: heads, rows: rows, keys: keys, values: values))
     }
 }

@@ -28,9 +28,6 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var shareAttentionBias = false
     public var resnetType = "resnet101"
     public var useOFASys = false
-    public var padTokenID = 1
-    public var beginTokenID = 0
-    public var endTokenID = 2
 
     enum CodingKeys: String, CodingKey {
         case vocabularySize = "vocab_size"
@@ -58,9 +55,6 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         case shareAttentionBias = "share_attn_bias"
         case resnetType = "resnet_type"
         case useOFASys = "use_ofasys"
-        case padTokenID = "pad_token_id"
-        case beginTokenID = "bos_token_id"
-        case endTokenID = "eos_token_id"
     }
 
     public init() {}
@@ -96,9 +90,6 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
         shareAttentionBias = try read(.shareAttentionBias, shareAttentionBias)
         resnetType = try read(.resnetType, resnetType)
         useOFASys = try read(.useOFASys, useOFASys)
-        padTokenID = try read(.padTokenID, padTokenID)
-        beginTokenID = try read(.beginTokenID, beginTokenID)
-        endTokenID = try read(.endTokenID, endTokenID)
     }
 
     /// Bottleneck blocks per ResNet stage (stages 1-3), modelscope's `resnet_type` map.

@@ -8,14 +8,12 @@ public struct TaskConfiguration: Equatable, Sendable {
     public var patchImageSize = 480
     public var maximumSourceLength = 256
     public var promptType = PromptType.none
-    public var generationType = "generation"
     /// ImageNet mean/std when true, else 0.5/0.5.
     public var imagenetMeanAndStandardDeviation = false
     /// Replaces both prompt templates when set.
     public var prompt: String?
     /// Answer strings in file order (e.g. no, yes, maybe) with their label indices.
     public var answers: [String] = []
-    public var answerLabelFile: String?
 
     public init() {}
 
@@ -50,11 +48,13 @@ public struct TaskConfiguration: Equatable, Sendable {
             }
             configuration.promptType = type
         }
-        if let value = model["gen_type"] {
-            guard let text = value as? String, ["traverse", "generation"].contains(text) else {
-                throw ConfigurationError.unsupported(key: "model.gen_type", value: "\(value)")
-            }
-            configuration.generationType = text
+        // ofad scores the answers as modelscope's traverse path does (spec §7.2). "generation" (modelscope's default
+        // when the key is absent) decodes text and reports score 1.0: a different result, so it is refused.
+        guard let generation = model["gen_type"] as? String, generation == "traverse" else {
+            throw ConfigurationError.invalid(
+                key: "model.gen_type",
+                reason: "is \(model["gen_type"].map { "\($0)" } ?? "absent (modelscope's default: generation)"); "
+                    + "ofad implements \"traverse\" only, as the published SNLI-VE model uses")
         }
         if let value = model["imagenet_default_mean_and_std"] {
             guard let flag = value as? Bool else {
@@ -71,7 +71,6 @@ public struct TaskConfiguration: Equatable, Sendable {
         guard let labelFile = model["answer2label"] as? String else {
             throw ConfigurationError.invalid(key: "model.answer2label", reason: "names no answer-to-label JSON file")
         }
-        configuration.answerLabelFile = labelFile
         configuration.answers = try readAnswers(directory.appendingPathComponent(labelFile), name: labelFile)
         return configuration
     }

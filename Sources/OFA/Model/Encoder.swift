@@ -7,8 +7,7 @@ public struct ImageFeatures: @unchecked Sendable {
     let patches: Tensor
     /// `[P, d]`: image_pos_ln(embed_image_positions[ids]).
     let positions: Tensor
-    public let gridRows: Int
-    public let gridColumns: Int
+    public let grid: PatchGrid
 }
 
 struct EncoderOutput {
@@ -96,14 +95,14 @@ struct Encoder {
         for r in 0..<rows { for c in 0..<columns { ids.append(Int32(r * bucket + c + 1)) } }
         let positions = imagePositionNorm(backend.gatherRows(imagePositions,
                                                              indices: backend.makeIndices(shape: [ids.count], values: ids)))
-        return ImageFeatures(patches: patchNorm(patches), positions: positions, gridRows: rows, gridColumns: columns)
+        return ImageFeatures(patches: patchNorm(patches), positions: positions, grid: PatchGrid(rows: rows, columns: columns))
     }
 
     /// Runs the encoder on one image and one source sequence.
     func callAsFunction(image: ImageFeatures, tokens: [Int], recorder: AttentionRecorder?,
                         probe: ForwardProbe?) -> EncoderOutput {
         let width = configuration.modelDimension, heads = configuration.encoderAttentionHeads
-        let patchCount = image.gridRows * image.gridColumns, length = tokens.count
+        let patchCount = image.grid.count, length = tokens.count
         let tokenIndices = backend.makeIndices(shape: [length], values: tokens.map(Int32.init))
         var text = backend.gatherRows(embedding, indices: tokenIndices)
         if let typeEmbedding {
@@ -129,7 +128,7 @@ struct Encoder {
                                           maximumPosition: configuration.maximumPositions))
         let imageBuckets = backend.makeIndices(
             shape: [patchCount, patchCount],
-            values: PositionBuckets.image(rows: image.gridRows, columns: image.gridColumns,
+            values: PositionBuckets.image(rows: image.grid.rows, columns: image.grid.columns,
                                           bucketSize: configuration.imageBucketSize))
         for (index, layer) in layers.enumerated() {
             let bias = AttentionBias(absolute: absoluteBias, relative: [

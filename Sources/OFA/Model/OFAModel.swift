@@ -102,8 +102,7 @@ public final class OFAModel: @unchecked Sendable {
         let logits = decoder(tokens: decoderTokens, encoder: encoded, recorder: recorder, probe: probe)
         let scores = backend.read(logits)
         let probabilities = AnswerScoring.probabilities(logits: answerTokens.map { scores[$0] })
-        let geometry = AttentionGeometry(gridRows: image.gridRows, gridColumns: image.gridColumns,
-                                         sourceTokens: sourceTokens, decoderTokens: decoderTokens)
+        let geometry = AttentionGeometry(grid: image.grid, sourceTokens: sourceTokens, decoderTokens: decoderTokens)
         return Classification(probabilities: probabilities, attention: recorder?.maps ?? [], geometry: geometry)
     }
 
@@ -122,7 +121,7 @@ public final class OFAModel: @unchecked Sendable {
 public struct Classification: Sendable {
     /// In the answer order of the task configuration.
     public let probabilities: [Float]
-    public let attention: [AttentionMap]
+    public let attention: [AttentionProbabilities]
     public let geometry: AttentionGeometry
 
     /// Index of the most probable answer (first on ties, as the reference's argmax).

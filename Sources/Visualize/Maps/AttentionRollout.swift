@@ -6,6 +6,8 @@
 // with every row rescaled to sum 1. The rollout is R = Â_L ⋯ Â_2 Â_1: row i says how much each input position
 // contributes to encoder output i.
 
+import OFA
+
 public struct AttentionRollout: Sendable {
     public let fusion: HeadFusion
     public let discardRatio: Double
@@ -15,14 +17,14 @@ public struct AttentionRollout: Sendable {
     public let size: Int
     private let matrices: [[Float]]
 
-    public init(encoder: [AttentionTensor], fusion: HeadFusion = .mean, discardRatio: Double = 0) throws {
+    public init(encoder: [AttentionProbabilities], fusion: HeadFusion = .mean, discardRatio: Double = 0) throws {
         guard let first = encoder.first else { throw MapError.noLayers }
         guard discardRatio >= 0 && discardRatio < 1 else { throw MapError.discardRatioOutOfRange(discardRatio) }
         let size = first.keys
         var matrices: [[Float]] = []
         for layer in encoder {
-            guard layer.queries == size && layer.keys == size else {
-                throw MapError.keysMismatch(expected: size, actual: layer.queries == size ? layer.keys : layer.queries)
+            guard layer.rows == Array(0..<size) && layer.keys == size else {
+                throw MapError.keysMismatch(expected: size, actual: layer.rows.count == size ? layer.keys : layer.rows.count)
             }
             var fused = [Double](repeating: 0, count: size * size)
             for i in 0..<size {
@@ -128,7 +130,7 @@ extension Heatmap {
     /// Rollout seen from the answer: the decoder's cross-attention row (heads fused, mean over the given cross layers)
     /// over the S encoder outputs, propagated through the rollout to the inputs, patch block kept.
     public static func rollout(
-        _ rollout: AttentionRollout, cross: [AttentionTensor], grid: PatchGrid, heads: HeadFusion = .mean,
+        _ rollout: AttentionRollout, cross: [AttentionProbabilities], grid: PatchGrid, heads: HeadFusion = .mean,
         row: Int = -1, renormalize: Bool = false
     ) throws -> Heatmap {
         let answer = try meanCrossRow(cross, grid: grid, heads: heads, row: row)

@@ -2,11 +2,12 @@
 //
 // Recipe (ofa-spec §8): take the row, fuse the heads, keep columns 0..<patches. The patch block does not sum to 1
 // because the text columns share the softmax; `renormalize` rescales it to sum to 1 over the block.
+import OFA
 
 extension Heatmap {
     /// One cross-attention layer `[heads, T (or the recorded rows), S]` → a patch map.
     public static func crossAttention(
-        _ attention: AttentionTensor, grid: PatchGrid, heads: HeadFusion = .mean, row: Int = -1,
+        _ attention: AttentionProbabilities, grid: PatchGrid, heads: HeadFusion = .mean, row: Int = -1,
         renormalize: Bool = false
     ) throws -> Heatmap {
         let fused = try crossRow(attention, grid: grid, heads: heads, row: row)
@@ -21,7 +22,7 @@ extension Heatmap {
 
     /// The mean over several cross-attention layers (heads fused per layer first; renormalised after the mean).
     public static func crossAttention(
-        layers: [AttentionTensor], grid: PatchGrid, heads: HeadFusion = .mean, row: Int = -1,
+        layers: [AttentionProbabilities], grid: PatchGrid, heads: HeadFusion = .mean, row: Int = -1,
         renormalize: Bool = false
     ) throws -> Heatmap {
         let mean = try meanCrossRow(layers, grid: grid, heads: heads, row: row)
@@ -35,15 +36,15 @@ extension Heatmap {
     }
 
     /// Head-fused cross-attention row over all S source positions.
-    static func crossRow(_ attention: AttentionTensor, grid: PatchGrid, heads: HeadFusion, row: Int) throws -> [Double]
+    static func crossRow(_ attention: AttentionProbabilities, grid: PatchGrid, heads: HeadFusion, row: Int) throws -> [Double]
     {
         guard attention.keys > grid.count else {
             throw MapError.keysMismatch(expected: grid.count + 1, actual: attention.keys)
         }
-        return try attention.fusedRow(attention.queryIndex(row), heads: heads)
+        return try attention.fusedRow(attention.rowIndex(row), heads: heads)
     }
 
-    static func meanCrossRow(_ layers: [AttentionTensor], grid: PatchGrid, heads: HeadFusion, row: Int) throws
+    static func meanCrossRow(_ layers: [AttentionProbabilities], grid: PatchGrid, heads: HeadFusion, row: Int) throws
         -> [Double]
     {
         guard let first = layers.first else { throw MapError.noLayers }

@@ -1,4 +1,5 @@
 // A map over the image-patch grid plus the method that produced it.
+import OFA
 
 public struct Heatmap: Sendable, Equatable {
     public let grid: PatchGrid

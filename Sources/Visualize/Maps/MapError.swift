@@ -1,9 +1,8 @@
 // Why a map could not be built from the attention it was given; each case names the culprit.
+import OFA
 
 public enum MapError: Error, Equatable, Sendable, CustomStringConvertible {
-    case badShape([Int])
     case valueCount(expected: Int, actual: Int)
-    case headOutOfRange(Int, heads: Int)
     case rowOutOfRange(Int, queries: Int)
     case tokenOutOfRange(Int, tokens: Int)
     case noTokens
@@ -16,9 +15,7 @@ public enum MapError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .badShape(let shape): return "attention shape \(shape) is not [heads, queries, keys] with positive sizes"
         case .valueCount(let expected, let actual): return "attention has \(actual) values, its shape needs \(expected)"
-        case .headOutOfRange(let head, let heads): return "head \(head) is out of range (the layer has \(heads))"
         case .rowOutOfRange(let row, let queries): return "query row \(row) is out of range (\(queries) rows)"
         case .tokenOutOfRange(let token, let tokens): return "text token \(token) is out of range (\(tokens) tokens)"
         case .noTokens: return "no text tokens were selected"

@@ -1,25 +1,13 @@
-// The image-patch grid and where each patch lies in the original image.
+// Where each patch of the engine's PatchGrid lies in the original image.
 //
 // Convention: the model saw the original W×H image resized to a square N×N without keeping the aspect ratio, and
 // its rows×cols patch grid tiles that square evenly. Mapped back, patch (r, c) covers the original-image box
 // [c·W/cols, r·H/rows, (c+1)·W/cols, (r+1)·H/rows] (x0, y0, x1, y1; pixel edges, origin at the top-left corner,
 // x1/y1 exclusive). Boxes are fractional when cols ∤ W or rows ∤ H. Every patch covers the same share of the image.
 
-public struct PatchGrid: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
-    public let rows: Int
-    public let columns: Int
+import OFA
 
-    public init(rows: Int, columns: Int) {
-        precondition(rows > 0 && columns > 0, "a patch grid needs positive rows and columns")
-        self.rows = rows
-        self.columns = columns
-    }
-
-    /// Encoder positions 0..<count are the patches, row-major (k = r·columns + c).
-    public var count: Int { rows * columns }
-
-    public var description: String { "\(rows)×\(columns)" }
-
+extension PatchGrid {
     /// The original-image box that patch (row, column) covers.
     public func box(row: Int, column: Int, imageWidth: Int, imageHeight: Int) -> PixelBox {
         let w = Double(imageWidth)

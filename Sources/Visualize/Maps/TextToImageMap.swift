@@ -1,12 +1,14 @@
 // Encoder self-attention from text tokens to the image patches (ofa-spec §8: rows patches.., columns 0..<patches).
 
+import OFA
+
 /// Which text tokens' rows to use; indices count source tokens (0 = bos), i.e. encoder row patches + index.
 public enum TokenSelection: Sendable, Equatable, Codable, CustomStringConvertible {
     case token(Int)
     /// The mean over these tokens' rows (e.g. the hypothesis's tokens).
     case mean([Int])
 
-    var indices: [Int] {
+    public var indices: [Int] {
         switch self {
         case .token(let token): return [token]
         case .mean(let tokens): return tokens
@@ -22,14 +24,14 @@ public enum TokenSelection: Sendable, Equatable, Codable, CustomStringConvertibl
 }
 
 extension Heatmap {
-    /// One encoder layer `[heads, S, S]` → the selected tokens' attention to the patches (heads fused per token row,
-    /// then averaged over tokens; renormalised over the patch block if asked). When only some rows were recorded
-    /// (`[heads, R, S]`), `rows` gives their encoder positions (patches first, so token t is row grid.count + t).
+    /// One encoder layer → the selected tokens' attention to the patches (heads fused per token row, then averaged
+    /// over tokens; renormalised over the patch block if asked). The map's recorded rows must include the tokens'
+    /// encoder positions (patches first, so token t is position grid.count + t).
     public static func textToImage(
-        _ attention: AttentionTensor, grid: PatchGrid, tokens: TokenSelection, heads: HeadFusion = .mean,
-        renormalize: Bool = false, rows: [Int]? = nil
+        _ attention: AttentionProbabilities, grid: PatchGrid, tokens: TokenSelection, heads: HeadFusion = .mean,
+        renormalize: Bool = false
     ) throws -> Heatmap {
-        guard rows?.count ?? attention.keys == attention.queries, attention.keys > grid.count else {
+        guard attention.keys > grid.count else {
             throw MapError.keysMismatch(expected: grid.count + 1, actual: attention.keys)
         }
         let textCount = attention.keys - grid.count
@@ -39,8 +41,8 @@ extension Heatmap {
         for token in indices {
             guard token >= 0 && token < textCount else { throw MapError.tokenOutOfRange(token, tokens: textCount) }
             let position = grid.count + token
-            guard let query = rows == nil ? position : rows!.firstIndex(of: position) else {
-                throw MapError.rowOutOfRange(position, queries: attention.queries)
+            guard let query = attention.rows.firstIndex(of: position) else {
+                throw MapError.rowOutOfRange(position, queries: attention.rows.count)
             }
             let fused = try attention.fusedRow(query, heads: heads)
             for k in sum.indices { sum[k] += fused[k] }

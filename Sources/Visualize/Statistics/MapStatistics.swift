@@ -6,6 +6,7 @@
 // mass = Σ v·(patch centre) / Σv; top-k = the k largest values, ties broken by lower patch index.
 // Negative values count as 0 for entropy and centre of mass (attention is non-negative).
 import Foundation
+import OFA
 
 public struct MapStatistics: Sendable, Equatable, Codable {
     public struct Point: Sendable, Equatable, Codable {

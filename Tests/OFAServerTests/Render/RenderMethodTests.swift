@@ -52,10 +52,9 @@ final class RenderMethodTests: XCTestCase {
         let result = try pipeline.predict(
             image: pipeline.prepare(imageBytes: image), hypothesis: hypothesis,
             attention: AttentionRequest(kinds: [.cross], layers: [layer], rows: [-1]))
-        let map = result.attention[0]
         return try Heatmap.crossAttention(
-            AttentionTensor(shape: map.shape, values: map.values, layer: layer),
-            grid: Visualize.PatchGrid(rows: model.gridSize, columns: model.gridSize), heads: heads, renormalize: true)
+            result.attention[0], grid: PatchGrid(rows: model.gridSize, columns: model.gridSize), heads: heads,
+            renormalize: true)
     }
 
     func testAnOverlayIsAPNGOfTheImagesSizeLabelledWithItsMethodAndTheAnswer() throws {
@@ -138,7 +137,7 @@ final class RenderMethodTests: XCTestCase {
             let layers = source == "encoder" ? model.encoderLayers : model.decoderLayers
             XCTAssertEqual(result.statistics.map(\.layer), Array(0..<layers), source)
             XCTAssertEqual([result.imageWidth, result.imageHeight], [200, 150])
-            XCTAssertEqual(result.patchGrid, OFAWire.PatchGrid(rows: model.gridSize, cols: model.gridSize))
+            XCTAssertEqual(result.patchGrid, PatchGridSize(rows: model.gridSize, cols: model.gridSize))
             XCTAssertEqual(result.prediction, try TinyModel.expected(image, [hypothesis])[0])
             for s in result.statistics {
                 XCTAssertEqual(s.topK.count, 3)
@@ -169,8 +168,8 @@ final class RenderMethodTests: XCTestCase {
         let full = try pipeline.predict(
             image: pipeline.prepare(imageBytes: image), hypothesis: hypothesis,
             attention: AttentionRequest(kinds: [.encoder], layers: [0]))
-        let encoder = try AttentionTensor(shape: full.attention[0].shape, values: full.attention[0].values, layer: 0)
-        let grid = Visualize.PatchGrid(rows: model.gridSize, columns: model.gridSize)
+        let encoder = full.attention[0]
+        let grid = PatchGrid(rows: model.gridSize, columns: model.gridSize)
         // ` does the image describe " two birds on a branch "?`: the hypothesis's own tokens sit inside the quotes.
         let quotes = full.tokenStrings.indices.filter { full.tokenStrings[$0] == " \"" }
         XCTAssertEqual(quotes.count, 2, "\(full.tokenStrings)")
@@ -187,22 +186,30 @@ final class RenderMethodTests: XCTestCase {
             try NPYFile.decode(one.data.bytes).values,
             try Heatmap.textToImage(encoder, grid: grid, tokens: .token(0), heads: .max, renormalize: true).values)
         XCTAssertEqual(
-            spy.recordings.last,
-            AttentionRecording(kinds: [.encoder], layers: [0], rows: .sourceTokens([0])),
+            spy.recordings.last, AttentionRequest(kinds: [.encoder], layers: [0], rows: [grid.count]),
             "only the token's row is recorded")
+        XCTAssertEqual(full.hypothesisTokens, hypothesisTokens[0]..<(hypothesisTokens.last! + 1))
     }
 
     func testEachRequestIsOneForwardPassRecordingOnlyWhatItsMapsRead() throws {
         _ = try render(["output": "grid"])
         XCTAssertEqual(
-            spy.recordings, [AttentionRecording(kinds: [.cross], layers: [0, 1], rows: .answer)],
+            spy.recordings, [AttentionRequest(kinds: [.cross], layers: [0, 1], rows: [-1])],
             "every layer of a grid comes from one pass, answer row only")
         _ = try render(["output": "animation", "source": "encoder"])
-        XCTAssertEqual(spy.recordings.last, AttentionRecording(kinds: [.encoder], layers: [0, 1], rows: .sourceTokens(nil)))
+        let patches = model.gridSize * model.gridSize
+        let text = try TinyModel.reference.get().prepareText(hypothesis: hypothesis)
+        let pipeline = try TinyModel.reference.get()
+        XCTAssertEqual(
+            Array(text.sourceIDs[text.hypothesisTokens]), pipeline.tokenizer.encode(" two birds on a branch"))
+        XCTAssertEqual(
+            spy.recordings.last,
+            AttentionRequest(kinds: [.encoder], layers: [0, 1], rows: text.hypothesisTokens.map { patches + $0 }),
+            "only the hypothesis's tokens' rows")
         _ = try render(["source": "rollout", "fusion": "max", "discard_ratio": .number(0.5)])
-        XCTAssertEqual(spy.recordings.last, AttentionRecording(kinds: [.encoder, .cross], layers: nil, rows: .all))
+        XCTAssertEqual(spy.recordings.last, AttentionRequest(kinds: [.encoder, .cross]))
         _ = try server.client().call(Method.stats, params: params(["layers": [1]]))
-        XCTAssertEqual(spy.recordings.last, AttentionRecording(kinds: [.cross], layers: [1], rows: .answer))
+        XCTAssertEqual(spy.recordings.last, AttentionRequest(kinds: [.cross], layers: [1], rows: [-1]))
         XCTAssertEqual(spy.recordings.count, 4, "one engine call per request")
         let status = try server.client().call(Method.status, as: StatusResult.self)
         XCTAssertEqual(status.imageCache.misses, 1, "the image's features are computed once")
@@ -212,30 +219,32 @@ final class RenderMethodTests: XCTestCase {
     func testEveryBadParameterIsRefusedNamingItAndTheDaemonStaysHealthy() throws {
         let client = try server.client()
         let cases: [([String: JSONValue], String)] = [
-            (["colormap": "plasma"], "unknown \"colormap\" \"plasma\" (jet, viridis, inferno, gray)"),
-            (["output": "video"], "unknown \"output\" \"video\" (overlay, grid, animation, npy)"),
-            (["source": "saliency"], "unknown \"source\" \"saliency\" (cross, encoder, rollout)"),
-            (["layers": [2]], "layer 2 is out of range: the decoder has 2 layers (-2…1)"),
-            (["layers": [-3]], "layer -3 is out of range"),
-            (["layers": [0], "source": "encoder", "token": 0, "heads": 4], "head 4 is out of range: the encoder has 4"),
+            (["colormap": "plasma"], "\"colormap\" \"plasma\" is not one of jet, viridis, inferno, gray"),
+            (["output": "video"], "\"output\" \"video\" is not one of overlay, grid, animation, npy"),
+            (["source": "saliency"], "\"source\" \"saliency\" is not one of cross, encoder, rollout"),
+            (["layers": [2]], "\"layers\" 2 is out of range: the decoder has 2 layers (-2…1)"),
+            (["layers": [-3]], "\"layers\" -3 is out of range"),
+            (["layers": [0], "source": "encoder", "token": 0, "heads": 4], "\"heads\" 4 is out of range: the encoder has 4"),
             (["layers": []], "\"layers\" is empty"),
-            (["layers": "most"], "expected a list of ints or \"all\" at \"layers\""),
+            (["layers": "most"], "\"layers\" expected a list of ints or \"all\""),
             (["alpha": .number(1.5)], "\"alpha\" 1.5 is not in [0, 1]"),
             (["alpha": .number(-0.1)], "\"alpha\" -0.1 is not in [0, 1]"),
+            (["alpha": "high"], "\"alpha\" has the wrong type (expected a number)"),
             (["max_side": 100_000], "\"max_side\" 100000 is not in [16, 4096]"),
             (["max_side": 0], "\"max_side\" 0 is not in [16, 4096]"),
-            (["heads": "avg"], "unknown \"heads\" \"avg\" (mean, max, min or a head index)"),
-            (["heads": 9], "head 9 is out of range: the decoder has 4 heads"),
+            (["heads": "avg"], "\"heads\" expected mean, max, min or a head index"),
+            (["heads": 9], "\"heads\" 9 is out of range: the decoder has 4 heads"),
             (["token": 1], "\"token\" applies to source \"encoder\" only"),
-            (["fusion": "max"], "\"fusion\" and \"discard_ratio\" apply to source \"rollout\" only"),
-            (["source": "rollout", "fusion": "median"], "unknown \"fusion\" \"median\" (mean, max, min)"),
-            (["source": "rollout", "discard_ratio": 1], "\"discard_ratio\" 1.0 is not in [0, 1)"),
-            (["smoothing": -1], "\"smoothing\" -1.0 is not in [0, 64.0]"),
-            (["temperature": 0], "\"temperature\" 0.0 must be positive"),
+            (["fusion": "max"], "\"fusion\" applies to source \"rollout\" only"),
+            (["discard_ratio": .number(0.5)], "\"discard_ratio\" applies to source \"rollout\" only"),
+            (["source": "rollout", "fusion": "median"], "\"fusion\" \"median\" is not one of mean, max, min"),
+            (["source": "rollout", "discard_ratio": 1], "\"discard_ratio\" 1 is not in [0, 1)"),
+            (["smoothing": -1], "\"smoothing\" -1 is not in [0, 64]"),
+            (["temperature": 0], "\"temperature\" 0 is not in [0.001, 1000]"),
             (["frame_delay_ms": 0], "\"frame_delay_ms\" 0 is not in [10, 60000]"),
             (["loop": -1], "\"loop\" -1 is not in [0, 65535]"),
             (["top_k": -2], "\"top_k\" -2 is not in [0, 1000]"),
-            (["focus_threshold": 2], "\"focus_threshold\" 2.0 is not in [0, 1]"),
+            (["focus_threshold": 2], "\"focus_threshold\" 2 is not in [0, 1]"),
             (["columns": 0], "\"columns\" 0 is not in [1, 64]"),
             (["source": "encoder", "token": 500], "\"token\" 500 is out of range: this prompt has"),
             (["hypothesis": " "], "the hypothesis is empty"),

@@ -41,13 +41,13 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
             imageParameters: "fake-480")
     }
 
-    func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {
+    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage {
         guard ImageHeader(bytes) != nil else { throw EngineError.imageUndecodable("fake: unknown format") }
         lock.withLock { prepareCalls += 1 }
-        return PreparedImage(payload: Features(digest: SHA256.hexDigest(of: bytes)))
+        return EngineImage(payload: Features(digest: SHA256.hexDigest(of: bytes)))
     }
 
-    func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
+    func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
         let (gate, delay) = lock.withLock {
             predictCalls += 1
             return (currentGate, currentDelay)
@@ -63,7 +63,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
         }
     }
 
-    func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
+    func attention(image: EngineImage, hypothesis: String, premise: String?, selection: AttentionSelection)
         throws -> (Prediction, [AttentionMap])
     {
         let prediction = try predict(image: image, hypotheses: [hypothesis], premise: premise)[0]
@@ -77,7 +77,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
                 heads: selection.headMean ? nil : (selection.heads ?? [0, 1]),
                 queryPosition: selection.queryPosition,
                 values: FloatArray(shape: [heads, queries, keys], values: values),
-                patchGrid: PatchGrid(rows: 2, cols: 2), queryTokens: ["a", "b", "c"],
+                patchGrid: PatchGridSize(rows: 2, cols: 2), queryTokens: ["a", "b", "c"],
                 keyTokens: ["p0", "p1", "p2", "p3", "x", "y"])
         }
         return (prediction, maps)

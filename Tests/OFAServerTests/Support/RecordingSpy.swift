@@ -1,32 +1,34 @@
-// The real engine (PipelineEngine on tiny-a) with a log of what each render or stats request asked it to record.
+// The real engine (PipelineEngine on tiny-a) with a log of what each render or stats request's one forward pass
+// recorded.
 import Foundation
+import OFA
+import OFAExplanation
 import OFAServer
 import OFAWire
 
 final class RecordingSpy: InferenceEngine, @unchecked Sendable {
     let inner: PipelineEngine
     private let lock = NSLock()
-    private var log: [AttentionRecording] = []
+    private var log: [AttentionRequest] = []
 
     init(_ inner: PipelineEngine) { self.inner = inner }
 
-    /// The recordings asked for so far, one per forward pass.
-    var recordings: [AttentionRecording] { lock.withLock { log } }
+    /// What each explain call recorded, one entry per forward pass.
+    var recordings: [AttentionRequest] { lock.withLock { log } }
 
     func describe() -> EngineDescription { inner.describe() }
-    func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage { try inner.prepareImage(bytes) }
-    func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
+    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage { try inner.prepareImage(bytes) }
+    func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
         try inner.predict(image: image, hypotheses: hypotheses, premise: premise)
     }
-    func attention(image: PreparedImage, hypothesis: String, premise: String?, selection: AttentionSelection)
+    func attention(image: EngineImage, hypothesis: String, premise: String?, selection: AttentionSelection)
         throws -> (Prediction, [AttentionMap])
     {
         try inner.attention(image: image, hypothesis: hypothesis, premise: premise, selection: selection)
     }
-    func record(image: PreparedImage, hypothesis: String, premise: String?, recording: AttentionRecording)
-        throws -> RecordedAttention
-    {
-        lock.withLock { log.append(recording) }
-        return try inner.record(image: image, hypothesis: hypothesis, premise: premise, recording: recording)
+    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation {
+        let explanation = try inner.explain(image: image, imageBytes: imageBytes, plan: plan)
+        lock.withLock { log.append(explanation.recording) }
+        return explanation
     }
 }

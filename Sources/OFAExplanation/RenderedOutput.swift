@@ -5,35 +5,39 @@ import ImageIO
 import OFAWire
 import Visualize
 
-struct RenderedOutput {
+public struct RenderedOutput: Sendable {
     /// "png", "gif" or "npy".
-    let format: String
-    let bytes: [UInt8]
-    let width: Int
-    let height: Int
-    let frames: Int?
+    public let format: String
+    public let bytes: [UInt8]
+    /// Pixels, or for npy the grid's columns and rows.
+    public let width: Int
+    public let height: Int
+    /// GIF frames, or npy layers.
+    public let frames: Int?
 
     /// `image` is the upright original; it is scaled down to the plan's max_side before drawing.
-    init(_ maps: AttentionMaps, plan: RenderPlan, image: RGBImage?, prediction: Prediction) throws {
+    init(_ maps: ExplanationMaps, plan: RenderPlan, image: RGBImage?, prediction: Prediction) throws {
         let answer = "\(prediction.answer) \(String(format: "%.3f", prediction.probabilities[prediction.answer] ?? 0))"
-        if plan.output == .npy {
+        let settings = plan.settings
+        if settings.output == .npy {
             let grid = maps.grid
             let array = NPYArray(shape: [maps.maps.count, grid.rows, grid.columns], values: maps.maps.flatMap(\.values))
             self.init(format: "npy", bytes: NPYFile.encode(array), width: grid.columns, height: grid.rows,
                       frames: maps.maps.count)
             return
         }
-        guard let image else { throw EngineError.failed("no image to draw on") }
-        let size = ImageResampling.fitting(width: image.width, height: image.height, maxSide: plan.maxSide)
-        let count = plan.output == .overlay ? 1 : maps.maps.count
+        guard let image else { throw ExplanationError.notRecorded("the image to draw on") }
+        let size = ImageResampling.fitting(width: image.width, height: image.height, maxSide: settings.maxSide)
+        let count = settings.output == .overlay ? 1 : maps.maps.count
         let pixels = size.width * size.height * count
-        guard pixels <= RenderPlan.maximumOutputPixels else {
-            throw RenderPlan.invalid(
-                "the output would hold \(pixels) pixels (\(count) × \(size.width)×\(size.height)), over the limit of "
-                    + "\(RenderPlan.maximumOutputPixels): lower \"max_side\" or draw fewer layers")
+        guard pixels <= RenderSettings.maximumOutputPixels else {
+            throw ParameterError(
+                "max_side",
+                "gives an output of \(pixels) pixels (\(count) × \(size.width)×\(size.height)), over the limit of "
+                    + "\(RenderSettings.maximumOutputPixels): lower it or draw fewer layers")
         }
         let labels = maps.maps.map { [$0.method.shortLabel, answer] }
-        switch plan.output {
+        switch settings.output {
         case .overlay:
             let base = ImageResampling.resize(image, width: size.width, height: size.height)
             let map = maps.maps.count == 1 ? maps.maps[0] : try Heatmap.mean(maps.maps)
@@ -43,7 +47,7 @@ struct RenderedOutput {
                       frames: nil)
         case .grid:
             let layout = GridLayout(
-                columns: plan.columns, cellMaxSide: plan.maxSide, sharedScale: plan.sharedScale,
+                columns: settings.columns, cellMaxSide: settings.maxSide, sharedScale: settings.sharedScale,
                 title: "\(plan.hypothesis) -> \(answer)")
             let drawn = LayerGrid.render(
                 maps.maps, labels: maps.maps.map { [$0.method.shortLabel] }, on: image,
@@ -52,8 +56,9 @@ struct RenderedOutput {
                       frames: nil)
         case .animation:
             let animation = AnimationOptions(
-                frameDelayMilliseconds: plan.frameDelayMilliseconds, loop: plan.loop, maxSide: plan.maxSide,
-                sharedScale: plan.sharedScale)
+                frameDelayMilliseconds: settings.frameDelayMilliseconds,
+                loop: settings.loop == 0 ? .forever : .count(settings.loop), maxSide: settings.maxSide,
+                sharedScale: settings.sharedScale)
             let bytes = try LayerAnimation.render(
                 maps.maps, labels: labels, on: image, options: Self.unprepared(plan.options), animation: animation)
             // The logical screen (bytes 6…9, little-endian) includes a colorbar when there is one.

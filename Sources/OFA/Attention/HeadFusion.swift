@@ -1,7 +1,7 @@
 // How the heads of one attention layer become one map.
 
 public enum HeadFusion: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
-    /// One head, by index.
+    /// One head, by the model's index.
     case head(Int)
     /// Element-wise mean over heads.
     case mean

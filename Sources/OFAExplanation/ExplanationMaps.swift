@@ -1,45 +1,48 @@
 // The maps of a render or stats request, one per layer drawn, built from the one recording with Visualize: cross
 // attention from the answer row, encoder text→image, or rollout × the answer's cross-attention.
+import OFA
+import OFAPipeline
 import OFAWire
 import Visualize
 
-struct AttentionMaps {
+struct ExplanationMaps {
     /// One per layer of the plan, in its order, smoothed and sharpened as the plan asks (the maps as drawn).
     let maps: [Heatmap]
-    let grid: Visualize.PatchGrid
+    let grid: PatchGrid
 
-    init(_ recorded: RecordedAttention, plan: RenderPlan) throws {
-        let grid = Visualize.PatchGrid(rows: recorded.grid.rows, columns: recorded.grid.cols)
-        func tensor(_ kind: AttentionKind, _ layer: Int) throws -> (AttentionTensor, [Int]) {
-            guard let recorded = recorded.tensors.first(where: { $0.kind == kind && $0.layer == layer }) else {
-                throw EngineError.failed("the engine did not record \(kind.rawValue) attention of layer \(layer)")
+    /// `tokens`: the encoder source's text tokens (one token, or the hypothesis's).
+    init(_ result: EntailmentResult, plan: RenderPlan, tokens: TokenSelection) throws {
+        let grid = result.geometry.grid
+        func recorded(_ kind: AttentionRequest.Kind, _ layer: Int) throws -> AttentionProbabilities {
+            guard let map = result.attention.first(where: { $0.kind == kind && $0.layer == layer }) else {
+                throw ExplanationError.notRecorded("\(kind.rawValue) attention of layer \(layer)")
             }
-            return (try AttentionTensor(shape: recorded.shape, values: recorded.values, layer: layer), recorded.rows)
+            return map
         }
         var maps: [Heatmap] = []
-        switch plan.source {
+        switch plan.settings.source {
         case .cross:
             for layer in plan.layers {
-                let (cross, _) = try tensor(.cross, layer)
-                maps.append(try Heatmap.crossAttention(cross, grid: grid, heads: plan.heads, renormalize: true))
+                maps.append(
+                    try Heatmap.crossAttention(
+                        try recorded(.cross, layer), grid: grid, heads: plan.heads, renormalize: true))
             }
         case .encoder:
-            let tokens: TokenSelection = plan.token.map { .token($0) } ?? .mean(recorded.hypothesisTokens)
             for layer in plan.layers {
-                let (encoder, rows) = try tensor(.encoder, layer)
                 maps.append(
                     try Heatmap.textToImage(
-                        encoder, grid: grid, tokens: tokens, heads: plan.heads, renormalize: true, rows: rows))
+                        try recorded(.encoder, layer), grid: grid, tokens: tokens, heads: plan.heads,
+                        renormalize: true))
             }
         case .rollout:
-            let encoderLayers = recorded.tensors.filter { $0.kind == .encoder }.map(\.layer).sorted()
+            let encoder = result.attention.filter { $0.kind == .encoder }.sorted { $0.layer < $1.layer }
             let rollout = try AttentionRollout(
-                encoder: encoderLayers.map { try tensor(.encoder, $0).0 }, fusion: plan.rolloutFusion,
-                discardRatio: plan.discardRatio)
+                encoder: encoder, fusion: plan.rolloutFusion, discardRatio: plan.settings.discardRatio)
             for layer in plan.layers {
-                let (cross, _) = try tensor(.cross, layer)
                 maps.append(
-                    try Heatmap.rollout(rollout, cross: [cross], grid: grid, heads: plan.heads, renormalize: true))
+                    try Heatmap.rollout(
+                        rollout, cross: [try recorded(.cross, layer)], grid: grid, heads: plan.heads,
+                        renormalize: true))
             }
         }
         self.maps = maps.map { HeatmapOverlay.prepare($0, options: plan.options) }

@@ -4,7 +4,7 @@ import OFA
 import OFAPipeline
 import OFAWire
 
-struct AttentionPlan {
+struct AttentionExport {
     /// What the engine is asked to record (a superset when kinds have different layer counts).
     let request: AttentionRequest
     /// The (kind, layer) pairs answered, in the selection's order.
@@ -20,13 +20,13 @@ struct AttentionPlan {
             let (part, layerCount, headCount) = Self.shape(of: kind, model)
             for layer in Self.unique(selection.layers ?? [layerCount - 1]) {
                 guard layer < layerCount else {
-                    throw EngineError.selectionOutOfRange(
+                    throw ExplanationError.selectionOutOfRange(
                         "layer \(layer) of \(kind.rawValue) attention: the \(part) has \(layerCount) layers")
                 }
                 wanted.append((kind, layer))
             }
             if let head = selection.heads?.first(where: { $0 >= headCount }) {
-                throw EngineError.selectionOutOfRange(
+                throw ExplanationError.selectionOutOfRange(
                     "head \(head) of \(kind.rawValue) attention: the \(part) has \(headCount) heads")
             }
         }
@@ -39,29 +39,29 @@ struct AttentionPlan {
     }
 
     /// The wire maps for `result`, which was asked for `request`.
-    func maps(from result: EntailmentResult) throws -> [OFAWire.AttentionMap] {
+    func maps(from result: EntailmentResult) throws -> [AttentionMap] {
         let geometry = result.geometry
         let encoderTokens = (0..<geometry.patchCount).map { "<img_\($0)>" } + result.tokenStrings
         let decoderTokens = result.decoderTokenStrings
-        let grid = PatchGrid(rows: geometry.gridRows, cols: geometry.gridColumns)
+        let grid = PatchGridSize(rows: geometry.grid.rows, cols: geometry.grid.columns)
         return try wanted.map { kind, layer in
             let queryTokens = kind == .encoder ? encoderTokens : decoderTokens
             let keyTokens = kind == .decoderSelf ? decoderTokens : encoderTokens
             if let position = queryPosition, position >= queryTokens.count || position < -queryTokens.count {
-                throw EngineError.selectionOutOfRange(
+                throw ExplanationError.selectionOutOfRange(
                     "query position \(position) of \(kind.rawValue) attention: this prompt gives "
                         + "\(queryTokens.count) query rows")
             }
             guard let map = result.attention.first(where: { $0.kind == kind && $0.layer == layer }),
                 map.keys == keyTokens.count
             else {
-                throw EngineError.failed("the engine did not record \(kind.rawValue) attention of layer \(layer)")
+                throw ExplanationError.notRecorded("\(kind.rawValue) attention of layer \(layer)")
             }
             let values =
                 headMean
-                ? FloatArray(shape: [1, map.rows.count, map.keys], values: Self.meanOverHeads(map))
+                ? FloatArray(shape: [1, map.rows.count, map.keys], values: try map.fused(heads: .mean))
                 : FloatArray(shape: map.shape, values: map.values)
-            return OFAWire.AttentionMap(
+            return AttentionMap(
                 kind: AttentionKind(rawValue: kind.rawValue)!, layer: layer, heads: headMean ? nil : map.heads,
                 queryPosition: queryPosition == nil ? nil : map.rows.first, values: values,
                 patchGrid: kind == .decoderSelf ? nil : grid, queryTokens: map.rows.map { queryTokens[$0] },
@@ -75,16 +75,6 @@ struct AttentionPlan {
         case .encoder: return ("encoder", model.encoderLayers, model.encoderAttentionHeads)
         case .decoderSelf, .cross: return ("decoder", model.decoderLayers, model.decoderAttentionHeads)
         }
-    }
-
-    private static func meanOverHeads(_ map: OFA.AttentionMap) -> [Float] {
-        let plane = map.rows.count * map.keys
-        var sum = [Float](repeating: 0, count: plane)
-        for head in 0..<map.heads.count {
-            for index in 0..<plane { sum[index] += map.values[head * plane + index] }
-        }
-        let scale = 1 / Float(max(map.heads.count, 1))
-        return sum.map { $0 * scale }
     }
 
     private static func unique<T: Hashable>(_ items: [T]) -> [T] {
