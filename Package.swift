@@ -27,8 +27,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .target(
             name: "OFA",
-            dependencies: ["COpenBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["COpenBLAS"]
         ),
         // libjpeg-turbo + libpng behind a setjmp-safe C helper (Debian: libjpeg62-turbo-dev, libpng-dev).
         .target(
@@ -38,16 +37,14 @@ let package = Package(
         .target(name: "ImageIO", dependencies: ["CImageCodecs"]),
         .target(
             name: "OFAPreprocessing",
-            dependencies: ["ImageIO"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["ImageIO"]
         ),
         .target(name: "OFAPipeline", dependencies: ["OFA", "OFAPreprocessing", "ImageIO"]),
         // giflib for animated GIFs (Debian: libgif-dev).
         .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
         .target(
             name: "Visualize",
-            dependencies: ["OFA", "ImageIO", "CGIF"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["OFA", "ImageIO", "CGIF"]
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(

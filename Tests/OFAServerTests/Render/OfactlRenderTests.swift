@@ -59,7 +59,7 @@ final class OfactlRenderTests: XCTestCase {
         XCTAssertTrue(npy.stdout.contains("npy 4×4, 1 layers, layers [1]"), npy.stdout)
     }
 
-    func testStatsPrintsATableOrJSONAndBadOptionsExitWithTheDaemonsMessage() throws {
+    func testStatsPrintsATableOrJSONAndBadOptionsAreRefusedNamingThem() throws {
         let ofactl = try executable("ofactl")
         let table = try runProcess(ofactl, ["stats", imagePath, "two birds"], environment: environment)
         XCTAssertEqual(table.status, 0, table.stderr)
@@ -74,8 +74,13 @@ final class OfactlRenderTests: XCTestCase {
         let bad = try runProcess(
             ofactl, ["heatmap", imagePath, "two birds", "--colormap", "plasma", "-o", server.directory + "/x.png"],
             environment: environment)
-        XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("unknown \"colormap\" \"plasma\""), bad.stderr)
+        XCTAssertEqual(bad.status, 64, "refused before sending, by the same contract the daemon checks")
+        XCTAssertTrue(bad.stderr.contains("--colormap \"plasma\" is not one of jet, viridis"), bad.stderr)
+        let outOfRange = try runProcess(
+            ofactl, ["heatmap", imagePath, "two birds", "--layers", "5", "-o", server.directory + "/x.png"],
+            environment: environment)
+        XCTAssertEqual(outOfRange.status, 1, "the model's layer count is the daemon's to check")
+        XCTAssertTrue(outOfRange.stderr.contains("\"layers\" 5 is out of range: the decoder has 2"), outOfRange.stderr)
         let usage = try runProcess(ofactl, ["grid", imagePath, "x", "--layers", "1,two"], environment: environment)
         XCTAssertEqual(usage.status, 64, usage.stderr)
     }
