@@ -43,8 +43,10 @@ enum DerivedModels {
     /// The files besides the weights; vocabulary links are resolved, so each copy is a plain model directory.
     static let companionFiles = ["config.json", "configuration.json", "answer2label.json", "vocab.json", "merges.txt"]
     /// The tied token embedding's names in a modelscope state dict; safetensors keeps only the middle one.
-    static let tiedNames = ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
-                            "decoder.output_projection.weight"]
+    static let tiedNames = [
+        "encoder.embed_tokens.weight", "decoder.embed_tokens.weight",
+        "decoder.output_projection.weight",
+    ]
 
     static func write(from source: URL, into folder: URL) throws {
         let tensors = try TensorFile.read(path: source.appendingPathComponent("pytorch_model.bin").path)
@@ -110,7 +112,8 @@ enum DerivedModels {
             ("encoder_layers", integer("encoder_layers")), ("decoder_layers", integer("decoder_layers")),
             ("encoder_attention_heads", integer("encoder_attention_heads")),
             ("decoder_attention_heads", integer("decoder_attention_heads")),
-            ("encoder_ffn_embed_dim", integer("encoder_ffn_dim")), ("decoder_ffn_embed_dim", integer("decoder_ffn_dim")),
+            ("encoder_ffn_embed_dim", integer("encoder_ffn_dim")),
+            ("decoder_ffn_embed_dim", integer("decoder_ffn_dim")),
             ("resnet_type", .string(config["resnet_type"] as! String)), ("token_bucket_size", .integer(256)),
             ("image_bucket_size", .integer(42)), ("patch_image_size", .integer(task["patch_image_size"] as! Int)),
             ("attn_scale_factor", .float(2.0)), ("scale_attn", .bool(true)), ("scale_fc", .bool(true)),
@@ -160,14 +163,22 @@ enum DerivedModels {
         let checkpoint: PickleItem = .dictionary([
             ("args", .namespace(arguments)),
             ("model", .orderedDictionary(model)),
-            ("optimizer_history", .list([.dictionary([
-                ("criterion_name", .string("AdjustLabelSmoothedCrossEntropyCriterion")),
-                ("optimizer_name", .string("FairseqAdam")),
-                ("lr_scheduler_state", .dictionary([("best", .float(0))])), ("num_updates", .integer(0)),
-            ])])),
-            ("extra_state", .dictionary([
-                ("epoch", .integer(1)), ("val_loss", .float(0)), ("previous_epoch_completed", .bool(true)),
-            ])),
+            (
+                "optimizer_history",
+                .list([
+                    .dictionary([
+                        ("criterion_name", .string("AdjustLabelSmoothedCrossEntropyCriterion")),
+                        ("optimizer_name", .string("FairseqAdam")),
+                        ("lr_scheduler_state", .dictionary([("best", .float(0))])), ("num_updates", .integer(0)),
+                    ])
+                ])
+            ),
+            (
+                "extra_state",
+                .dictionary([
+                    ("epoch", .integer(1)), ("val_loss", .float(0)), ("previous_epoch_completed", .bool(true)),
+                ])
+            ),
         ])
         return try writer.archive(checkpoint, name: "checkpoint")
     }

@@ -25,7 +25,8 @@ public enum SafetensorsWriter {
                 data += integers.map { Int64($0).littleEndian }.withUnsafeBytes { Array($0) }
             }
             let dimensions = shape.map(String.init).joined(separator: ",")
-            entries.append(#""\#(name)":{"dtype":"\#(dtype)","shape":[\#(dimensions)],"data_offsets":[\#(start),\#(data.count)]}"#)
+            entries.append(
+                #""\#(name)":{"dtype":"\#(dtype)","shape":[\#(dimensions)],"data_offsets":[\#(start),\#(data.count)]}"#)
         }
         var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
         while header.count % 8 != 0 { header.append(0x20) }

@@ -74,9 +74,11 @@ public struct TorchArchiveWriter {
 
     /// The archive with `root` pickled as data.pkl, under the folder `name` (torch.save uses the file's stem).
     public func archive(_ root: PickleItem, name: String = "archive") throws -> [UInt8] {
-        var pickle = PickleWriter(storages: Dictionary(uniqueKeysWithValues: storages.map {
-            ($0.key, (type: $0.type, count: $0.bytes.count / $0.type.byteCount))
-        }))
+        var pickle = PickleWriter(
+            storages: Dictionary(
+                uniqueKeysWithValues: storages.map {
+                    ($0.key, (type: $0.type, count: $0.bytes.count / $0.type.byteCount))
+                }))
         try pickle.write(root)
         var zip = StoredZipWriter(alignment: 64)
         zip.add(name + "/data.pkl", pickle.finish())
@@ -138,7 +140,10 @@ private struct PickleWriter {
             withUnsafeBytes(of: UInt32(utf8.count).littleEndian) { bytes += $0 }
             bytes += utf8
         case .tuple(let items):
-            if items.isEmpty { bytes.append(0x29); return }
+            if items.isEmpty {
+                bytes.append(0x29)
+                return
+            }
             bytes.append(0x28)
             for element in items { try write(element) }
             bytes.append(0x74)

@@ -111,7 +111,9 @@ final class CheckpointTests: XCTestCase {
             var data = original
             let start = round % 2 == 0 ? Int.random(in: 0..<2048, using: &generator)
                 : Int.random(in: tail..<(original.count - 8), using: &generator)
-            for offset in start..<min(start + 8, data.count) { data[offset] = UInt8.random(in: 0...255, using: &generator) }
+            for offset in start..<min(start + 8, data.count) {
+                data[offset] = UInt8.random(in: 0...255, using: &generator)
+            }
             let directory = scratch.appendingPathComponent("garbled-\(round)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let previous = scratch
@@ -150,18 +152,21 @@ final class CheckpointTests: XCTestCase {
     func testAViewReachingPastTheEndOfItsStorageIsReportedAsCorrupt() throws {
         var writer = TorchArchiveWriter()
         let shared = try writer.addStorage(floats: (0..<10).map(Float.init), as: .float16)
-        let archive = try writer.archive(.orderedDictionary([("late", .tensor(storage: shared, offset: 8, shape: [3]))]))
+        let late = PickleItem.tensor(storage: shared, offset: 8, shape: [3])
+        let archive = try writer.archive(.orderedDictionary([("late", late)]))
         let path = scratch.appendingPathComponent("late.bin").path
         try Data(archive).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try TensorFile.read(path: path)) { error in
-            XCTAssertEqual(error as? CheckpointError,
-                           .corrupt(path: path, reason: "tensor late: extends beyond its storage"))
+            let expected = CheckpointError.corrupt(path: path, reason: "tensor late: extends beyond its storage")
+            XCTAssertEqual(error as? CheckpointError, expected)
         }
     }
 
     func testTheCommittedTinyAStoresItsConvolutionsAsViewsOfOneStorage() throws {
         let file = try TorchArchive.read(path: try Fixtures.model("tiny-a") + "/pytorch_model.bin")
-        let convolutions = file.tensors.filter { $0.key.hasPrefix("encoder.embed_images.") && $0.value.shape.count == 4 }
+        let convolutions = file.tensors.filter {
+            $0.key.hasPrefix("encoder.embed_images.") && $0.value.shape.count == 4
+        }
         XCTAssertGreaterThan(convolutions.count, 20)
         let starts = convolutions.values.map(\.offset).sorted()
         let end = convolutions.values.map { $0.offset + $0.byteCount }.max()!
