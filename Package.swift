@@ -54,8 +54,8 @@ let package = Package(
         .executableTarget(
             name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"], path: "Sources/ofa-render-benchmark"
         ),
-        .testTarget(name: "OFATests", dependencies: ["OFA"]),
-        .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
+        .testTarget(name: "OFATests", dependencies: ["OFA", "FixtureSupport"]),
+        .target(name: "FixtureSupport", dependencies: ["ImageIO", "OFA"], path: "Tests/FixtureSupport"),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
         .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),

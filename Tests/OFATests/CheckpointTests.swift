@@ -1,5 +1,6 @@
 // Loading is strict: every expected tensor must be present with its shape, nothing unexplained may be left over,
 // and broken files are errors that name the problem, never crashes.
+import FixtureSupport
 import Foundation
 import XCTest
 
@@ -17,7 +18,7 @@ final class CheckpointTests: XCTestCase {
 
     /// A copy of tiny-a's directory whose weights file is replaced by `weights` under `name`.
     func modelDirectory(weights: Data, name: String) throws -> String {
-        let source = URL(fileURLWithPath: Fixtures.model("tiny-a"))
+        let source = URL(fileURLWithPath: try Fixtures.model("tiny-a"))
         for file in ["config.json", "configuration.json", "answer2label.json", "vocab.json", "merges.txt"] {
             try FileManager.default.copyItem(at: source.appendingPathComponent(file),
                                              to: scratch.appendingPathComponent(file))
@@ -28,7 +29,8 @@ final class CheckpointTests: XCTestCase {
 
     /// tiny-a's safetensors file with its header edited (tensor data left in place).
     func editedSafetensors(_ edit: (inout [String: Any]) -> Void) throws -> Data {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.model("tiny-a-safetensors") + "/model.safetensors"))
+        let path = try Fixtures.model("tiny-a-safetensors") + "/model.safetensors"
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let length = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as! [String: Any]
         edit(&header)
@@ -83,7 +85,7 @@ final class CheckpointTests: XCTestCase {
     }
 
     func testATruncatedTorchArchiveIsReportedAsCorrupt() throws {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.model("tiny-a") + "/pytorch_model.bin"))
+        let data = try Data(contentsOf: URL(fileURLWithPath: try Fixtures.model("tiny-a") + "/pytorch_model.bin"))
         for keep in [0, 7, 100, data.count / 2, data.count - 30] {
             let directory = scratch.appendingPathComponent("cut-\(keep)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -98,24 +100,79 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// Seeded: OFAD_FUZZ_SEED=<seed> reruns the rounds a failure reports.
     func testGarbledBytesAnywhereNeverCrashTheLoader() throws {
-        let original = try Data(contentsOf: URL(fileURLWithPath: Fixtures.model("tiny-a") + "/pytorch_model.bin"))
-        var generator = SystemRandomNumberGenerator()
+        let original = try Data(contentsOf: URL(fileURLWithPath: try Fixtures.model("tiny-a") + "/pytorch_model.bin"))
+        var generator = SeededGenerator(environment: "OFAD_FUZZ_SEED", fallback: 20_240_901)
+        print("garbled-bytes rounds: seed \(generator.seed) (OFAD_FUZZ_SEED)")
         // Garble the metadata regions (pickle and zip directory), where bad bytes change the structure.
         let tail = original.count - 4096
         for round in 0..<40 {
             var data = original
             let start = round % 2 == 0 ? Int.random(in: 0..<2048, using: &generator)
                 : Int.random(in: tail..<(original.count - 8), using: &generator)
-            for offset in start..<min(start + 8, data.count) { data[offset] = UInt8.random(in: 0...255) }
+            for offset in start..<min(start + 8, data.count) {
+                data[offset] = UInt8.random(in: 0...255, using: &generator)
+            }
             let directory = scratch.appendingPathComponent("garbled-\(round)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let previous = scratch
             scratch = directory
             let path = try modelDirectory(weights: data, name: "pytorch_model.bin")
             scratch = previous
-            do { _ = try load(path) } catch is CheckpointError {} catch is ConfigurationError {}
+            do { _ = try load(path) } catch is CheckpointError {} catch is ConfigurationError {} catch {
+                XCTFail("seed \(generator.seed), round \(round), bytes \(start)..<\(start + 8): \(error)")
+            }
         }
+    }
+
+    func testATensorMayBeAViewAtAnOffsetIntoAStorageSharedWithOtherTensors() throws {
+        var writer = TorchArchiveWriter()
+        let shared = try writer.addStorage(floats: (0..<10).map(Float.init), as: .float16)
+        let single = try writer.addStorage(floats: [-1, -2], as: .float32)
+        let archive = try writer.archive(.orderedDictionary([
+            ("whole", .tensor(storage: shared, offset: 0, shape: [10])),
+            ("middle", .tensor(storage: shared, offset: 3, shape: [2, 2])),
+            ("end", .tensor(storage: shared, offset: 9, shape: [1])),
+            ("scalar", .tensor(storage: shared, offset: 5, shape: [])),
+            ("own", .tensor(storage: single, offset: 0, shape: [2])),
+        ]))
+        let path = scratch.appendingPathComponent("views.bin").path
+        try Data(archive).write(to: URL(fileURLWithPath: path))
+        let tensors = try TensorFile.read(path: path)
+        XCTAssertEqual(tensors["whole"]?.floats, (0..<10).map(Float.init))
+        XCTAssertEqual(tensors["middle"]?.floats, [3, 4, 5, 6])
+        XCTAssertEqual(tensors["middle"]?.shape, [2, 2])
+        XCTAssertEqual(tensors["end"]?.floats, [9])
+        XCTAssertEqual(tensors["scalar"]?.floats, [5])
+        XCTAssertEqual(tensors["scalar"]?.shape, [])
+        XCTAssertEqual(tensors["own"]?.floats, [-1, -2])
+    }
+
+    func testAViewReachingPastTheEndOfItsStorageIsReportedAsCorrupt() throws {
+        var writer = TorchArchiveWriter()
+        let shared = try writer.addStorage(floats: (0..<10).map(Float.init), as: .float16)
+        let late = PickleItem.tensor(storage: shared, offset: 8, shape: [3])
+        let archive = try writer.archive(.orderedDictionary([("late", late)]))
+        let path = scratch.appendingPathComponent("late.bin").path
+        try Data(archive).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try TensorFile.read(path: path)) { error in
+            let expected = CheckpointError.corrupt(path: path, reason: "tensor late: extends beyond its storage")
+            XCTAssertEqual(error as? CheckpointError, expected)
+        }
+    }
+
+    func testTheCommittedTinyAStoresItsConvolutionsAsViewsOfOneStorage() throws {
+        let file = try TorchArchive.read(path: try Fixtures.model("tiny-a") + "/pytorch_model.bin")
+        let convolutions = file.tensors.filter {
+            $0.key.hasPrefix("encoder.embed_images.") && $0.value.shape.count == 4
+        }
+        XCTAssertGreaterThan(convolutions.count, 20)
+        let starts = convolutions.values.map(\.offset).sorted()
+        let end = convolutions.values.map { $0.offset + $0.byteCount }.max()!
+        let largest = convolutions.values.map(\.byteCount).max()!
+        XCTAssertLessThan(end - starts[0], 2 * largest, "one storage holds them all")
+        XCTAssertEqual(Set(starts).count, starts.count, "each at its own offset")
     }
 
     func testAFileThatIsNotACheckpointIsRejected() throws {

@@ -1,5 +1,6 @@
-// Test access to the committed fixtures: model directories and reference goldens made by
-// Tools/fixtures/make_engine_fixtures.py.
+// Test access to the fixtures: model directories (committed, or derived from tiny-a at test time) and reference
+// goldens made by Tools/fixtures/make_engine_fixtures.py.
+import FixtureSupport
 import Foundation
 import XCTest
 
@@ -9,7 +10,8 @@ enum Fixtures {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    static func model(_ name: String) -> String { root.appendingPathComponent("models/\(name)").path }
+    /// tiny-a, tiny-b, or tiny-a's derived copies tiny-a-safetensors and tiny-a-fairseq.
+    static func model(_ name: String) throws -> String { try ModelFixtures.directory(name) }
     static func goldens(_ name: String) throws -> Goldens { try Goldens(name: name) }
 }
 

@@ -10,7 +10,7 @@ final class ParityTests: XCTestCase {
 
     static func model(_ name: String) throws -> OFAModel {
         if let model = models[name] { return model }
-        let model = try OFAModel(directory: Fixtures.model(name), backend: backend)
+        let model = try OFAModel(directory: try Fixtures.model(name), backend: backend)
         models[name] = model
         return model
     }
@@ -94,14 +94,14 @@ final class BatchAndFormatTests: XCTestCase {
         let request = AttentionRequest(kinds: [.cross, .encoder], layers: [1])
         var results: [Classification] = []
         for name in ["tiny-a", "tiny-a-safetensors", "tiny-a-fairseq"] {
-            let model = try OFAModel(directory: Fixtures.model(name), backend: ParityTests.backend)
+            let model = try OFAModel(directory: try Fixtures.model(name), backend: ParityTests.backend)
             let image = model.imageFeatures(pixels: pixels, height: shape[1], width: shape[2])
             results.append(try model.classify(
                 image: image, sourceTokens: try goldens.integers("hypothesis.source_ids"),
                 decoderTokens: try goldens.integers("hypothesis.decoder_ids"), answerTokens: model.answerTokens,
                 attention: request))
         }
-        XCTAssertTrue(try OFAModel.findWeights(in: URL(fileURLWithPath: Fixtures.model("tiny-a-fairseq")))
+        XCTAssertTrue(try OFAModel.findWeights(in: URL(fileURLWithPath: try Fixtures.model("tiny-a-fairseq")))
             .hasSuffix(".pt"))
         for other in results.dropFirst() {
             XCTAssertEqual(other.probabilities, results[0].probabilities)

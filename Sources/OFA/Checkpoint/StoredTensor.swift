@@ -51,3 +51,39 @@ struct WeightsFile {
     let reader: FileReader
     var tensors: [String: StoredTensor]
 }
+
+extension WeightsFile {
+    /// Reads a floating-point tensor as Float (fp16/bf16/fp64 converted in small chunks).
+    func readFloats(_ stored: StoredTensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        switch stored.type {
+        case .float32:
+            try reader.read(into: UnsafeMutableRawPointer(destination.baseAddress!), offset: stored.offset,
+                            count: stored.byteCount)
+        case .float16, .bfloat16, .float64:
+            let width = stored.type.byteCount
+            let chunk = 1 << 20
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * width, alignment: 8)
+            defer { scratch.deallocate() }
+            var done = 0
+            while done < stored.count {
+                let count = min(chunk, stored.count - done)
+                try reader.read(into: scratch, offset: stored.offset + done * width, count: count * width)
+                let target = destination.baseAddress! + done
+                switch stored.type {
+                case .float16:
+                    let source = scratch.assumingMemoryBound(to: UInt16.self)
+                    for i in 0..<count { target[i] = Float(Float16(bitPattern: UInt16(littleEndian: source[i]))) }
+                case .bfloat16:
+                    let source = scratch.assumingMemoryBound(to: UInt16.self)
+                    for i in 0..<count { target[i] = Float(bitPattern: UInt32(UInt16(littleEndian: source[i])) << 16) }
+                default:
+                    let source = scratch.assumingMemoryBound(to: Double.self)
+                    for i in 0..<count { target[i] = Float(source[i]) }
+                }
+                done += count
+            }
+        default:
+            preconditionFailure("integer tensors are rejected before reading")
+        }
+    }
+}

@@ -42,14 +42,14 @@ final class WeightStore {
     /// Reads a float tensor straight into a backend tensor (converting fp16/bf16/fp64 in small chunks).
     func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let stored = try record(name, shape: shape)
-        return try backend.makeTensor(shape: shape) { try read(stored, into: $0) }
+        return try backend.makeTensor(shape: shape) { try file.readFloats(stored, into: $0) }
     }
 
     /// Host copy, for load-time transforms such as BatchNorm folding.
     func values(_ name: String, shape: [Int]) throws -> [Float] {
         let stored = try record(name, shape: shape)
         var result = [Float](repeating: 0, count: stored.count)
-        try result.withUnsafeMutableBufferPointer { try read(stored, into: $0) }
+        try result.withUnsafeMutableBufferPointer { try file.readFloats(stored, into: $0) }
         return result
     }
 
@@ -68,40 +68,6 @@ final class WeightStore {
     func finish() throws {
         let unexpected = names.keys.filter { !used.contains($0) && !CheckpointKeys.isIgnored($0) }.sorted()
         if !unexpected.isEmpty { throw CheckpointError.unexpectedTensors(unexpected) }
-    }
-
-    private func read(_ stored: StoredTensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
-        let reader = file.reader
-        switch stored.type {
-        case .float32:
-            try reader.read(into: UnsafeMutableRawPointer(destination.baseAddress!), offset: stored.offset,
-                            count: stored.byteCount)
-        case .float16, .bfloat16, .float64:
-            let width = stored.type.byteCount
-            let chunk = 1 << 20
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk * width, alignment: 8)
-            defer { scratch.deallocate() }
-            var done = 0
-            while done < stored.count {
-                let count = min(chunk, stored.count - done)
-                try reader.read(into: scratch, offset: stored.offset + done * width, count: count * width)
-                let target = destination.baseAddress! + done
-                switch stored.type {
-                case .float16:
-                    let source = scratch.assumingMemoryBound(to: UInt16.self)
-                    for i in 0..<count { target[i] = Float(Float16(bitPattern: UInt16(littleEndian: source[i]))) }
-                case .bfloat16:
-                    let source = scratch.assumingMemoryBound(to: UInt16.self)
-                    for i in 0..<count { target[i] = Float(bitPattern: UInt32(UInt16(littleEndian: source[i])) << 16) }
-                default:
-                    let source = scratch.assumingMemoryBound(to: Double.self)
-                    for i in 0..<count { target[i] = Float(source[i]) }
-                }
-                done += count
-            }
-        default:
-            preconditionFailure("integer tensors are rejected before reading")
-        }
     }
 }
 
