@@ -147,4 +147,18 @@ final class RenderSettingsTests: XCTestCase {
             }
         }
     }
+
+    func testTheProtocolDocumentListsEveryOptionOfTheTable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/protocol.md"), encoding: .utf8)
+        for parameter in ExplanationParameter.all {
+            XCTAssertTrue(text.contains("`\(parameter.key)`"), "docs/protocol.md does not list \(parameter.key)")
+            if let range = parameter.rangeText, case .number = parameter.domain {
+                XCTAssertTrue(
+                    text.contains(range.replacingOccurrences(of: "in ", with: "")),
+                    "docs/protocol.md gives another range for \(parameter.key) than \(range)")
+            }
+        }
+    }
 }
