@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -57,13 +58,18 @@ let package = Package(
             name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO"], path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA"]),
-        .target(name: "FixtureSupport", dependencies: ["ImageIO"], path: "Tests/FixtureSupport"),
+        .target(
+            name: "FixtureSupport", dependencies: ["ImageIO", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/FixtureSupport"
+        ),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
         .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
 
         // The daemon side: wire protocol, server library, and two thin executables.
         .target(name: "OFAWire"),
+        // libsystemd: sd_notify, socket activation, the watchdog (Debian: libsystemd-dev).
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd"),
         .target(
             name: "OFAServer",
             dependencies: [
@@ -73,9 +79,11 @@ let package = Package(
                 "OFAPreprocessing",
                 "ImageIO",
                 "Visualize",
+                "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -96,6 +104,7 @@ let package = Package(
             dependencies: [
                 "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO", "Visualize", "FixtureSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "FixtureSupport"]),

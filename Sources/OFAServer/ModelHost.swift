@@ -1,4 +1,5 @@
 // Holds the engine through its life: loading, warm-up, ready or failed; and the model directory's checksum.
+import Crypto
 import Foundation
 import ImageIO
 import Logging
@@ -72,11 +73,11 @@ public final class ModelHost: @unchecked Sendable {
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
                 let handle = FileHandle(forReadingAtPath: path)
             else { continue }
-            hasher.update(Array(file.utf8) + [0])
-            while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(Array(chunk)) }
+            hasher.update(data: Array(file.utf8) + [0])
+            while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
             try? handle.close()
         }
-        let digest = "sha256:" + SHA256.hexString(hasher.finalize())
+        let digest = "sha256:" + hasher.finalize().hexString
         lock.withLock { checksum = digest }
     }
 }

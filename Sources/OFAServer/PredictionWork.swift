@@ -1,5 +1,6 @@
 // What a model request does: checks its parameters up front, then on a worker fetches the image, reuses
 // cached image features and predictions, and calls the engine.
+import Crypto
 import Foundation
 import OFAWire
 

@@ -1,4 +1,5 @@
 // The daemon's parts on their own: hashing, image headers, the cache, the queue and configuration.
+import Crypto
 import Foundation
 import OFAWire
 import XCTest
@@ -6,7 +7,7 @@ import XCTest
 @testable import OFAServer
 
 final class SHA256Tests: XCTestCase {
-    func testKnownDigests() {
+    func testHexDigestsAreTheFIPSExamples() {
         XCTAssertEqual(SHA256.hexDigest(of: []), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(
             SHA256.hexDigest(of: Array("abc".utf8)),
@@ -19,13 +20,13 @@ final class SHA256Tests: XCTestCase {
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
-    func testFeedingInPiecesGivesTheSameDigest() {
+    func testADigestFedInPiecesHasTheSameHex() {
         let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 31) }
         var hasher = SHA256()
         for chunk in stride(from: 0, to: bytes.count, by: 37) {
-            hasher.update(Array(bytes[chunk..<min(chunk + 37, bytes.count)]))
+            hasher.update(data: Array(bytes[chunk..<min(chunk + 37, bytes.count)]))
         }
-        XCTAssertEqual(hasher.finalize(), SHA256.hash(bytes))
+        XCTAssertEqual(hasher.finalize().hexString, SHA256.hexDigest(of: bytes))
     }
 }
 

@@ -1,5 +1,6 @@
 // TEST DOUBLE ONLY: a deterministic stand-in for the OFA engine, for protocol, queue and lifecycle tests.
 // It never ships: predictions that matter are checked against the real fixture model once the pipeline lands.
+import Crypto
 import Foundation
 import OFAServer
 import OFAWire
