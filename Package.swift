@@ -46,7 +46,7 @@ let package = Package(
         .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
         .target(
             name: "Visualize",
-            dependencies: ["ImageIO", "CGIF"],
+            dependencies: ["ImageIO", "CGIF", "OFAWire"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
@@ -107,7 +107,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "FixtureSupport"]),
+        .testTarget(
+            name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "OFAWire", "FixtureSupport"]
+        ),
 
         // The browser client: an HTTP front end that forwards to ofad over the wire client; no model here.
         .target(
