@@ -2,6 +2,7 @@
 // cached image features and predictions, and calls the engine.
 import Crypto
 import Foundation
+import ImageIO
 import OFAWire
 
 final class PredictionWork: @unchecked Sendable {

@@ -2,6 +2,7 @@
 // It never ships: predictions that matter are checked against the real fixture model once the pipeline lands.
 import Crypto
 import Foundation
+import ImageIO
 import OFAServer
 import OFAWire
 
