@@ -43,7 +43,7 @@ public final class PipelineEngine: InferenceEngine {
     /// Decode, resize, normalise and the backbone: what the daemon's image cache saves.
     public func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {
         let prepared = try Self.mappingErrors { try pipeline.prepare(imageBytes: bytes) }
-        return PreparedImage(payload: Features(prepared))
+        return PreparedImage(payload: Features(prepared), byteCount: prepared.byteCount)
     }
 
     public func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction] {

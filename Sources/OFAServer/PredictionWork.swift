@@ -23,7 +23,7 @@ final class PredictionWork: @unchecked Sendable {
     init(configuration: DaemonConfiguration) {
         self.configuration = configuration
         imageRoots = ImageRoots(configuration.imageRoots)
-        imageCache = LRUCache(capacity: configuration.imageCacheEntries)
+        imageCache = LRUCache(bytes: configuration.imageCacheBytes) { $0.byteCount }
         resultCache = LRUCache(capacity: configuration.resultCacheEntries)
     }
 

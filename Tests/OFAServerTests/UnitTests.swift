@@ -1,4 +1,4 @@
-// The daemon's parts on their own: hashing, the cache, the queue and configuration.
+// The daemon's parts on their own: hashing, the queue and configuration (the cache: LRUCacheTests).
 import Crypto
 import Foundation
 import OFAWire
@@ -27,26 +27,6 @@ final class SHA256Tests: XCTestCase {
             hasher.update(data: Array(bytes[chunk..<min(chunk + 37, bytes.count)]))
         }
         XCTAssertEqual(hasher.finalize().hexString, SHA256.hexDigest(of: bytes))
-    }
-}
-
-final class LRUCacheTests: XCTestCase {
-    func testTheLeastRecentlyUsedEntryIsEvictedFirst() {
-        let cache = LRUCache<String, Int>(capacity: 2)
-        cache.insert(1, for: "a")
-        cache.insert(2, for: "b")
-        XCTAssertEqual(cache.value(for: "a"), 1)
-        cache.insert(3, for: "c")
-        XCTAssertNil(cache.value(for: "b"))
-        XCTAssertEqual(cache.value(for: "a"), 1)
-        XCTAssertEqual(cache.value(for: "c"), 3)
-        XCTAssertEqual(cache.statistics, CacheStatistics(entries: 2, capacity: 2, hits: 3, misses: 1, evictions: 1))
-    }
-
-    func testAZeroCapacityCacheHoldsNothing() {
-        let cache = LRUCache<String, Int>(capacity: 0)
-        cache.insert(1, for: "a")
-        XCTAssertNil(cache.value(for: "a"))
     }
 }
 
@@ -124,6 +104,18 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try DaemonConfiguration.fromEnvironment(["OFAD_QUEUE_LENGTH": "lots"])) {
             XCTAssertEqual(
                 $0 as? ConfigurationError, .invalid(key: "queue-length", why: "\"lots\" is not an integer ≥ 1"))
+        }
+    }
+
+    func testTheImageCacheBoundIsBytesWithZeroTurningItOff() throws {
+        XCTAssertEqual(DaemonConfiguration().imageCacheBytes, 256 << 20)
+        XCTAssertEqual(try DaemonConfiguration.fromEnvironment(["OFAD_IMAGE_CACHE_BYTES": "0"]).imageCacheBytes, 0)
+        var configuration = DaemonConfiguration()
+        try configuration.set("image-cache-bytes", "1048576")
+        XCTAssertEqual(configuration.imageCacheBytes, 1 << 20)
+        XCTAssertThrowsError(try configuration.set("image-cache-bytes", "-1")) {
+            XCTAssertEqual(
+                $0 as? ConfigurationError, .invalid(key: "image-cache-bytes", why: "\"-1\" is not an integer ≥ 0"))
         }
     }
 

@@ -9,6 +9,11 @@ public struct ImageFeatures: @unchecked Sendable {
     let positions: Tensor
     public let gridRows: Int
     public let gridColumns: Int
+
+    /// Bytes the two tensors hold.
+    public var byteCount: Int {
+        patches.count * patches.elementType.byteCount + positions.count * positions.elementType.byteCount
+    }
 }
 
 struct EncoderOutput {

@@ -17,6 +17,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
     private var predictCalls = 0
     private var currentDelay = 0.0
     private var currentGate: DispatchSemaphore?
+    private var currentFeatureBytes = 1000
 
     /// Seconds each predict call takes.
     var delay: Double {
@@ -32,6 +33,12 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
 
     var counts: (prepare: Int, predict: Int) { lock.withLock { (prepareCalls, predictCalls) } }
 
+    /// What one image's features cost in the image cache.
+    var featureBytes: Int {
+        get { lock.withLock { currentFeatureBytes } }
+        set { lock.withLock { currentFeatureBytes = newValue } }
+    }
+
     /// The fake's rule: "cat" → yes, "dog" → no, anything else → maybe.
     static func expectedAnswer(_ hypothesis: String) -> String {
         hypothesis.contains("cat") ? "yes" : hypothesis.contains("dog") ? "no" : "maybe"
@@ -45,8 +52,11 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
 
     func prepareImage(_ bytes: [UInt8]) throws -> PreparedImage {
         guard ImageHeader(bytes) != nil else { throw EngineError.imageUndecodable("fake: unknown format") }
-        lock.withLock { prepareCalls += 1 }
-        return PreparedImage(payload: Features(digest: SHA256.hexDigest(of: bytes)))
+        let byteCount = lock.withLock {
+            prepareCalls += 1
+            return currentFeatureBytes
+        }
+        return PreparedImage(payload: Features(digest: SHA256.hexDigest(of: bytes)), byteCount: byteCount)
     }
 
     func predict(image: PreparedImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
