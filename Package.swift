@@ -69,7 +69,9 @@ let package = Package(
         // The daemon side: wire protocol, server library, and two thin executables.
         .target(name: "OFAWire"),
         // libsystemd: sd_notify, socket activation, the watchdog (Debian: libsystemd-dev).
-        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd"),
+        .systemLibrary(
+            name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "OFAServer",
             dependencies: [

@@ -1,5 +1,5 @@
-// Sets (or, given nil, removes) variables in this test process's environment (where libsystemd reads systemd's settings) and puts the
-// previous values back. XCTest runs one test at a time, so no two tests see each other's settings.
+// Sets (or, given nil, removes) variables in this test process's environment, where libsystemd reads systemd's
+// settings, and puts the previous values back. XCTest runs one test at a time, so no two tests see each other's.
 import Foundation
 
 final class ProcessEnvironment {
