@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
@@ -44,7 +45,7 @@ let package = Package(
         .systemLibrary(name: "CGIF", path: "Sources/CGIF"),
         .target(
             name: "Visualize",
-            dependencies: ["OFA", "ImageIO", "CGIF"]
+            dependencies: ["OFA", "ImageIO", "CGIF", "OFAWire"]
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
@@ -55,7 +56,11 @@ let package = Package(
             name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"], path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA", "FixtureSupport"]),
-        .target(name: "FixtureSupport", dependencies: ["ImageIO", "OFA"], path: "Tests/FixtureSupport"),
+        .target(
+            name: "FixtureSupport",
+            dependencies: ["ImageIO", "OFA", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/FixtureSupport"
+        ),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
         .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
@@ -70,6 +75,10 @@ let package = Package(
         .testTarget(
             name: "OFAExplanationTests",
             dependencies: ["OFAExplanation", "OFAPipeline", "OFA", "OFAWire", "Visualize", "FixtureSupport"]),
+        // libsystemd: sd_notify, socket activation, the watchdog (Debian: libsystemd-dev).
+        .systemLibrary(
+            name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "OFAServer",
             dependencies: [
@@ -79,9 +88,11 @@ let package = Package(
                 "OFA",
                 "OFAPreprocessing",
                 "ImageIO",
+                "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
@@ -102,9 +113,12 @@ let package = Package(
             dependencies: [
                 "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO", "Visualize", "FixtureSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "FixtureSupport"]),
+        .testTarget(
+            name: "VisualizeTests", dependencies: ["Visualize", "ImageIO", "OFA", "OFAWire", "FixtureSupport"]
+        ),
 
         // The browser client: an HTTP front end that forwards to ofad over the wire client; no model here.
         .target(

@@ -39,8 +39,7 @@ public struct ImageDecoder: Sendable {
     /// Recognises JPEG and PNG by their signatures, as Pillow's plugins accept them.
     public static func format(of bytes: [UInt8]) throws -> ImageFormat {
         if bytes.isEmpty { throw ImageError.empty }
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if let format = ImageFormat(signatureOf: bytes) { return format }
         let known: [(prefix: [UInt8], name: String)] = [
             (Array("GIF8".utf8), "GIF"), (Array("BM".utf8), "BMP"), (Array("II*\u{0}".utf8), "TIFF"),
             (Array("MM\u{0}*".utf8), "TIFF"), (Array("RIFF".utf8), "RIFF/WebP"),

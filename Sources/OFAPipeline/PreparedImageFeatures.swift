@@ -16,4 +16,7 @@ public struct PreparedImageFeatures: Sendable {
     public let backboneSeconds: Double
     /// The model that made the features; only it can use them.
     let model: OFAModel
+
+    /// Bytes the feature tensors hold (what keeping them costs).
+    public var byteCount: Int { features.byteCount }
 }

@@ -24,7 +24,6 @@ public final class Daemon: @unchecked Sendable {
     public let notifier: SystemdNotifier
     private let loader: EngineLoader
     private let logger: Logger
-    private let environment: [String: String]
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let registry = ConnectionRegistry()
     private var serverChannel: Channel?
@@ -33,24 +32,22 @@ public final class Daemon: @unchecked Sendable {
     private var shutdownStarted = false
     private var failedToLoad = false
     private var watchdogWithheld = false
+    private var notifyFailureLogged = false
     private let finished = DispatchSemaphore(value: 0)
 
-    public init(
-        configuration: DaemonConfiguration, loader: @escaping EngineLoader, logger: Logger,
-        environment: [String: String] = ProcessInfo.processInfo.environment
-    ) {
+    /// systemd's settings (notify socket, watchdog, activated sockets) come from the process environment.
+    public init(configuration: DaemonConfiguration, loader: @escaping EngineLoader, logger: Logger) {
         self.configuration = configuration
         self.loader = loader
         self.logger = logger
-        self.environment = environment
-        notifier = SystemdNotifier(environment: environment)
+        notifier = SystemdNotifier()
         dispatcher = RequestDispatcher(configuration: configuration, model: ModelHost())
     }
 
     /// Starts listening and loading; returns at once.
     public func start() throws {
         let device = try configuration.device.resolved()
-        notifier.notify("STATUS=Starting")
+        notify("STATUS=Starting")
         try listen()
         startWatchdog()
         let options = EngineOptions(
@@ -105,11 +102,11 @@ public final class Daemon: @unchecked Sendable {
                         ConnectionHandler(dispatcher: dispatcher, registry: registry, logger: logger))
                 }
             }
-        let activated = SystemdNotifier.activatedSockets(environment: environment)
-        if let fd = activated.first {
-            SystemdNotifier.forgetActivation()
-            serverChannel = try bootstrap.withBoundSocket(fd).wait()
-            logger.info("serving a socket passed by systemd", metadata: ["fd": "\(fd)"])
+        if let activated = try SystemdNotifier.activatedSockets().first {
+            serverChannel = try bootstrap.withBoundSocket(activated.descriptor).wait()
+            logger.info(
+                "serving a socket passed by systemd",
+                metadata: ["fd": "\(activated.descriptor)", "name": "\(activated.name)"])
             return
         }
         let path = configuration.socketPath
@@ -130,32 +127,50 @@ public final class Daemon: @unchecked Sendable {
     // MARK: loading
 
     private func loadModel(_ options: EngineOptions) {
-        notifier.notify("STATUS=Loading model from \(options.modelDirectory)")
+        notify("STATUS=Loading model from \(options.modelDirectory)")
         logger.info(
             "loading model", metadata: ["directory": "\(options.modelDirectory)", "threads": "\(options.threads)"])
-        let extender = notifier.isEnabled ? startLoadTimeoutExtension() : nil
+        let extender = startLoadTimeoutExtension()
         let started = Date()
         let loaded = dispatcher.model.load(options: options, loader: loader, logger: logger)
-        extender?.cancel()
+        extender.cancel()
         if loaded {
-            notifier.notify("READY=1\nSTATUS=Serving on \(socketPath ?? "the activated socket")")
+            notify("READY=1\nSTATUS=Serving on \(socketPath ?? "the activated socket")")
             logger.info("ready", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
             dispatcher.model.computeChecksum(directory: options.modelDirectory)
         } else {
             let (_, detail) = dispatcher.model.health
-            notifier.notify("STATUS=Model failed to load: \(detail ?? "unknown error")")
+            notify("STATUS=Model failed to load: \(detail ?? "unknown error")")
             lock.withLock { failedToLoad = true }
             if configuration.onLoadFailure == .exit { shutdown() }
         }
     }
 
-    /// While loading, asks systemd for more start-up time in steps, up to the configured load limit.
+    /// While loading, asks systemd for more start-up time in steps, up to the configured load limit; stops at
+    /// once when not started by systemd.
     private func startLoadTimeoutExtension() -> RepeatedTask {
         let step = 10.0
         let limit = Date(timeIntervalSinceNow: configuration.loadTimeoutSeconds)
-        return group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(Int64(step))) { [notifier] task in
-            guard Date() < limit else { return task.cancel() }
-            notifier.notify("EXTEND_TIMEOUT_USEC=\(UInt64(step * 3 * 1e6))")
+        return group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(Int64(step))) { [self] task in
+            guard Date() < limit, notify("EXTEND_TIMEOUT_USEC=\(UInt64(step * 3 * 1e6))") != false else {
+                return task.cancel()
+            }
+        }
+    }
+
+    /// Tells systemd; a failure is logged (the first one as a warning), never fatal. Nil on failure, else
+    /// whether it was delivered.
+    @discardableResult
+    private func notify(_ message: String) -> Bool? {
+        do {
+            return try notifier.notify(message)
+        } catch {
+            let first = lock.withLock {
+                defer { notifyFailureLogged = true }
+                return !notifyFailureLogged
+            }
+            logger.log(level: first ? .warning : .debug, "cannot notify systemd", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 
@@ -175,7 +190,7 @@ public final class Daemon: @unchecked Sendable {
                 return !healthy && !watchdogWithheld
             }
             if healthy {
-                notifier.notify("WATCHDOG=1")
+                notify("WATCHDOG=1")
             } else if warn {
                 logger.critical("engine call running for \(Int(longest)) s; withholding the watchdog ping")
             }
@@ -192,7 +207,7 @@ public final class Daemon: @unchecked Sendable {
             return !shutdownStarted
         }
         guard first else { return }
-        notifier.notify("STOPPING=1\nSTATUS=Draining")
+        notify("STOPPING=1\nSTATUS=Draining")
         dispatcher.beginShutdown()
         try? serverChannel?.close().wait()
         if ownsSocketFile { unlink(configuration.socketPath) }

@@ -52,7 +52,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var drainTimeoutSeconds = 20.0
     /// Longest model load (and warm-up) that ofad asks systemd to wait for.
     public var loadTimeoutSeconds = 600.0
-    public var imageCacheEntries = 64
+    /// Bytes of image features (backbone output) kept for reuse; 0 turns the image cache off.
+    public var imageCacheBytes = 256 << 20
     public var resultCacheEntries = 4096
     public var onLoadFailure = LoadFailurePolicy.serve
 
@@ -67,7 +68,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         "queue-length": "OFAD_QUEUE_LENGTH", "request-timeout": "OFAD_REQUEST_TIMEOUT",
         "max-connections": "OFAD_MAX_CONNECTIONS", "image-root": "OFAD_IMAGE_ROOTS", "log-level": "OFAD_LOG_LEVEL",
         "drain-timeout": "OFAD_DRAIN_TIMEOUT", "load-timeout": "OFAD_LOAD_TIMEOUT",
-        "on-load-failure": "OFAD_ON_LOAD_FAILURE",
+        "on-load-failure": "OFAD_ON_LOAD_FAILURE", "image-cache-bytes": "OFAD_IMAGE_CACHE_BYTES",
     ]
 
     /// Applies one setting given by its option name (as on the command line or from the environment).
@@ -105,6 +106,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "log-level": logLevel = text
         case "drain-timeout": drainTimeoutSeconds = try seconds()
         case "load-timeout": loadTimeoutSeconds = try seconds()
+        case "image-cache-bytes": imageCacheBytes = try integer(minimum: 0)
         case "on-load-failure":
             guard let value = LoadFailurePolicy(rawValue: text) else {
                 throw ConfigurationError.invalid(key: key, why: "\"\(text)\" is not one of serve, exit")

@@ -1,4 +1,6 @@
 // Reads images named by path, only from under the configured roots, without following links out of them.
+import OFA
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -12,6 +14,8 @@ public enum ImagePathError: Error, Equatable, CustomStringConvertible {
     case unreadable(String, errno: Int32)
     case notRegularFile(String)
     case tooLarge(String, bytes: Int, limit: Int)
+    /// The file ended before the size it had when opened (it shrank while being read).
+    case shorterThanStated(String, read: Int, stated: Int)
 
     public var description: String {
         switch self {
@@ -21,6 +25,8 @@ public enum ImagePathError: Error, Equatable, CustomStringConvertible {
         case .unreadable(let path, let code): return "cannot read \(path): \(String(cString: strerror(code)))"
         case .notRegularFile(let path): return "not a regular file: \(path)"
         case .tooLarge(let path, let bytes, let limit): return "\(path) has \(bytes) bytes, over the limit of \(limit)"
+        case .shorterThanStated(let path, let read, let stated):
+            return "\(path) ended after \(read) of its \(stated) bytes"
         }
     }
 }
@@ -51,15 +57,13 @@ public struct ImageRoots: Sendable {
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw ImagePathError.notRegularFile(path) }
         let size = Int(info.st_size)
         guard size <= maximumBytes else { throw ImagePathError.tooLarge(path, bytes: size, limit: maximumBytes) }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        while offset < size {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, size - offset) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            offset += count
+        do {
+            return try ExactRead.bytes(fd, count: size)
+        } catch ExactReadError.failed(let code) {
+            throw ImagePathError.unreadable(path, errno: code)
+        } catch ExactReadError.endOfFile(let read, _) {
+            throw ImagePathError.shorterThanStated(path, read: read, stated: size)
         }
-        return Array(bytes[0..<offset])
     }
 
     private static func realPath(_ path: String) -> String? {

@@ -35,8 +35,13 @@ public struct EngineDescription: Sendable, Equatable {
 public struct EngineImage: @unchecked Sendable {
     /// The engine's own per-image state; immutable once made.
     public let payload: AnyObject
+    /// Bytes the payload holds (its feature tensors): what keeping it in the image cache costs.
+    public let byteCount: Int
 
-    public init(payload: AnyObject) { self.payload = payload }
+    public init(payload: AnyObject, byteCount: Int) {
+        self.payload = payload
+        self.byteCount = byteCount
+    }
 }
 
 /// Failures the engine reports; each maps to one wire error code.

@@ -1,4 +1,5 @@
 // Holds the engine through its life: loading, warm-up, ready or failed; and the model directory's checksum.
+import Crypto
 import Foundation
 import ImageIO
 import Logging
@@ -61,7 +62,8 @@ public final class ModelHost: @unchecked Sendable {
         }
     }
 
-    /// SHA-256 over the regular files of the model directory, in path order (each name, then its bytes).
+    /// SHA-256 over the regular files of the model directory, in path order (each name, then its bytes); stays
+    /// nil when a file cannot be read to its end (a digest of part of a file would look valid).
     public func computeChecksum(directory: String) {
         var hasher = SHA256()
         let manager = FileManager.default
@@ -72,11 +74,15 @@ public final class ModelHost: @unchecked Sendable {
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
                 let handle = FileHandle(forReadingAtPath: path)
             else { continue }
-            hasher.update(Array(file.utf8) + [0])
-            while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(Array(chunk)) }
-            try? handle.close()
+            hasher.update(data: Array(file.utf8) + [0])
+            defer { try? handle.close() }
+            do {
+                while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+            } catch {
+                return
+            }
         }
-        let digest = "sha256:" + SHA256.hexString(hasher.finalize())
+        let digest = "sha256:" + hasher.finalize().hexString
         lock.withLock { checksum = digest }
     }
 }

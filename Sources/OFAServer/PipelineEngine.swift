@@ -46,7 +46,7 @@ public final class PipelineEngine: InferenceEngine {
     /// Decode, resize, normalise and the backbone: what the daemon's image cache saves.
     public func prepareImage(_ bytes: [UInt8]) throws -> EngineImage {
         let prepared = try Self.mappingErrors { try pipeline.prepare(imageBytes: bytes) }
-        return EngineImage(payload: Features(prepared))
+        return EngineImage(payload: Features(prepared), byteCount: prepared.byteCount)
     }
 
     public func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {

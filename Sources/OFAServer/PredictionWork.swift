@@ -1,6 +1,8 @@
 // What a model request does: checks its parameters up front, then on a worker fetches the image, reuses
 // cached image features and predictions, and calls the engine.
+import Crypto
 import Foundation
+import ImageIO
 import OFAExplanation
 import OFAWire
 
@@ -22,7 +24,7 @@ final class PredictionWork: @unchecked Sendable {
     init(configuration: DaemonConfiguration) {
         self.configuration = configuration
         imageRoots = ImageRoots(configuration.imageRoots)
-        imageCache = LRUCache(capacity: configuration.imageCacheEntries)
+        imageCache = LRUCache(bytes: configuration.imageCacheBytes) { $0.byteCount }
         resultCache = LRUCache(capacity: configuration.resultCacheEntries)
     }
 

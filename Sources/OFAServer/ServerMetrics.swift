@@ -1,4 +1,11 @@
 // Request counters and latency statistics, reported by "status" and in Prometheus text by "metrics".
+//
+// Written by hand, not with swift-metrics + swift-prometheus. Evaluated (swift-prometheus 2.4.1): its registry
+// could emit the same names, types, HELP lines and `le` labels, but it would not be less code. `status` still
+// needs the percentiles over recent requests and the served/failed counts kept here; the queue and cache figures
+// are read from their owners at scrape time, and its counters can only be incremented, not set to the caches' own
+// hit/miss/eviction counts, so each would need delta bookkeeping; swift-metrics' MetricsSystem is bootstrapped
+// once per process, which the several daemons of one test process cannot share. The exposition is ~80 lines.
 import Foundation
 import OFAWire
 
@@ -138,6 +145,20 @@ public final class ServerMetrics: @unchecked Sendable {
                         case "evictions": cache.statistics.evictions
                         default: cache.statistics.entries
                         }
+                    lines.append("\(name){cache=\"\(cache.name)\"} \(value)")
+                }
+            }
+            // Caches bounded by bytes (the image cache): what they hold and the most they may hold.
+            let sized = caches.filter { $0.statistics.bytes != nil }
+            for (name, help) in [
+                ("ofad_cache_bytes", "Bytes the cache holds."),
+                ("ofad_cache_limit_bytes", "Most bytes the cache may hold."),
+            ] where !sized.isEmpty {
+                lines.append("# HELP \(name) \(help)")
+                lines.append("# TYPE \(name) gauge")
+                for cache in sized {
+                    let statistics = cache.statistics
+                    let value = name == "ofad_cache_bytes" ? statistics.bytes ?? 0 : statistics.byteLimit ?? 0
                     lines.append("\(name){cache=\"\(cache.name)\"} \(value)")
                 }
             }

@@ -1,65 +1,74 @@
-// systemd's side channels, spoken directly (no libsystemd): sd_notify datagrams, the watchdog settings and
-// sockets passed by socket activation. The only file that talks to systemd.
+// systemd's side channels through libsystemd: sd_notify, the watchdog settings and sockets passed by socket
+// activation. The only file that imports CSystemd; libsystemd reads them from this process's environment
+// (NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID, LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES).
+import CSystemd
 import Glibc
 
+/// A libsystemd call that failed, with the error number it returned.
+public enum SystemdError: Error, Equatable, CustomStringConvertible {
+    case notifyFailed(errno: Int32)
+    case watchdogUnreadable(errno: Int32)
+    case activationUnreadable(errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .notifyFailed(let code): return "sd_notify failed: \(String(cString: strerror(code)))"
+        case .watchdogUnreadable(let code):
+            return "sd_watchdog_enabled failed: \(String(cString: strerror(code)))"
+        case .activationUnreadable(let code):
+            return "sd_listen_fds_with_names failed: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// A listening socket systemd passed to this process, with the name its unit gave it (FileDescriptorName=,
+/// by default the socket unit's name).
+public struct ActivatedSocket: Sendable, Equatable {
+    public var descriptor: Int32
+    public var name: String
+}
+
 public struct SystemdNotifier: Sendable {
-    /// The notify socket path ('@' marks Linux's abstract namespace); nil when not started by systemd.
-    public let socketPath: String?
-    /// How often systemd expects WATCHDOG=1, when it asks for it.
+    /// How often systemd expects WATCHDOG=1, when it asks for it (for this process).
     public let watchdogInterval: Double?
 
-    public init(environment: [String: String]) {
-        socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
-        let forUs = environment["WATCHDOG_PID"].map { Int32($0) == getpid() } ?? true
-        if forUs, let text = environment["WATCHDOG_USEC"], let usec = UInt64(text), usec > 0 {
-            watchdogInterval = Double(usec) / 1e6
-        } else {
-            watchdogInterval = nil
-        }
+    /// Reads the watchdog settings; a malformed WATCHDOG_USEC counts as no watchdog.
+    public init() {
+        watchdogInterval = try? Self.watchdogSetting()
     }
 
-    public var isEnabled: Bool { socketPath != nil }
+    /// The watchdog interval in seconds, nil when systemd asks for none.
+    public static func watchdogSetting() throws -> Double? {
+        var microseconds: UInt64 = 0
+        let result = sd_watchdog_enabled(0, &microseconds)
+        guard result >= 0 else { throw SystemdError.watchdogUnreadable(errno: -result) }
+        return result > 0 && microseconds > 0 ? Double(microseconds) / 1e6 : nil
+    }
 
-    /// Sends one notification, e.g. "READY=1" or "STATUS=loading"; returns whether it was delivered.
+    /// Sends one notification, e.g. "READY=1" or "STATUS=loading"; true when delivered, false when this process
+    /// was not started by systemd (no notify socket).
     @discardableResult
-    public func notify(_ message: String) -> Bool {
-        guard let socketPath else { return false }
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var path = Array(socketPath.utf8)
-        if path.first == UInt8(ascii: "@") { path[0] = 0 }
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
-        // Abstract addresses are not NUL-terminated: the length says where they end.
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (path.first == 0 ? 0 : 1))
-        let bytes = Array(message.utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), address, length) }
+    public func notify(_ message: String) throws -> Bool {
+        let result = sd_notify(0, message)
+        guard result >= 0 else { throw SystemdError.notifyFailed(errno: -result) }
+        return result > 0
+    }
+
+    /// Listening sockets passed by socket activation to this process, marked close-on-exec. The activation
+    /// variables are removed, so child processes do not take the sockets for theirs.
+    public static func activatedSockets() throws -> [ActivatedSocket] {
+        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let count = sd_listen_fds_with_names(1, &names)
+        guard count >= 0 else { throw SystemdError.activationUnreadable(errno: -count) }
+        defer {
+            if let names {
+                for index in 0..<Int(count) { free(names[index]) }
+                free(names)
             }
         }
-        return sent == bytes.count
-    }
-
-    /// Listening sockets passed by socket activation (LISTEN_FDS for this process), marked close-on-exec.
-    public static func activatedSockets(environment: [String: String]) -> [Int32] {
-        guard let pidText = environment["LISTEN_PID"], Int32(pidText) == getpid(),
-            let countText = environment["LISTEN_FDS"], let count = Int32(countText), count > 0
-        else { return [] }
-        let first: Int32 = 3  // SD_LISTEN_FDS_START
-        return (first..<(first + count)).map { fd in
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            return fd
+        return (0..<count).map { index in
+            let name = names?[Int(index)].map { String(cString: $0) } ?? "unknown"
+            return ActivatedSocket(descriptor: SD_LISTEN_FDS_START + index, name: name)
         }
-    }
-
-    /// Removes the activation variables so child processes do not take the sockets for theirs.
-    public static func forgetActivation() {
-        unsetenv("LISTEN_PID")
-        unsetenv("LISTEN_FDS")
-        unsetenv("LISTEN_FDNAMES")
     }
 }

@@ -295,17 +295,31 @@ public struct LatencySummary: Codable, Sendable, Equatable {
 
 public struct CacheStatistics: Codable, Sendable, Equatable {
     public var entries: Int
-    public var capacity: Int
+    /// Most entries, for a cache bounded by entries (the result cache).
+    public var capacity: Int?
+    /// Bytes held and the most it may hold, for a cache bounded by bytes (the image cache).
+    public var bytes: Int?
+    public var byteLimit: Int?
     public var hits: Int
     public var misses: Int
     public var evictions: Int
 
-    public init(entries: Int, capacity: Int, hits: Int, misses: Int, evictions: Int) {
+    public init(
+        entries: Int, capacity: Int? = nil, bytes: Int? = nil, byteLimit: Int? = nil, hits: Int, misses: Int,
+        evictions: Int
+    ) {
         self.entries = entries
         self.capacity = capacity
+        self.bytes = bytes
+        self.byteLimit = byteLimit
         self.hits = hits
         self.misses = misses
         self.evictions = evictions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case entries, capacity, bytes, hits, misses, evictions
+        case byteLimit = "byte_limit"
     }
 }
 

@@ -46,7 +46,7 @@ struct Attention: ParsableCommand {
         for map in result.maps {
             let path = result.maps.count == 1 ? output : Self.path(output, map)
             do {
-                try NpyWriter.write(map.values, to: path)
+                try Data(NPYFile.encode(NPYArray(map.values))).write(to: URL(fileURLWithPath: path))
             } catch {
                 fail("ofactl: cannot write \(path): \(error)", ExitStatus.localFile)
             }

@@ -13,7 +13,15 @@ struct Status: ParsableCommand {
         if connection.json { return printJSON(value) }
         let status = decodeResult(value, as: StatusResult.self)
         func cache(_ c: CacheStatistics) -> String {
-            "\(c.entries)/\(c.capacity) entries, \(c.hits) hits, \(c.misses) misses, \(c.evictions) evictions"
+            let size =
+                if let bytes = c.bytes, let limit = c.byteLimit {
+                    String(
+                        format: "%d entries, %.1f/%.1f MiB", c.entries, Double(bytes) / 1_048_576,
+                        Double(limit) / 1_048_576)
+                } else {
+                    "\(c.entries)/\(c.capacity.map(String.init) ?? "?") entries"
+                }
+            return "\(size), \(c.hits) hits, \(c.misses) misses, \(c.evictions) evictions"
         }
         let lines: [(String, String)] = [
             ("version", status.version), ("state", status.state.rawValue),

@@ -48,6 +48,10 @@ struct OFAD: ParsableCommand {
         help: "Directory whose files may be named by path; repeatable. [OFAD_IMAGE_ROOTS, ':'-separated; none]")
     var imageRoots: [String] = []
     @Option(
+        name: .customLong("image-cache-bytes"),
+        help: "Bytes of image features kept for reuse, 0 = none. [OFAD_IMAGE_CACHE_BYTES; 268435456]")
+    var imageCacheBytes: String?
+    @Option(
         name: .customLong("drain-timeout"),
         help: "Seconds SIGTERM waits for in-flight requests. [OFAD_DRAIN_TIMEOUT; 20]")
     var drainTimeout: String?
@@ -70,7 +74,8 @@ struct OFAD: ParsableCommand {
             ("workers", workers), ("max-frame-bytes", maximumFrameBytes), ("max-image-pixels", maximumImagePixels),
             ("max-text-length", maximumTextLength), ("max-hypotheses", maximumHypotheses),
             ("queue-length", queueLength), ("request-timeout", requestTimeout),
-            ("max-connections", maximumConnections), ("drain-timeout", drainTimeout), ("load-timeout", loadTimeout),
+            ("max-connections", maximumConnections), ("image-cache-bytes", imageCacheBytes),
+            ("drain-timeout", drainTimeout), ("load-timeout", loadTimeout),
             ("on-load-failure", onLoadFailure), ("log-level", logLevel),
             ("image-root", imageRoots.isEmpty ? nil : imageRoots.joined(separator: ":")),
         ]

@@ -49,8 +49,45 @@ final class DaemonLifecycleTests: XCTestCase {
     func testNotificationsReachAnAbstractNotifySocket() throws {
         let name = "@ofad-test-\(UUID().uuidString.prefix(8))"
         let listener = try NotifyListener(path: name)
-        XCTAssertTrue(SystemdNotifier(environment: ["NOTIFY_SOCKET": name]).notify("STATUS=hello"))
+        try withProcessEnvironment(["NOTIFY_SOCKET": name]) {
+            XCTAssertTrue(try SystemdNotifier().notify("STATUS=hello"))
+        }
         XCTAssertEqual(listener.collect(for: 1, until: "hello"), ["STATUS=hello"])
+    }
+
+    func testWithoutANotifySocketNothingIsSentAndNothingFails() throws {
+        try withProcessEnvironment(["NOTIFY_SOCKET": nil]) {
+            XCTAssertFalse(try SystemdNotifier().notify("READY=1"))
+        }
+    }
+
+    func testAnUnusableNotifySocketIsATypedError() throws {
+        try withProcessEnvironment(["NOTIFY_SOCKET": "relative/not-a-socket"]) {
+            XCTAssertThrowsError(try SystemdNotifier().notify("READY=1")) {
+                XCTAssertEqual($0 as? SystemdError, .notifyFailed(errno: EINVAL))
+            }
+        }
+    }
+
+    func testTheWatchdogIntervalIsReadOnlyWhenMeantForThisProcess() throws {
+        try withProcessEnvironment(["WATCHDOG_USEC": "250000", "WATCHDOG_PID": "\(getpid())"]) {
+            XCTAssertEqual(SystemdNotifier().watchdogInterval, 0.25)
+        }
+        try withProcessEnvironment(["WATCHDOG_USEC": "250000", "WATCHDOG_PID": "1"]) {
+            XCTAssertNil(SystemdNotifier().watchdogInterval)
+        }
+        try withProcessEnvironment(["WATCHDOG_USEC": "0"]) {
+            XCTAssertNil(SystemdNotifier().watchdogInterval)
+        }
+    }
+
+    func testSocketsActivatedForAnotherProcessAreIgnoredAndTheVariablesRemoved() throws {
+        try withProcessEnvironment(["LISTEN_PID": "1", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "ofad.socket"]) {
+            XCTAssertEqual(try SystemdNotifier.activatedSockets(), [])
+            for name in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+                XCTAssertNil(getenv(name), "\(name) removed")
+            }
+        }
     }
 
     func testReadyIsNeverSentWhenTheModelFailsToLoad() throws {

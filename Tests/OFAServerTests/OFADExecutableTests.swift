@@ -24,7 +24,7 @@ final class OFADExecutableTests: XCTestCase {
         XCTAssertTrue(output.stderr.contains("model failed to load"), output.stderr)
     }
 
-    func testASocketPassedBySystemdIsServedAndSIGTERMExitsCleanly() throws {
+    func testASocketPassedBySystemdIsServedUnderItsNameAndSIGTERMExitsCleanly() throws {
         let activate = try requireTool("systemd-socket-activate")
         let ofad = try executable("ofad")
         let directory = try makeTemporaryDirectory()
@@ -34,10 +34,12 @@ final class OFADExecutableTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: activate)
         process.arguments = [
-            "-l", socketPath, "-E", "NOTIFY_SOCKET=\(listener.path)", "--", ofad,
+            "-l", socketPath, "--fdname=ofad-test", "-E", "NOTIFY_SOCKET=\(listener.path)", "--", ofad,
             "--model-dir", TinyModel.directory, "--threads", "1", "--socket", directory + "/unused.sock",
         ]
-        process.standardError = FileHandle.nullDevice
+        let logPath = directory + "/ofad.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         try process.run()
         defer { if process.isRunning { process.interrupt() } }
         // No other child process while this one runs: systemd-socket-activate closes the descriptor through which
@@ -57,6 +59,8 @@ final class OFADExecutableTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .exit)
         XCTAssertEqual(process.terminationStatus, 0)
+        let log = try String(contentsOfFile: logPath, encoding: .utf8)
+        XCTAssertTrue(log.contains("serving a socket passed by systemd") && log.contains("ofad-test"), log)
     }
 
     func testSIGTERMWithRequestsInFlightAnswersEveryOneBeforeExiting() throws {

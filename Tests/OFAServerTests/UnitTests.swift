@@ -1,4 +1,5 @@
-// The daemon's parts on their own: hashing, image headers, the cache, the queue and configuration.
+// The daemon's parts on their own: hashing, the queue and configuration (the cache: LRUCacheTests).
+import Crypto
 import Foundation
 import OFAWire
 import XCTest
@@ -6,7 +7,7 @@ import XCTest
 @testable import OFAServer
 
 final class SHA256Tests: XCTestCase {
-    func testKnownDigests() {
+    func testHexDigestsAreTheFIPSExamples() {
         XCTAssertEqual(SHA256.hexDigest(of: []), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(
             SHA256.hexDigest(of: Array("abc".utf8)),
@@ -19,60 +20,13 @@ final class SHA256Tests: XCTestCase {
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
-    func testFeedingInPiecesGivesTheSameDigest() {
+    func testADigestFedInPiecesHasTheSameHex() {
         let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 * 31) }
         var hasher = SHA256()
         for chunk in stride(from: 0, to: bytes.count, by: 37) {
-            hasher.update(Array(bytes[chunk..<min(chunk + 37, bytes.count)]))
+            hasher.update(data: Array(bytes[chunk..<min(chunk + 37, bytes.count)]))
         }
-        XCTAssertEqual(hasher.finalize(), SHA256.hash(bytes))
-    }
-}
-
-final class ImageHeaderTests: XCTestCase {
-    func testPNGSizeComesFromIHDR() {
-        let png = grayPNG(width: 7, height: 5) { _, _ in 0 }
-        XCTAssertEqual(ImageHeader(png), ImageHeader(png))
-        XCTAssertEqual(ImageHeader(png)?.format, .png)
-        XCTAssertEqual(ImageHeader(png).map { [$0.width, $0.height] }, [7, 5])
-    }
-
-    func testJPEGSizeComesFromTheFirstStartOfFrame() {
-        // SOI, an APP0 segment, then SOF0 with height 480 and width 640.
-        let jpeg: [UInt8] = [
-            0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, 0xff, 0xc0, 0x00, 0x11, 0x08,
-            0x01, 0xe0, 0x02, 0x80, 0x03,
-        ]
-        XCTAssertEqual(ImageHeader(jpeg).map { [$0.width, $0.height] }, [640, 480])
-    }
-
-    func testTruncatedOrUnknownBytesHaveNoHeader() {
-        XCTAssertNil(ImageHeader([]))
-        // GIF is not decoded by the engine, so it has no header here either.
-        XCTAssertNil(ImageHeader(Array("GIF89a".utf8) + [0x40, 0x01, 0xf0, 0x00, 0, 0, 0]))
-        XCTAssertNil(ImageHeader([0xff, 0xd8, 0xff, 0xe0, 0x00]))
-        XCTAssertNil(ImageHeader(Array(grayPNG(width: 1, height: 1) { _, _ in 0 }.prefix(20))))
-        XCTAssertNil(ImageHeader(Array("BM not supported".utf8)))
-    }
-}
-
-final class LRUCacheTests: XCTestCase {
-    func testTheLeastRecentlyUsedEntryIsEvictedFirst() {
-        let cache = LRUCache<String, Int>(capacity: 2)
-        cache.insert(1, for: "a")
-        cache.insert(2, for: "b")
-        XCTAssertEqual(cache.value(for: "a"), 1)
-        cache.insert(3, for: "c")
-        XCTAssertNil(cache.value(for: "b"))
-        XCTAssertEqual(cache.value(for: "a"), 1)
-        XCTAssertEqual(cache.value(for: "c"), 3)
-        XCTAssertEqual(cache.statistics, CacheStatistics(entries: 2, capacity: 2, hits: 3, misses: 1, evictions: 1))
-    }
-
-    func testAZeroCapacityCacheHoldsNothing() {
-        let cache = LRUCache<String, Int>(capacity: 0)
-        cache.insert(1, for: "a")
-        XCTAssertNil(cache.value(for: "a"))
+        XCTAssertEqual(hasher.finalize().hexString, SHA256.hexDigest(of: bytes))
     }
 }
 
@@ -150,6 +104,18 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertThrowsError(try DaemonConfiguration.fromEnvironment(["OFAD_QUEUE_LENGTH": "lots"])) {
             XCTAssertEqual(
                 $0 as? ConfigurationError, .invalid(key: "queue-length", why: "\"lots\" is not an integer ≥ 1"))
+        }
+    }
+
+    func testTheImageCacheBoundIsBytesWithZeroTurningItOff() throws {
+        XCTAssertEqual(DaemonConfiguration().imageCacheBytes, 256 << 20)
+        XCTAssertEqual(try DaemonConfiguration.fromEnvironment(["OFAD_IMAGE_CACHE_BYTES": "0"]).imageCacheBytes, 0)
+        var configuration = DaemonConfiguration()
+        try configuration.set("image-cache-bytes", "1048576")
+        XCTAssertEqual(configuration.imageCacheBytes, 1 << 20)
+        XCTAssertThrowsError(try configuration.set("image-cache-bytes", "-1")) {
+            XCTAssertEqual(
+                $0 as? ConfigurationError, .invalid(key: "image-cache-bytes", why: "\"-1\" is not an integer ≥ 0"))
         }
     }
 

@@ -25,17 +25,15 @@ final class FileReader: @unchecked Sendable {
     /// Reads exactly `count` bytes at `offset` into `destination`.
     func read(into destination: UnsafeMutableRawPointer, offset: Int, count: Int) throws {
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
-            throw CheckpointError.corrupt(path: path, reason: "range \(offset)+\(count) beyond the file's \(size) bytes")
+            throw CheckpointError.corrupt(
+                path: path, reason: "range \(offset)+\(count) beyond the file's \(size) bytes")
         }
-        var done = 0
-        while done < count {
-            let result = pread(descriptor, destination + done, count - done, off_t(offset + done))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            if result == 0 { throw CheckpointError.corrupt(path: path, reason: "unexpected end of file") }
-            done += result
+        do {
+            try ExactRead.read(descriptor, into: destination, count: count, offset: offset)
+        } catch ExactReadError.failed(let code) {
+            throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(code)))
+        } catch {
+            throw CheckpointError.corrupt(path: path, reason: "unexpected end of file")
         }
     }
 

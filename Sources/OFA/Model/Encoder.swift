@@ -8,6 +8,11 @@ public struct ImageFeatures: @unchecked Sendable {
     /// `[P, d]`: image_pos_ln(embed_image_positions[ids]).
     let positions: Tensor
     public let grid: PatchGrid
+
+    /// Bytes the two tensors hold.
+    public var byteCount: Int {
+        patches.count * patches.elementType.byteCount + positions.count * positions.elementType.byteCount
+    }
 }
 
 struct EncoderOutput {

@@ -1,6 +1,8 @@
 // TEST DOUBLE ONLY: a deterministic stand-in for the OFA engine, for protocol, queue and lifecycle tests.
 // It never ships: predictions that matter are checked against the real fixture model once the pipeline lands.
+import Crypto
 import Foundation
+import ImageIO
 import OFAServer
 import OFAWire
 
@@ -15,6 +17,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
     private var predictCalls = 0
     private var currentDelay = 0.0
     private var currentGate: DispatchSemaphore?
+    private var currentFeatureBytes = 1000
 
     /// Seconds each predict call takes.
     var delay: Double {
@@ -30,6 +33,12 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
 
     var counts: (prepare: Int, predict: Int) { lock.withLock { (prepareCalls, predictCalls) } }
 
+    /// What one image's features cost in the image cache.
+    var featureBytes: Int {
+        get { lock.withLock { currentFeatureBytes } }
+        set { lock.withLock { currentFeatureBytes = newValue } }
+    }
+
     /// The fake's rule: "cat" → yes, "dog" → no, anything else → maybe.
     static func expectedAnswer(_ hypothesis: String) -> String {
         hypothesis.contains("cat") ? "yes" : hypothesis.contains("dog") ? "no" : "maybe"
@@ -43,8 +52,11 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
 
     func prepareImage(_ bytes: [UInt8]) throws -> EngineImage {
         guard ImageHeader(bytes) != nil else { throw EngineError.imageUndecodable("fake: unknown format") }
-        lock.withLock { prepareCalls += 1 }
-        return EngineImage(payload: Features(digest: SHA256.hexDigest(of: bytes)))
+        let byteCount = lock.withLock {
+            prepareCalls += 1
+            return currentFeatureBytes
+        }
+        return EngineImage(payload: Features(digest: SHA256.hexDigest(of: bytes)), byteCount: byteCount)
     }
 
     func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {

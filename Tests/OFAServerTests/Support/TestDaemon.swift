@@ -11,6 +11,8 @@ final class TestDaemon {
     let socketPath: String
     let engine: FakeEngine
     let daemon: Daemon
+    /// systemd's variables for this daemon, set in the process environment while it lives.
+    private let environment: ProcessEnvironment
 
     /// A small test image.
     static let image = grayPNG(width: 8, height: 8) { x, y in UInt8(x * 16 + y) }
@@ -23,6 +25,7 @@ final class TestDaemon {
         directory = try makeTemporaryDirectory()
         socketPath = directory + "/ofad.sock"
         self.engine = engine
+        self.environment = ProcessEnvironment(environment.mapValues { $0 })
         var configuration = DaemonConfiguration()
         configuration.socketPath = socketPath
         configuration.modelDirectory = directory
@@ -30,15 +33,14 @@ final class TestDaemon {
         configure(&configuration)
         var logger = Logger(label: "ofad-test")
         logger.logLevel = .warning
-        daemon = Daemon(
-            configuration: configuration, loader: loader ?? { [engine] _ in engine }, logger: logger,
-            environment: environment)
+        daemon = Daemon(configuration: configuration, loader: loader ?? { [engine] _ in engine }, logger: logger)
         try daemon.start()
         if waitUntilReady { try waitForState(.ready) }
     }
 
     deinit {
         daemon.shutdown()
+        environment.restore()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

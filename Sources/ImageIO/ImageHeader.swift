@@ -1,9 +1,24 @@
-// Reads an image's format and size from its header, so oversized images are refused before decoding.
+// The one image sniffer: a file's format from its signature, and its size from its header, so oversized images are
+// refused before decoding.
+
+extension ImageFormat {
+    static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    static let jpegSignature: [UInt8] = [0xFF, 0xD8, 0xFF]
+
+    /// The format whose signature `bytes` start with, as Pillow's plugins accept them; nil for anything else.
+    public init?(signatureOf bytes: [UInt8]) {
+        if bytes.starts(with: Self.jpegSignature) {
+            self = .jpeg
+        } else if bytes.starts(with: Self.pngSignature) {
+            self = .png
+        } else {
+            return nil
+        }
+    }
+}
 
 public struct ImageHeader: Equatable, Sendable {
-    public enum Format: String, Sendable { case png, jpeg }
-
-    public var format: Format
+    public var format: ImageFormat
     public var width: Int
     public var height: Int
 
@@ -11,20 +26,21 @@ public struct ImageHeader: Equatable, Sendable {
 
     /// Nil when the bytes are not a PNG or JPEG (the formats the engine decodes) with a readable size.
     public init?(_ bytes: [UInt8]) {
-        if bytes.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) {
+        switch ImageFormat(signatureOf: bytes) {
+        case .png:
             // The first chunk must be IHDR: width and height are big-endian words at offsets 16 and 20.
             guard bytes.count >= 33, Array(bytes[12..<16]) == Array("IHDR".utf8) else { return nil }
             self.init(format: .png, width: Self.bigEndian(bytes, 16, 4), height: Self.bigEndian(bytes, 20, 4))
-        } else if bytes.starts(with: [0xff, 0xd8, 0xff]) {
+        case .jpeg:
             guard let size = Self.jpegSize(bytes) else { return nil }
             self.init(format: .jpeg, width: size.width, height: size.height)
-        } else {
+        case nil:
             return nil
         }
         guard width > 0, height > 0 else { return nil }
     }
 
-    private init(format: Format, width: Int, height: Int) {
+    private init(format: ImageFormat, width: Int, height: Int) {
         self.format = format
         self.width = width
         self.height = height

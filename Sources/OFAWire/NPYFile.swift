@@ -1,4 +1,5 @@
-// Raw maps as NumPy .npy files (format 1.0): little-endian float32 ('<f4'), C order, any shape.
+// Float arrays as NumPy .npy files (format 1.0): little-endian float32 ('<f4'), C order, any shape. The one .npy
+// codec: ofad's render output, Visualize's maps and the files ofactl writes.
 //
 // Layout: "\x93NUMPY", version 1.0, a little-endian u16 header length, then the header — the dict
 // "{'descr': '<f4', 'fortran_order': False, 'shape': (r, c), }" followed by numpy's spare spaces and padding so the
@@ -15,6 +16,9 @@ public struct NPYArray: Sendable, Equatable {
         self.shape = shape
         self.values = values
     }
+
+    /// A float array from the wire, as it is.
+    public init(_ array: FloatArray) { self.init(shape: array.shape, values: array.values) }
 }
 
 public enum NPYError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -126,12 +130,5 @@ public enum NPYFile {
             shape.append(dimension)
         }
         return (descr, fortran.hasPrefix("True"), shape)
-    }
-}
-
-extension Heatmap {
-    /// The map as a rows × columns float32 .npy file.
-    public func npy() -> [UInt8] {
-        NPYFile.encode(NPYArray(shape: [grid.rows, grid.columns], values: values))
     }
 }

@@ -1,13 +1,15 @@
 // .npy writing and reading against files numpy wrote (np.save, numpy 2.x).
-import OFA
 import Foundation
 import XCTest
 
-@testable import Visualize
+@testable import OFAWire
 
 final class NPYFileTests: XCTestCase {
+    /// Tests/Fixtures/visualize/npy, written by Tools/fixtures/make_visualize_fixtures.py.
     func file(_ name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: VisualizeFixtures.url("visualize/npy/\(name)")))
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/visualize/npy")
+        return [UInt8](try Data(contentsOf: fixtures.appendingPathComponent(name)))
     }
 
     func testTheWriterEmitsExactlyTheBytesNumpySaves() throws {
@@ -26,11 +28,11 @@ final class NPYFileTests: XCTestCase {
         XCTAssertEqual(try NPYFile.decode(try file("empty-0x3.npy")).shape, [0, 3])
     }
 
-    func testAMapWritesAsRowsByColumnsAndReadsBack() throws {
-        let map = try VisualizeFixtures.heatmap("synthetic.5x7")
-        let array = try NPYFile.decode(map.npy())
-        XCTAssertEqual(array.shape, [5, 7])
-        XCTAssertEqual(array.values, map.values)
+    func testAWireFloatArrayWritesWithItsShapeAndReadsBack() throws {
+        let array = FloatArray(shape: [1, 3, 2], values: [0, 0.5, 1, -1, 2, 3.25])
+        let decoded = try NPYFile.decode(NPYFile.encode(NPYArray(array)))
+        XCTAssertEqual(decoded.shape, [1, 3, 2])
+        XCTAssertEqual(decoded.values, array.values)
     }
 
     func testOtherTypesFortranOrderTruncationAndForeignBytesAreRejectedByName() throws {
