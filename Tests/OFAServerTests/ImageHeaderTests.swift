@@ -6,7 +6,8 @@ import XCTest
 final class ImageHeaderTests: XCTestCase {
     func testPNGSizeComesFromIHDR() {
         let png = grayPNG(width: 7, height: 5) { _, _ in 0 }
-        XCTAssertEqual(ImageHeader(png), ImageHeader(png))
+        XCTAssertEqual(ImageHeader(png)?.pixels, 35)
+        XCTAssertNotEqual(ImageHeader(png), ImageHeader(grayPNG(width: 5, height: 7) { _, _ in 0 }))
         XCTAssertEqual(ImageHeader(png)?.format, .png)
         XCTAssertEqual(ImageHeader(png).map { [$0.width, $0.height] }, [7, 5])
     }

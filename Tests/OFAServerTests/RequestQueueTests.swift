@@ -6,23 +6,61 @@ import XCTest
 @testable import OFAServer
 
 final class RequestQueueTests: XCTestCase {
-    func testJobsRunAndEachFinishesExactlyOnce() {
+    func testEveryJobRunsAtMostOnceAndFinishesExactlyOnce() {
         let queue = RequestQueue(workers: 2, capacity: 100)
         defer { queue.stopWorkers() }
+        // Both workers held, so the jobs below wait until every odd one has been finished from outside.
+        let release = DispatchSemaphore(value: 0)
+        for _ in 0..<2 {
+            let blocker = Job(
+                timeoutSeconds: 10,
+                work: { _ in
+                    release.wait()
+                    return .success(.null)
+                }, completion: { _ in })
+            XCTAssertEqual(queue.submit(blocker), .accepted)
+        }
+        XCTAssertTrue(waitUntil { queue.running == 2 })
         let lock = NSLock()
-        var results: [Int] = []
+        var runs = [Int](repeating: 0, count: 50)
+        var completions = [Int](repeating: 0, count: 50)
+        var results = [JSONValue?](repeating: nil, count: 50)
+        var jobs: [Job] = []
         for index in 0..<50 {
             let job = Job(
-                timeoutSeconds: 10, work: { _ in .success(.integer(Int64(index))) },
+                timeoutSeconds: 10,
+                work: { _ in
+                    lock.withLock { runs[index] += 1 }
+                    return .success(.integer(Int64(index)))
+                },
                 completion: { result in
-                    if case .success(.integer(let value)) = result { lock.withLock { results.append(Int(value)) } }
+                    lock.withLock {
+                        completions[index] += 1
+                        results[index] = try? result.get()
+                    }
                 })
             XCTAssertEqual(queue.submit(job), .accepted)
-            XCTAssertFalse(job.finish(.success(.null)) && job.finish(.success(.null)), "a second finish is ignored")
+            jobs.append(job)
         }
+        for index in stride(from: 1, to: 50, by: 2) {
+            XCTAssertTrue(jobs[index].finish(.success(.string("finished outside"))))
+            XCTAssertFalse(jobs[index].finish(.success(.null)), "a second finish is ignored")
+        }
+        release.signal()
+        release.signal()
         XCTAssertTrue(queue.waitUntilIdle(timeoutSeconds: 5))
-        // Jobs finished here before a worker reached them are skipped, never run twice.
-        XCTAssertEqual(Set(results).count, results.count)
+        lock.withLock {
+            for index in 0..<50 {
+                XCTAssertEqual(completions[index], 1, "job \(index) finishes exactly once")
+                if index % 2 == 0 {
+                    XCTAssertEqual(runs[index], 1, "job \(index) runs exactly once")
+                    XCTAssertEqual(results[index], .integer(Int64(index)), "job \(index) gets its own result")
+                } else {
+                    XCTAssertEqual(runs[index], 0, "job \(index), finished before a worker reached it, never runs")
+                    XCTAssertEqual(results[index], .string("finished outside"))
+                }
+            }
+        }
     }
 
     func testAJobPastItsDeadlineInTheQueueIsAnsweredTimedOutWithoutRunning() {
