@@ -124,9 +124,10 @@ let package = Package(
             ],
             path: "Sources/ofa-web"
         ),
+        // OFAServer only for tests that run the daemon in-process: its defaults, and an engine they can hold.
         .testTarget(
             name: "OFAWebTests",
-            dependencies: ["OFAWeb", "OFAWire", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["OFAWeb", "OFAWire", "OFAServer", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v5]
