@@ -185,7 +185,7 @@ async function ask(event) {
     $("maps").hidden = false;
     showRender("overlay", result.data);
   } catch (error) {
-    if (error.name === "AbortError") showMessage("Stopped waiting; ofad may still finish the request.", "info");
+    if (error.name === "AbortError") showMessage("Stopped waiting; the question was withdrawn from ofad.", "info");
     else showMessage(String(error));
   } finally {
     setBusy(false);
