@@ -13,7 +13,7 @@ public final class CallCancellation: @unchecked Sendable {
 
     /// Runs `body`; a cancel while it runs calls `handler` once (at once if already cancelled). The handler is let
     /// go when `body` returns, so what it holds (a socket) stays open until then.
-    public func whileRunning<T>(onCancel handler: @escaping @Sendable () -> Void, _ body: () throws -> T) rethrows -> T
+    public func whileRunning<T>(_ body: () throws -> T, onCancel handler: @escaping @Sendable () -> Void) rethrows -> T
     {
         let alreadyCancelled = lock.withLock {
             if !cancelled { self.handler = handler }

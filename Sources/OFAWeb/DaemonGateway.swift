@@ -38,9 +38,9 @@ public struct SocketGateway: DaemonGateway {
         }
         do {
             // Ending the connection wakes the blocked read; ofad sees the client gone and drops the queued job.
-            return try cancellation.whileRunning(onCancel: { [socket = client.socket] in socket.interrupt() }) {
-                try client.call(method, params: params)
-            }
+            return try cancellation.whileRunning(
+                { try client.call(method, params: params) },
+                onCancel: { [socket = client.socket] in socket.interrupt() })
         } catch let error as RPCError {
             throw WebError.daemon(error)
         } catch {

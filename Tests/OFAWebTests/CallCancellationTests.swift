@@ -9,19 +9,20 @@ final class CallCancellationTests: XCTestCase {
     func testTheHandlerRunsOnceOnlyWhileTheCallRunsAndAtOnceWhenAlreadyCancelled() {
         let counter = Counter()
         let cancellation = CallCancellation()
-        cancellation.whileRunning(onCancel: { counter.add() }) {
-            XCTAssertEqual(counter.value, 0)
-            cancellation.cancel()
-            cancellation.cancel()
-            XCTAssertEqual(counter.value, 1, "run once, by the first cancel")
-        }
+        cancellation.whileRunning(
+            {
+                XCTAssertEqual(counter.value, 0)
+                cancellation.cancel()
+                cancellation.cancel()
+                XCTAssertEqual(counter.value, 1, "run once, by the first cancel")
+            }, onCancel: { counter.add() })
         XCTAssertTrue(cancellation.isCancelled)
-        cancellation.whileRunning(onCancel: { counter.add() }) {
-            XCTAssertEqual(counter.value, 2, "a call starting after the cancel is ended at once")
-        }
+        cancellation.whileRunning(
+            { XCTAssertEqual(counter.value, 2, "a call starting after the cancel is ended at once") },
+            onCancel: { counter.add() })
 
         let finished = CallCancellation()
-        finished.whileRunning(onCancel: { counter.add() }) {}
+        finished.whileRunning({}, onCancel: { counter.add() })
         finished.cancel()
         XCTAssertEqual(counter.value, 2, "a call that has returned is not touched")
     }
