@@ -144,9 +144,12 @@ let package = Package(
             ],
             path: "Sources/ofa-web"
         ),
+        // OFAServer only for tests that run the daemon in-process: its defaults, and an engine they can hold.
         .testTarget(
             name: "OFAWebTests",
-            dependencies: ["OFAWeb", "OFAWire", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "OFAWeb", "OFAWire", "OFAServer", "OFAExplanation", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -40,7 +40,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var workers = 1
     public var maximumFrameLength = 32 << 20
     public var maximumImagePixels = 40_000_000
-    public var maximumTextLength = 1024
+    /// Characters per hypothesis or premise: only abusive sizes are refused; the engine keeps the first
+    /// max_src_length tokens of anything longer, as the reference does.
+    public var maximumTextLength = 65_536
     public var maximumHypotheses = 64
     public var queueCapacity = 256
     public var requestTimeoutSeconds = 60.0

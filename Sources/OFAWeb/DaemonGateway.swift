@@ -5,15 +5,31 @@ import OFAWire
 /// never on an event loop.
 public protocol DaemonGateway: Sendable {
     func call(_ method: String, params: JSONValue?) throws -> JSONValue
+    /// The same call, withdrawn when `cancellation` fires (the page's client went away): it then throws
+    /// `WebError.clientGone`, and the daemon does not run what it had not started.
+    func call(_ method: String, params: JSONValue?, cancellation: CallCancellation) throws -> JSONValue
 }
 
-/// A fresh connection per call to the daemon's Unix socket, so one broken call affects nothing else.
+extension DaemonGateway {
+    /// A gateway that cannot withdraw a call finishes it.
+    public func call(_ method: String, params: JSONValue?, cancellation: CallCancellation) throws -> JSONValue {
+        try call(method, params: params)
+    }
+}
+
+/// A fresh connection per call to the daemon's Unix socket, so one broken call affects nothing else, and closing
+/// it withdraws exactly that call.
 public struct SocketGateway: DaemonGateway {
     public let socketPath: String
 
     public init(socketPath: String) { self.socketPath = socketPath }
 
     public func call(_ method: String, params: JSONValue?) throws -> JSONValue {
+        try call(method, params: params, cancellation: CallCancellation())
+    }
+
+    public func call(_ method: String, params: JSONValue?, cancellation: CallCancellation) throws -> JSONValue {
+        guard !cancellation.isCancelled else { throw WebError.clientGone }
         let client: WireClient
         do {
             client = try WireClient(socketPath: socketPath)
@@ -21,11 +37,14 @@ public struct SocketGateway: DaemonGateway {
             throw WebError.daemonDown
         }
         do {
-            return try client.call(method, params: params)
+            // Ending the connection wakes the blocked read; ofad sees the client gone and drops the queued job.
+            return try cancellation.whileRunning(
+                { try client.call(method, params: params) },
+                onCancel: { [socket = client.socket] in socket.interrupt() })
         } catch let error as RPCError {
             throw WebError.daemon(error)
         } catch {
-            throw WebError.daemonBroken("\(error)")
+            throw cancellation.isCancelled ? WebError.clientGone : WebError.daemonBroken("\(error)")
         }
     }
 }

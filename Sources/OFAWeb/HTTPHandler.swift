@@ -1,6 +1,6 @@
 // One HTTP connection: collects a request, enforcing the body limit before the body is read, hands it to the
 // application on a gateway thread (the daemon call blocks), and writes the answer. Failures close this
-// connection only.
+// connection only; a client that goes away withdraws its daemon call.
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -22,6 +22,8 @@ final class HTTPHandler: ChannelInboundHandler {
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private var state = State.idle
+    /// The daemon call of the request being answered, withdrawn if the connection closes first.
+    private var pendingCall: CallCancellation?
 
     init(application: WebApplication, threadPool: NIOThreadPool, logger: Logger) {
         self.application = application
@@ -30,6 +32,12 @@ final class HTTPHandler: ChannelInboundHandler {
     }
 
     private var limit: Int { application.configuration.maximumBodyBytes }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        pendingCall?.cancel()
+        pendingCall = nil
+        context.fireChannelInactive()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -91,10 +99,13 @@ final class HTTPHandler: ChannelInboundHandler {
         let application = self.application
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let started = NIODeadline.now()
+        let cancellation = CallCancellation()
+        pendingCall = cancellation
         threadPool.runIfActive(eventLoop: context.eventLoop) {
-            application.respond(to: request)
+            application.respond(to: request, cancellation: cancellation)
         }.whenComplete { result in
             let (handler, context) = bound.value
+            handler.pendingCall = nil
             let response: WebResponse
             switch result {
             case .success(let answer): response = answer

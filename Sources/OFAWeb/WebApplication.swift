@@ -20,10 +20,11 @@ public struct WebApplication: Sendable {
     /// Paths whose requests carry a body; every other path is refused a body.
     static let postPaths: Set<String> = ["/api/predict", "/api/render", "/api/attention"]
 
-    /// Answers one request. Blocking (it may wait on the daemon): call it off the event loop.
-    public func respond(to request: WebRequest) -> WebResponse {
+    /// Answers one request. Blocking (it may wait on the daemon): call it off the event loop. `cancellation`
+    /// withdraws its daemon call when the client goes away.
+    public func respond(to request: WebRequest, cancellation: CallCancellation = CallCancellation()) -> WebResponse {
         do {
-            return try route(request)
+            return try route(request, cancellation: cancellation)
         } catch let error as WebError {
             return .error(error)
         } catch {
@@ -31,7 +32,7 @@ public struct WebApplication: Sendable {
         }
     }
 
-    func route(_ request: WebRequest) throws -> WebResponse {
+    func route(_ request: WebRequest, cancellation: CallCancellation) throws -> WebResponse {
         if let asset = StaticAssets.asset(at: request.path) {
             try require(request, [.GET, .HEAD])
             return asset.response
@@ -47,20 +48,20 @@ public struct WebApplication: Sendable {
             try require(request, [.POST])
             let body = try jsonBody(request, allowed: PageQuery.commonKeys)
             let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
-            return .json(try gateway.call(Method.predict, params: .object(query.params)))
+            return .json(try gateway.call(Method.predict, params: .object(query.params), cancellation: cancellation))
         case "/api/render":
             try require(request, [.POST])
             let body = try jsonBody(request, allowed: PageQuery.commonKeys.union(RenderOptionsQuery.keys))
             let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
             let params = try RenderOptionsQuery.params(body, query: query)
-            return .json(try gateway.call(Method.render, params: .object(params)))
+            return .json(try gateway.call(Method.render, params: .object(params), cancellation: cancellation))
         case "/api/attention":
             try require(request, [.POST])
             let body = try jsonBody(request, allowed: PageQuery.commonKeys.union(["attention"]))
             let query = try PageQuery(body, maximumTextLength: configuration.maximumTextLength)
             var params = query.params
             if let selection = try AttentionSelectionQuery.params(body) { params["attention"] = selection }
-            return .json(try gateway.call(Method.attention, params: .object(params)))
+            return .json(try gateway.call(Method.attention, params: .object(params), cancellation: cancellation))
         default:
             throw WebError.notFound(path: request.path)
         }

@@ -17,8 +17,9 @@ public struct WebConfiguration: Sendable, Equatable {
     /// Largest request body, checked from Content-Length before the body is read (and while a chunked body
     /// arrives). 16 MiB of JSON carries a ~12 MiB image in base64, well inside ofad's 32 MiB frame.
     public var maximumBodyBytes = 16 * 1024 * 1024
-    /// Longest hypothesis or premise in characters; ofad's own default (`--max-text-length`).
-    public var maximumTextLength = 1024
+    /// Longest hypothesis or premise in characters; ofad's own default (`--max-text-length`), which only refuses
+    /// abusive sizes (the model reads the first max_src_length tokens). Twice that in UTF-8 fits the body limit.
+    public var maximumTextLength = 65_536
     /// Threads that wait on the daemon (each request holds one while ofad works).
     public var gatewayThreads = 8
 

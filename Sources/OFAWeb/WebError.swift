@@ -17,6 +17,11 @@ public enum WebError: Error, Equatable, Sendable {
     case daemonBroken(String)
     /// The daemon answered with a JSON-RPC error.
     case daemon(RPCError)
+    /// The HTTP client went away before the answer; its daemon call was withdrawn (logged, never sent).
+    case clientGone
+
+    /// nginx's "client closed request", for the log.
+    static let clientClosedRequest = HTTPResponseStatus(statusCode: 499, reasonPhrase: "Client Closed Request")
 
     public var status: HTTPResponseStatus {
         switch self {
@@ -29,6 +34,7 @@ public enum WebError: Error, Equatable, Sendable {
         case .misdirected: return .misdirectedRequest
         case .daemonDown: return .serviceUnavailable
         case .daemonBroken: return .badGateway
+        case .clientGone: return Self.clientClosedRequest
         case .daemon(let error):
             switch error.code {
             case RPCErrorCode.modelNotReady, RPCErrorCode.serverBusy, RPCErrorCode.shuttingDown:
@@ -55,6 +61,7 @@ public enum WebError: Error, Equatable, Sendable {
         case .misdirected: return "misdirected"
         case .daemonDown: return "daemon_down"
         case .daemonBroken: return "daemon_error"
+        case .clientGone: return "client_gone"
         case .daemon(let error):
             switch error.code {
             case RPCErrorCode.modelNotReady: return error.data?.stringValue == "failed" ? "model_failed" : "loading"
@@ -85,6 +92,7 @@ public enum WebError: Error, Equatable, Sendable {
         case .misdirected(let host): return "This server does not answer for host \(host)."
         case .daemonDown: return "The ofad daemon is not running (nothing answers on its socket). Start it and retry."
         case .daemonBroken(let why): return "The connection to the ofad daemon failed: \(why)"
+        case .clientGone: return "The request was withdrawn before the daemon answered."
         case .daemon(let error):
             switch error.code {
             case RPCErrorCode.modelNotReady:

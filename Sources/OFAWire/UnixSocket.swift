@@ -96,6 +96,12 @@ public final class UnixSocket: @unchecked Sendable {
         shutdown(descriptor, Int32(SHUT_WR))
     }
 
+    /// Ends the connection both ways; safe from another thread, where a blocked read or write then returns. The
+    /// daemon sees the client gone and drops the work it has queued for it.
+    public func interrupt() {
+        shutdown(descriptor, Int32(SHUT_RDWR))
+    }
+
     /// Whether something accepts connections at `path` (false for a stale socket file).
     public static func isListening(at path: String) -> Bool {
         (try? UnixSocket(connectingTo: path)) != nil

@@ -28,7 +28,7 @@ struct OFAWebCommand: ParsableCommand {
     var maximumUploadBytes: Int?
     @Option(
         name: .customLong("max-text-length"),
-        help: "Longest hypothesis or premise, characters. [OFA_WEB_MAX_TEXT_LENGTH; 1024]")
+        help: "Longest hypothesis or premise, characters. [OFA_WEB_MAX_TEXT_LENGTH; 65536]")
     var maximumTextLength: Int?
     @Option(help: "Threads waiting on ofad at once. [OFA_WEB_THREADS; 8]") var threads: Int?
     @Option(

@@ -1,5 +1,5 @@
 // ofactl batch: JSON lines of requests on stdin → one JSON line of response per input line on stdout, in input
-// order, pipelined over one connection.
+// order, pipelined over one connection; a line answered "busy" is sent again after a growing wait.
 import ArgumentParser
 import Foundation
 import OFAWire
@@ -11,18 +11,45 @@ struct Batch: ParsableCommand {
             Each input line is {"method": M, "params": {...}} with an optional "id" (the line number when \
             absent, counting from 1). In params, "image": {"file": PATH} is read here and sent as bytes. Each output \
             line is the JSON-RPC response with the input's id; a line that cannot be sent (bad JSON, unreadable \
-            file, blank) gets an error response too, with "data": {"line": N}. Exit 1 when any line got an error, \
-            2 when the connection broke (the unanswered lines are answered with an error).
+            file, blank) gets an error response too, with "data": {"line": N}. A line answered "server busy" \
+            (-32002) is sent again up to --retries times, after --retry-delay seconds, doubling each time (at most \
+            10 s); a line still busy after that keeps the busy error, with "data": {"line": N, "attempts": K}, and \
+            is named on stderr with a count at the end. Exit 1 when any line got an error (or was given up), 2 when \
+            the connection broke (the unanswered lines are answered with an error).
             """)
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Requests sent but not yet answered, at most.") var window = 64
+    @Option(help: "Times a line answered \"server busy\" is sent again before it is given up.") var retries = 3
+    @Option(
+        name: .customLong("retry-delay"),
+        help: "Seconds before the first retry of a busy line; each next retry waits twice as long, at most 10 s.")
+    var retryDelay = 0.5
     @Flag(inversion: .prefixedNo, help: "Progress on stderr when it is a terminal.") var progress = true
+
+    func validate() throws {
+        guard window >= 1 else { throw ValidationError("--window must be at least 1") }
+        guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
+        guard retryDelay >= 0, retryDelay.isFinite else {
+            throw ValidationError("--retry-delay must be a number of seconds, 0 or more")
+        }
+    }
 
     func run() throws {
         let client = connection.connect()
         let output = OrderedOutput(showProgress: progress && isatty(STDERR_FILENO) == 1)
         let slots = DispatchSemaphore(value: max(1, window))
+        let backoff = Backoff(retries: retries, firstDelay: retryDelay)
+        let book = RetryBook()
+        // The reader's retries and this thread both send: one frame at a time.
+        let sending = NSLock()
+        @Sendable func send(_ request: RPCRequest) {
+            do {
+                try sending.withLock { try client.send(request) }
+            } catch {
+                output.connectionLost("\(error)")
+            }
+        }
 
         let reader = Thread {
             while true {
@@ -34,8 +61,24 @@ struct Batch: ParsableCommand {
                     slots.signal()
                     return
                 }
-                guard case .integer(let line) = response.id else { continue }
-                output.answer(line: Int(line), response: response)
+                guard case .integer(let number) = response.id else { continue }
+                let line = Int(number)
+                var answer = response
+                if let error = response.error, error.code == RPCErrorCode.serverBusy, let retry = book.retry(line: line)
+                {
+                    if let delay = backoff.delay(beforeRetry: retry.number) {
+                        DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+                            if !output.isBroken { send(retry.request) }
+                        }
+                        continue
+                    }
+                    answer = Self.givenUp(response, line: line, attempts: retry.number)
+                    book.giveUp(line: line)
+                    FileHandle.standardError.write(
+                        Data("ofactl: line \(line): gave up after \(retry.number) attempts: \(error.message)\n".utf8))
+                }
+                book.forget(line: line)
+                output.answer(line: line, response: answer)
                 slots.signal()
             }
         }
@@ -57,18 +100,34 @@ struct Batch: ParsableCommand {
                 if output.isBroken { continue }
                 slots.wait()
                 if output.isBroken { continue }
-                do {
-                    try client.send(request)
-                } catch {
-                    output.connectionLost("\(error)")
-                }
+                book.remember(line: lineNumber, request: request)
+                send(request)
             }
         }
         output.finishInput(lines: lineNumber)
-        client.socket.finishWriting()
+        // Retries may still be sent until the last line is answered; only then is the sending side closed.
         let (failures, broken) = output.waitUntilDone()
+        client.socket.finishWriting()
+        let givenUp = book.givenUp
+        if !givenUp.isEmpty {
+            let lines = givenUp.prefix(20).map(String.init).joined(separator: ", ") + (givenUp.count > 20 ? ", …" : "")
+            FileHandle.standardError.write(
+                Data(
+                    ("ofactl: gave up on \(givenUp.count) of \(lineNumber) lines, still busy after \(retries) "
+                        + "retries: lines \(lines)\n").utf8))
+        }
         if broken { throw ExitCode(ExitStatus.connection) }
         if failures > 0 { throw ExitCode(ExitStatus.daemonError) }
+    }
+
+    /// The daemon's busy answer for a line given up on, saying so and how often it was sent.
+    static func givenUp(_ response: RPCResponse, line: Int, attempts: Int) -> RPCResponse {
+        guard let error = response.error else { return response }
+        return RPCResponse(
+            id: response.id,
+            error: RPCError(
+                code: error.code, message: "\(error.message) (gave up after \(attempts) attempts)",
+                data: ["line": .integer(Int64(line)), "attempts": .integer(Int64(attempts))]))
     }
 
     /// The request to send for one input line (its id replaced by the line number), and the id to answer under.

@@ -29,7 +29,7 @@ struct OFAD: ParsableCommand {
     var maximumImagePixels: String?
     @Option(
         name: .customLong("max-text-length"),
-        help: "Longest hypothesis or premise, characters. [OFAD_MAX_TEXT_LENGTH; 1024]")
+        help: "Longest hypothesis or premise, characters. [OFAD_MAX_TEXT_LENGTH; 65536]")
     var maximumTextLength: String?
     @Option(name: .customLong("max-hypotheses"), help: "Most hypotheses in one predict. [OFAD_MAX_HYPOTHESES; 64]")
     var maximumHypotheses: String?

@@ -13,6 +13,8 @@ private func grayPNG(width: Int, height: Int) throws -> [UInt8] {
         let png = try grayPNG(width: 7, height: 5)
         #expect(ImageHeader(png)?.format == .png)
         #expect(ImageHeader(png).map { [$0.width, $0.height] } == [7, 5])
+        #expect(ImageHeader(png)?.pixels == 35)
+        #expect(ImageHeader(png) != ImageHeader(try grayPNG(width: 5, height: 7)))
     }
 
     @Test func jpegSizeComesFromTheFirstStartOfFrame() {

@@ -67,46 +67,6 @@ final class ClientToolsTests: XCTestCase {
         XCTAssertEqual(waited.stdout, "ready\n")
     }
 
-    func testBatchAnswersEveryLineInInputOrderWithErrorsPerLine() throws {
-        let ofactl = try executable("ofactl")
-        var lines: [String] = []
-        for index in 0..<300 {
-            switch index % 50 {
-            case 7: lines.append("{not json")
-            case 8: lines.append("")
-            case 9:
-                lines.append(#"{"method":"predict","params":{"image":{"file":"/nonexistent.png"},"hypothesis":"x"}}"#)
-            case 10: lines.append(#"{"id":"mine","method":"health"}"#)
-            default:
-                let hypothesis = ["cat", "dog", "bird"][index % 3] + " \(index)"
-                lines.append(
-                    #"{"method":"predict","params":{"image":{"file":"\#(imagePath!)"},"hypothesis":"\#(hypothesis)"}}"#)
-            }
-        }
-        let output = try runProcess(
-            ofactl, ["batch", "--window", "32"], stdin: lines.joined(separator: "\n") + "\n",
-            environment: environment)
-        XCTAssertEqual(output.status, 1, "some lines failed")
-        let answers = output.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        XCTAssertEqual(answers.count, 300)
-        for (index, line) in answers.enumerated() {
-            let response = try RPCResponse.parse(Array(line.utf8))
-            switch index % 50 {
-            case 7: XCTAssertEqual(response.error?.code, RPCErrorCode.parseError)
-            case 8: XCTAssertEqual(response.error?.code, RPCErrorCode.invalidRequest)
-            case 9: XCTAssertEqual(response.error?.code, RPCErrorCode.imageNotReadable)
-            case 10:
-                XCTAssertEqual(response.id, "mine")
-                XCTAssertEqual(response.result?["state"], "ready")
-            default:
-                XCTAssertEqual(response.id, .integer(Int64(index + 1)))
-                let prediction = try XCTUnwrap(response.get().decode(PredictResult.self).predictions.first)
-                XCTAssertTrue(
-                    prediction.hypothesis.hasSuffix(" \(index)"), "line \(index + 1): \(prediction.hypothesis)")
-            }
-        }
-    }
-
     func testAttentionWritesANpyFile() throws {
         let ofactl = try executable("ofactl")
         let output = server.directory + "/map.npy"

@@ -11,6 +11,7 @@ final class MalformedInputTests: XCTestCase {
         server = try TestDaemon {
             $0.maximumFrameLength = 4096
             $0.maximumImagePixels = 10_000
+            $0.maximumTextLength = 1024
         }
     }
 
@@ -150,6 +151,7 @@ final class MalformedInputTests: XCTestCase {
                     [String(repeating: "cat ", count: 300)])
             ).json.serialized())
         XCTAssertEqual(text.error?.code, RPCErrorCode.inputTooLarge)
+        XCTAssertEqual(text.error?.message, "text of 1200 characters, over the limit of 1024")
     }
 
     func testGarbageOnOneConnectionDoesNotDisturbAnother() throws {

@@ -218,6 +218,58 @@ final class PipelineEngineTests: XCTestCase {
         XCTAssertTrue(status.architecture.hasPrefix("OFA d=32"), status.architecture)
     }
 
+    func testAHypothesisPastMaxSourceLengthIsAnsweredAsItsTruncationUpToTheTextLimit() throws {
+        // The reference's own case: 300 words cut to max_src_length (256) tokens, answered by modelscope.
+        struct Golden: Decodable {
+            var image: String
+            var hypothesis: String
+            var label: String
+            var probabilities: [Double]
+        }
+        struct Goldens: Decodable {
+            var answers: [String]
+            var cases: [Golden]
+        }
+        let fixture = try Data(
+            contentsOf: URL(fileURLWithPath: repositoryRoot + "/Tests/Fixtures/pipeline/tiny-a.json"))
+        let goldens = try JSONDecoder().decode(Goldens.self, from: fixture)
+        let golden = try XCTUnwrap(goldens.cases.first { $0.hypothesis.count > 1000 })
+        let image = TinyModel.image(String(golden.image.dropFirst("images/".count)))
+        let truncation = try TinyModel.expected(image, [golden.hypothesis])[0]
+        XCTAssertEqual(truncation.answer, golden.label)
+        for (answer, reference) in zip(goldens.answers, golden.probabilities) {
+            XCTAssertEqual(Double(truncation.probabilities[answer] ?? -1), reference, accuracy: 1e-4, answer)
+        }
+
+        let server = try TestDaemon.tinyModel()
+        let limit = DaemonConfiguration().maximumTextLength
+        XCTAssertGreaterThanOrEqual(limit, 32 * 1024, "only abusive sizes are refused")
+        let words = golden.hypothesis.split(separator: " ")
+        let longer = golden.hypothesis + " " + words.prefix(70).joined(separator: " ")
+        let atTheLimit = String(String(repeating: golden.hypothesis + " ", count: limit / 1000).prefix(limit))
+        XCTAssertGreaterThan(longer.count, 1900)
+        XCTAssertEqual(atTheLimit.count, limit)
+        for hypothesis in [longer, atTheLimit] {
+            let result = try server.client().call(
+                Method.predict, TestDaemon.predictParams([hypothesis], image: image), as: PredictResult.self)
+            let prediction = try XCTUnwrap(result.predictions.first)
+            XCTAssertEqual(prediction.hypothesis, hypothesis)
+            XCTAssertEqual(prediction.answer, truncation.answer, "\(hypothesis.count) characters")
+            XCTAssertEqual(prediction.label, truncation.label)
+            XCTAssertEqual(prediction.probabilities, truncation.probabilities, "\(hypothesis.count) characters")
+        }
+
+        let over = atTheLimit + "s"
+        XCTAssertThrowsError(
+            try server.client().call(Method.predict, params: TestDaemon.predictParams([over], image: image))
+        ) {
+            XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.inputTooLarge)
+            XCTAssertEqual(
+                ($0 as? RPCError)?.message, "text of \(limit + 1) characters, over the limit of \(limit)")
+        }
+        XCTAssertEqual(try server.health().state, .ready)
+    }
+
     func testAnImageWithAGoodHeaderButCorruptDataIsUndecodable() throws {
         let server = try TestDaemon.tinyModel()
         var png = TinyModel.image("scene-160x120.png")

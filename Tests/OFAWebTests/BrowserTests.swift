@@ -1,5 +1,6 @@
 // The page in real headless Chromium (Debian's chromium + chromium-driver) against ofa-web and the real ofad on
-// tiny-a: upload, ask, and check that what the page shows is what the daemon answers.
+// tiny-a: upload, ask, and check that what the page shows is what the daemon answers, and that "Stop waiting"
+// withdraws the question from ofad.
 // OFA_WEB_SCREENSHOT=DIR writes the screenshots (desktop and phone width) there.
 import Foundation
 import OFAWire
@@ -113,6 +114,37 @@ final class BrowserTests: XCTestCase {
             browser.waitFor("document.documentElement.scrollWidth <= window.innerWidth + 1"),
             "no horizontal scrolling at 390 px")
         if let directory { try browser.screenshot().write(to: URL(fileURLWithPath: directory + "/ofa-web-phone.png")) }
+    }
+
+    func testStopWaitingWithdrawsTheQuestionFromOfad() throws {
+        let browser = try WebDriver()
+        let stack = try HeldStack()
+        try browser.open("http://127.0.0.1:\(stack.port)/")
+        XCTAssertTrue(browser.waitFor("document.getElementById('daemon-text').textContent.includes('ready')"))
+        let imagePath = LiveStack.image("scene-160x120.png")
+        try browser.type(imagePath, into: "#image-input")
+        try browser.type("the withdrawn one", into: "#hypothesis")
+        XCTAssertTrue(browser.waitFor("document.getElementById('preview').naturalWidth > 0"))
+
+        // ofad's only worker is busy with a slow question, so the page's waits in the queue.
+        stack.engine.hold()
+        let image = try Data(contentsOf: URL(fileURLWithPath: imagePath))
+        let slow = CallCancellationTests.askDirectly(stack, image: image, hypothesis: "the slow one")
+        XCTAssertTrue(waitUntil(timeout: 10) { stack.engine.reached.contains("the slow one") })
+        try browser.click("#submit")
+        XCTAssertTrue(waitUntil(timeout: 10) { stack.queueDepth == 1 }, "the page's question is queued")
+        try browser.click("#cancel")
+        XCTAssertTrue(
+            browser.waitFor("document.getElementById('message').textContent.includes('withdrawn')"),
+            "the page says it stopped")
+        XCTAssertTrue(waitUntil(timeout: 10) { stack.queueDepth == 0 }, "withdrawn while the slow one still runs")
+
+        stack.engine.release()
+        XCTAssertEqual(try slow().predictions.map(\.hypothesis), ["the slow one"])
+        let later = CallCancellationTests.askDirectly(stack, image: image, hypothesis: "a later one")
+        XCTAssertEqual(try later().predictions.map(\.hypothesis), ["a later one"])
+        XCTAssertEqual(stack.engine.reached.suffix(2), ["the slow one", "a later one"])
+        XCTAssertFalse(stack.engine.reached.contains("the withdrawn one"), "\(stack.engine.reached)")
     }
 
     func testAFailureIsExplainedOnThePage() throws {

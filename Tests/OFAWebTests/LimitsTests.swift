@@ -1,4 +1,5 @@
 // Limits ofa-web enforces itself: body size (before reading it), text length, content type, Host.
+import OFAServer
 import OFAWeb
 import OFAWire
 import XCTest
@@ -73,6 +74,28 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(premise.status, 422)
         XCTAssertTrue(premise.text.contains("premise"))
         XCTAssertTrue(gateway.calls.isEmpty)
+    }
+
+    func testByDefaultTextUpToOfadsLimitIsForwardedAndItsBodyFits() throws {
+        let limit = WebConfiguration().maximumTextLength
+        XCTAssertEqual(limit, DaemonConfiguration().maximumTextLength, "ofad's own default")
+        XCTAssertGreaterThanOrEqual(limit, 32 * 1024, "only abusive sizes are refused")
+        let gateway = RecordingGateway(answers: [Method.predict: .success(["predictions": []])])
+        let web = try TestWebServer(gateway: gateway)
+        // Four UTF-8 bytes per character, in both texts: the most a page can send within the text limit.
+        let longest = String(repeating: "😀", count: limit)
+        for hypothesis in [String(repeating: "a dog runs ", count: 200), longest] {
+            let reply = try postJSON(
+                port: web.port, path: "/api/predict",
+                ["image": Self.imageBase64, "hypothesis": hypothesis, "premise": longest])
+            XCTAssertEqual(reply.status, 200, reply.text)
+            XCTAssertEqual(gateway.calls.last?.params?["hypothesis"], .string(hypothesis))
+        }
+        let over = try postJSON(
+            port: web.port, path: "/api/predict", ["image": Self.imageBase64, "hypothesis": longest + "😀"])
+        XCTAssertEqual(over.status, 422)
+        XCTAssertTrue(over.text.contains("\(limit + 1) characters (the limit is \(limit))"), over.text)
+        XCTAssertEqual(gateway.calls.count, 2)
     }
 
     func testABodyThatIsNotJSONIsRefused() throws {

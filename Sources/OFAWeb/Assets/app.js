@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const LABELS = { yes: "entailment", maybe: "neutral", no: "contradiction" };
 
 const page = {
-  config: { max_upload_bytes: 16 * 1024 * 1024, max_text_length: 1024 },
+  config: { max_upload_bytes: 16 * 1024 * 1024, max_text_length: 65536 },
   status: null,
   image: null,          // { base64, name, type }
   question: null,       // { image, hypothesis, premise } of the answer on screen
@@ -185,7 +185,7 @@ async function ask(event) {
     $("maps").hidden = false;
     showRender("overlay", result.data);
   } catch (error) {
-    if (error.name === "AbortError") showMessage("Stopped waiting; ofad may still finish the request.", "info");
+    if (error.name === "AbortError") showMessage("Stopped waiting; the question was withdrawn from ofad.", "info");
     else showMessage(String(error));
   } finally {
     setBusy(false);
