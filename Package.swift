@@ -53,7 +53,8 @@ let package = Package(
             path: "Sources/ofa-preprocess-benchmark"
         ),
         .executableTarget(
-            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"], path: "Sources/ofa-render-benchmark"
+            name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"],
+            path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA", "FixtureSupport"]),
         .target(

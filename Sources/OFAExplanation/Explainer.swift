@@ -48,7 +48,8 @@ public struct Explainer: Sendable {
         if let token = plan.settings.token {
             guard token < text.sourceIDs.count else {
                 throw ParameterError(
-                    "token", "\(token) is out of range: this prompt has \(text.sourceIDs.count) source tokens (0 = bos)")
+                    "token", "\(token) is out of range: this prompt has \(text.sourceIDs.count) source tokens (0 = bos)"
+                )
             }
             tokens = .token(token)
         } else {

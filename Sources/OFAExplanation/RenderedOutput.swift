@@ -21,9 +21,11 @@ public struct RenderedOutput: Sendable {
         let settings = plan.settings
         if settings.output == .npy {
             let grid = maps.grid
-            let array = NPYArray(shape: [maps.maps.count, grid.rows, grid.columns], values: maps.maps.flatMap(\.values))
-            self.init(format: "npy", bytes: NPYFile.encode(array), width: grid.columns, height: grid.rows,
-                      frames: maps.maps.count)
+            let array = NPYArray(
+                shape: [maps.maps.count, grid.rows, grid.columns], values: maps.maps.flatMap(\.values))
+            self.init(
+                format: "npy", bytes: NPYFile.encode(array), width: grid.columns, height: grid.rows,
+                frames: maps.maps.count)
             return
         }
         guard let image else { throw ExplanationError.notRecorded("the image to draw on") }
@@ -43,8 +45,9 @@ public struct RenderedOutput: Sendable {
             let map = maps.maps.count == 1 ? maps.maps[0] : try Heatmap.mean(maps.maps)
             let drawn = HeatmapOverlay.render(
                 map, on: base, options: Self.unprepared(plan.options), label: [maps.combinedMethod.shortLabel, answer])
-            self.init(format: "png", bytes: try PNGEncoder.encode(drawn), width: drawn.width, height: drawn.height,
-                      frames: nil)
+            self.init(
+                format: "png", bytes: try PNGEncoder.encode(drawn), width: drawn.width, height: drawn.height,
+                frames: nil)
         case .grid:
             let layout = GridLayout(
                 columns: settings.columns, cellMaxSide: settings.maxSide, sharedScale: settings.sharedScale,
@@ -52,8 +55,9 @@ public struct RenderedOutput: Sendable {
             let drawn = LayerGrid.render(
                 maps.maps, labels: maps.maps.map { [$0.method.shortLabel] }, on: image,
                 options: Self.unprepared(plan.options), layout: layout)
-            self.init(format: "png", bytes: try PNGEncoder.encode(drawn), width: drawn.width, height: drawn.height,
-                      frames: nil)
+            self.init(
+                format: "png", bytes: try PNGEncoder.encode(drawn), width: drawn.width, height: drawn.height,
+                frames: nil)
         case .animation:
             let animation = AnimationOptions(
                 frameDelayMilliseconds: settings.frameDelayMilliseconds,

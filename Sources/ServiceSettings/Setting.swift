@@ -78,7 +78,9 @@ public struct SettingsTable<Configuration: Sendable>: Sendable {
     }
 
     public func setting(_ name: String) -> Setting<Configuration> {
-        guard let setting = settings.first(where: { $0.name == name }) else { preconditionFailure("no setting \(name)") }
+        guard let setting = settings.first(where: { $0.name == name }) else {
+            preconditionFailure("no setting \(name)")
+        }
         return setting
     }
 
@@ -105,7 +107,9 @@ public struct SettingsTable<Configuration: Sendable>: Sendable {
         return configuration
     }
 
-    private func apply(_ setting: Setting<Configuration>, _ text: String, source: String, to configuration: inout Configuration)
+    private func apply(
+        _ setting: Setting<Configuration>, _ text: String, source: String, to configuration: inout Configuration
+    )
         throws
     {
         do {
@@ -122,7 +126,8 @@ public enum SettingParser {
         { text in
             guard let value = Int(text.trimmingWhitespace), value >= minimum, value <= maximum else {
                 throw SettingValueError(
-                    maximum == Int.max ? "not a whole number ≥ \(minimum)" : "not a whole number in \(minimum)…\(maximum)")
+                    maximum == Int.max
+                        ? "not a whole number ≥ \(minimum)" : "not a whole number in \(minimum)…\(maximum)")
             }
             return value
         }
@@ -146,7 +151,8 @@ public enum SettingParser {
     public static let text: @Sendable (String) throws -> String = { $0 }
 
     /// A value of a string enum.
-    public static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ type: T.Type) -> @Sendable (String)
+    public static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ type: T.Type)
+        -> @Sendable (String)
         throws -> T where T.RawValue == String
     {
         { text in

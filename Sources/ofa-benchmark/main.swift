@@ -27,15 +27,21 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3 else {
-    FileHandle.standardError.write(Data("usage: ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N]\n".utf8))
     exit(2)
 }
 do {
-    let threads = option("--threads", 2), runs = option("--runs", 5), warmup = option("--warmup", 2)
+    let threads = option("--threads", 2)
+    let runs = option("--runs", 5)
+    let warmup = option("--warmup", 2)
     let inputs = try TensorFile.read(path: arguments[2])
     // Golden files name tensors `<case>.<name>`; take the first case unless the names are bare.
-    let prefix = inputs["patch_image"] != nil
-        ? "" : (inputs.keys.sorted().first { $0.hasSuffix(".patch_image") }?.dropLast("patch_image".count)).map(String.init) ?? ""
+    let prefix =
+        inputs["patch_image"] != nil
+        ? ""
+        : (inputs.keys.sorted().first { $0.hasSuffix(".patch_image") }?.dropLast("patch_image".count)).map(String.init)
+            ?? ""
     func input(_ name: String) throws -> TensorValues {
         guard let value = inputs[prefix + name] else { throw CheckpointError.missingTensor(prefix + name) }
         return value
@@ -44,17 +50,20 @@ do {
     var model: OFAModel!
     let loadSeconds = try seconds { model = try OFAModel(directory: arguments[1], backend: backend) }
     let rssAfterLoad = peakResidentBytes()
-    let image = try input("patch_image"), source = try input("source_ids").integers
+    let image = try input("patch_image")
+    let source = try input("source_ids").integers
     let prompt = try input("decoder_ids").integers
     var result: Classification!
     var imageSeconds: [Double] = []
     func query() throws {
         var features: ImageFeatures!
-        imageSeconds.append(seconds {
-            features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
-        })
-        result = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt,
-                                    answerTokens: model.answerTokens)
+        imageSeconds.append(
+            seconds {
+                features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
+            })
+        result = try model.classify(
+            image: features, sourceTokens: source, decoderTokens: prompt,
+            answerTokens: model.answerTokens)
     }
     for _ in 0..<warmup { try query() }
     var times: [Double] = []
@@ -62,7 +71,8 @@ do {
     times.sort()
     var report: [String: Any] = [
         "engine": "swift", "threads": backend.threads, "load_s": loadSeconds, "runs": runs,
-        "median_s": times[times.count / 2], "image_backbone_median_s": imageSeconds.suffix(runs).sorted()[runs / 2], "min_s": times[0], "max_s": times[times.count - 1],
+        "median_s": times[times.count / 2], "image_backbone_median_s": imageSeconds.suffix(runs).sorted()[runs / 2],
+        "min_s": times[0], "max_s": times[times.count - 1],
         "peak_rss_bytes": peakResidentBytes(), "peak_rss_after_load_bytes": rssAfterLoad,
         "probabilities": result.probabilities, "answers": model.task.answers,
     ]
@@ -72,13 +82,16 @@ do {
     if CommandLine.arguments.contains("--compare") {
         // Stage by stage against every reference tensor the inputs carry.
         let probe = ForwardProbe()
-        let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2],
-                                           probe: probe)
+        let features = model.imageFeatures(
+            pixels: image.floats, height: image.shape[1], width: image.shape[2],
+            probe: probe)
         let layers = Set((0..<model.configuration.decoderLayers))
-        let compared = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt,
-                                          answerTokens: model.answerTokens,
-                                          attention: AttentionRequest(kinds: Set(AttentionRequest.Kind.allCases),
-                                                                      layers: layers), probe: probe)
+        let compared = try model.classify(
+            image: features, sourceTokens: source, decoderTokens: prompt,
+            answerTokens: model.answerTokens,
+            attention: AttentionRequest(
+                kinds: Set(AttentionRequest.Kind.allCases),
+                layers: layers), probe: probe)
         var differences: [String: [String: Float]] = [:]
         func compare(_ name: String, _ values: [Float]) {
             guard let reference = inputs[prefix + name]?.floats, reference.count == values.count else { return }

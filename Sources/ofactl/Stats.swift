@@ -32,7 +32,9 @@ struct Stats: ParsableCommand {
     }
 
     static func table(_ statistics: [LayerStatistics]) -> String {
-        let header = ["layer", "mean", "max", "min", "std", "entropy", "focus", "centre x,y", "top patch (row,col) value"]
+        let header = [
+            "layer", "mean", "max", "min", "std", "entropy", "focus", "centre x,y", "top patch (row,col) value",
+        ]
         let rows = statistics.map { s -> [String] in
             let top = s.topK.first.map { "(\($0.row),\($0.col)) \(String(format: "%.4f", $0.value))" } ?? "-"
             return [

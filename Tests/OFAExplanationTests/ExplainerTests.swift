@@ -46,7 +46,10 @@ final class ExplainerTests: XCTestCase {
         let span = try Self.pipeline.get().prepareText(hypothesis: hypothesis).hypothesisTokens
         let cases: [(RenderPlan, AttentionRequest)] = [
             (try plan { $0.output = "grid" }, AttentionRequest(kinds: [.cross], layers: [0, 1], rows: [-1])),
-            (try plan(forStats: true) { $0.layers = .list([1]) }, AttentionRequest(kinds: [.cross], layers: [1], rows: [-1])),
+            (
+                try plan(forStats: true) { $0.layers = .list([1]) },
+                AttentionRequest(kinds: [.cross], layers: [1], rows: [-1])
+            ),
             (
                 try plan { $0.source = "encoder" },
                 AttentionRequest(kinds: [.encoder], layers: [1], rows: span.map { patches + $0 })
@@ -78,7 +81,8 @@ final class ExplainerTests: XCTestCase {
         let explanation = try explainer.explain(image: image, imageBytes: bytes, plan: plan, pixelLimit: 1 << 24)
         let result = try Self.pipeline.get().predict(
             image: image, hypothesis: hypothesis, attention: AttentionRequest(kinds: [.cross], layers: [0]))
-        let expected = try Heatmap.crossAttention(result.attention[0], grid: image.grid, heads: .head(2), renormalize: true)
+        let expected = try Heatmap.crossAttention(
+            result.attention[0], grid: image.grid, heads: .head(2), renormalize: true)
         let output = try XCTUnwrap(explanation.output)
         XCTAssertEqual(try NPYFile.decode(output.bytes).values, expected.values)
         XCTAssertEqual(explanation.prediction.answer, result.answer)
@@ -90,12 +94,15 @@ final class ExplainerTests: XCTestCase {
         XCTAssertThrowsError(try plan { $0.layers = .list([2]) }) {
             XCTAssertEqual(($0 as? ParameterError)?.key, "layers")
         }
-        XCTAssertThrowsError(try plan { $0.heads = .index(4) }) { XCTAssertEqual(($0 as? ParameterError)?.key, "heads") }
+        XCTAssertThrowsError(try plan { $0.heads = .index(4) }) {
+            XCTAssertEqual(($0 as? ParameterError)?.key, "heads")
+        }
         let tooFar = try plan {
             $0.source = "encoder"
             $0.token = 60
         }
-        XCTAssertThrowsError(try explainer.explain(image: image, imageBytes: bytes, plan: tooFar, pixelLimit: 1 << 24)) {
+        XCTAssertThrowsError(try explainer.explain(image: image, imageBytes: bytes, plan: tooFar, pixelLimit: 1 << 24))
+        {
             XCTAssertEqual(($0 as? ParameterError)?.key, "token")
         }
     }
@@ -108,7 +115,8 @@ final class ExplainerTests: XCTestCase {
         let (_, mean) = try explainer.attention(
             image: image, hypothesis: hypothesis, premise: nil,
             selection: AttentionSelection(kinds: [.cross], layers: [1], headMean: true, queryPosition: -1))
-        let heads = each[0].values.shape[0], keys = each[0].values.shape[2]
+        let heads = each[0].values.shape[0]
+        let keys = each[0].values.shape[2]
         for key in 0..<keys {
             let sum = (0..<heads).reduce(Float(0)) { $0 + each[0].values.values[$1 * keys + key] }
             XCTAssertEqual(mean[0].values.values[key], sum / Float(heads), accuracy: 1e-6)
@@ -116,6 +124,9 @@ final class ExplainerTests: XCTestCase {
         XCTAssertThrowsError(
             try explainer.attention(
                 image: image, hypothesis: hypothesis, premise: nil, selection: AttentionSelection(layers: [5]))
-        ) { XCTAssertEqual($0 as? ExplanationError, .selectionOutOfRange("layer 5 of cross attention: the decoder has 2 layers")) }
+        ) {
+            XCTAssertEqual(
+                $0 as? ExplanationError, .selectionOutOfRange("layer 5 of cross attention: the decoder has 2 layers"))
+        }
     }
 }

@@ -69,7 +69,9 @@ struct TaskSettingsTests {
         }
     }
 
-    @Test("gen_type other than traverse, or absent, is refused at load, naming model.gen_type", arguments: ["generation", nil])
+    @Test(
+        "gen_type other than traverse, or absent, is refused at load, naming model.gen_type",
+        arguments: ["generation", nil])
     func generationRefused(value: String?) throws {
         let directory = try tinyAVariant { $0["gen_type"] = value }
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -14,7 +14,9 @@ private let hypotheses = ["there are two birds.", "the two dogs are eating.", "a
 /// (seen in CI: differences of 5e-7); a real difference between two paths would be far larger.
 func closeEnough(_ a: [AnswerProbability], _ b: [AnswerProbability]) -> Bool {
     a.count == b.count
-        && zip(a, b).allSatisfy { $0.answer == $1.answer && $0.label == $1.label && abs($0.probability - $1.probability) <= 1e-5 }
+        && zip(a, b).allSatisfy {
+            $0.answer == $1.answer && $0.label == $1.label && abs($0.probability - $1.probability) <= 1e-5
+        }
 }
 
 @Suite("VisualEntailmentPipeline")

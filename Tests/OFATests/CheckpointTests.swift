@@ -20,8 +20,9 @@ final class CheckpointTests: XCTestCase {
     func modelDirectory(weights: Data, name: String) throws -> String {
         let source = URL(fileURLWithPath: try Fixtures.model("tiny-a"))
         for file in ["config.json", "configuration.json", "answer2label.json", "vocab.json", "merges.txt"] {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(file),
-                                             to: scratch.appendingPathComponent(file))
+            try FileManager.default.copyItem(
+                at: source.appendingPathComponent(file),
+                to: scratch.appendingPathComponent(file))
         }
         try weights.write(to: scratch.appendingPathComponent(name))
         return scratch.path
@@ -40,7 +41,9 @@ final class CheckpointTests: XCTestCase {
         return prefix + json + data.suffix(from: 8 + length)
     }
 
-    func load(_ directory: String) throws -> OFAModel { try OFAModel(directory: directory, backend: ParityTests.backend) }
+    func load(_ directory: String) throws -> OFAModel {
+        try OFAModel(directory: directory, backend: ParityTests.backend)
+    }
 
     func assertLoadFails(_ directory: String, with expected: CheckpointError, line: UInt = #line) {
         XCTAssertThrowsError(try load(directory), line: line) { error in
@@ -50,8 +53,9 @@ final class CheckpointTests: XCTestCase {
 
     func testAMissingTensorIsAnErrorThatNamesIt() throws {
         let weights = try editedSafetensors { $0["encoder.layers.1.fc2.bias"] = nil }
-        assertLoadFails(try modelDirectory(weights: weights, name: "model.safetensors"),
-                        with: .missingTensor("encoder.layers.1.fc2.bias"))
+        assertLoadFails(
+            try modelDirectory(weights: weights, name: "model.safetensors"),
+            with: .missingTensor("encoder.layers.1.fc2.bias"))
     }
 
     func testATensorOfTheWrongShapeIsAnErrorThatNamesBothShapes() throws {
@@ -60,8 +64,9 @@ final class CheckpointTests: XCTestCase {
             entry["shape"] = [1024, 32]
             header["encoder.image_proj.weight"] = entry
         }
-        assertLoadFails(try modelDirectory(weights: weights, name: "model.safetensors"),
-                        with: .wrongShape(name: "encoder.image_proj.weight", expected: [32, 1024], found: [1024, 32]))
+        assertLoadFails(
+            try modelDirectory(weights: weights, name: "model.safetensors"),
+            with: .wrongShape(name: "encoder.image_proj.weight", expected: [32, 1024], found: [1024, 32]))
     }
 
     func testAnUnexpectedTensorIsAnErrorButIgnoredBuffersAreNot() throws {
@@ -69,13 +74,15 @@ final class CheckpointTests: XCTestCase {
             header["encoder.surprise.weight"] = header["encoder.layer_norm.weight"]
             header["encoder.embed_images.bn1.num_batches_tracked"] = header["encoder.layer_norm.weight"]
         }
-        assertLoadFails(try modelDirectory(weights: weights, name: "model.safetensors"),
-                        with: .unexpectedTensors(["encoder.surprise.weight"]))
+        assertLoadFails(
+            try modelDirectory(weights: weights, name: "model.safetensors"),
+            with: .unexpectedTensors(["encoder.surprise.weight"]))
     }
 
     func testTheTiedEmbeddingMayAppearUnderAnyOfItsNames() throws {
         let weights = try editedSafetensors { header in
-            let table = header["encoder.embed_tokens.weight"] ?? header["decoder.embed_tokens.weight"]
+            let table =
+                header["encoder.embed_tokens.weight"] ?? header["decoder.embed_tokens.weight"]
                 ?? header["decoder.output_projection.weight"]
             header["encoder.embed_tokens.weight"] = nil
             header["decoder.embed_tokens.weight"] = nil
@@ -109,7 +116,9 @@ final class CheckpointTests: XCTestCase {
         let tail = original.count - 4096
         for round in 0..<40 {
             var data = original
-            let start = round % 2 == 0 ? Int.random(in: 0..<2048, using: &generator)
+            let start =
+                round % 2 == 0
+                ? Int.random(in: 0..<2048, using: &generator)
                 : Int.random(in: tail..<(original.count - 8), using: &generator)
             for offset in start..<min(start + 8, data.count) {
                 data[offset] = UInt8.random(in: 0...255, using: &generator)
@@ -130,13 +139,14 @@ final class CheckpointTests: XCTestCase {
         var writer = TorchArchiveWriter()
         let shared = try writer.addStorage(floats: (0..<10).map(Float.init), as: .float16)
         let single = try writer.addStorage(floats: [-1, -2], as: .float32)
-        let archive = try writer.archive(.orderedDictionary([
-            ("whole", .tensor(storage: shared, offset: 0, shape: [10])),
-            ("middle", .tensor(storage: shared, offset: 3, shape: [2, 2])),
-            ("end", .tensor(storage: shared, offset: 9, shape: [1])),
-            ("scalar", .tensor(storage: shared, offset: 5, shape: [])),
-            ("own", .tensor(storage: single, offset: 0, shape: [2])),
-        ]))
+        let archive = try writer.archive(
+            .orderedDictionary([
+                ("whole", .tensor(storage: shared, offset: 0, shape: [10])),
+                ("middle", .tensor(storage: shared, offset: 3, shape: [2, 2])),
+                ("end", .tensor(storage: shared, offset: 9, shape: [1])),
+                ("scalar", .tensor(storage: shared, offset: 5, shape: [])),
+                ("own", .tensor(storage: single, offset: 0, shape: [2])),
+            ]))
         let path = scratch.appendingPathComponent("views.bin").path
         try Data(archive).write(to: URL(fileURLWithPath: path))
         let tensors = try TensorFile.read(path: path)
@@ -178,8 +188,11 @@ final class CheckpointTests: XCTestCase {
     func testAFileThatIsNotACheckpointIsRejected() throws {
         let path = try modelDirectory(weights: Data("hello, I am text".utf8), name: "pytorch_model.bin")
         XCTAssertThrowsError(try load(path)) { error in
-            XCTAssertEqual(error as? CheckpointError, .corrupt(path: path + "/pytorch_model.bin",
-                                                               reason: "not a PyTorch zip archive"))
+            XCTAssertEqual(
+                error as? CheckpointError,
+                .corrupt(
+                    path: path + "/pytorch_model.bin",
+                    reason: "not a PyTorch zip archive"))
         }
     }
 
@@ -190,19 +203,26 @@ final class CheckpointTests: XCTestCase {
 
     func testFairseqNamesAndTheModelPrefixMapOntoModelscopeNames() {
         XCTAssertEqual(CheckpointKeys.normalize("model.encoder.layers.3.fc1.weight"), "encoder.layers.3.fc1.weight")
-        XCTAssertEqual(CheckpointKeys.normalize("encoder.layers.0.attn_ln.weight"),
-                       "encoder.layers.0.self_attn_mid_layer_norm.weight")
-        XCTAssertEqual(CheckpointKeys.normalize("decoder.layers.11.encoder_attn.k_proj.bias"),
-                       "decoder.layers.11.cross_attn.k_proj.bias")
-        XCTAssertEqual(CheckpointKeys.normalize("decoder.layers.2.encoder_attn_layer_norm.bias"),
-                       "decoder.layers.2.cross_attn_layer_norm.bias")
-        XCTAssertEqual(CheckpointKeys.normalize("decoder.layers.2.self_attn_ln.bias"),
-                       "decoder.layers.2.self_attn_mid_layer_norm.bias")
-        XCTAssertEqual(CheckpointKeys.normalize("decoder.layers.2.cross_attn_ln.bias"),
-                       "decoder.layers.2.cross_attn_mid_layer_norm.bias")
-        XCTAssertEqual(CheckpointKeys.normalize("decoder.layers.2.ffn_layernorm.weight"),
-                       "decoder.layers.2.ffn_layer_norm.weight")
-        XCTAssertEqual(CheckpointKeys.normalize("encoder.embed_images.layer1.0.conv1.weight"),
-                       "encoder.embed_images.layer1.0.conv1.weight")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("encoder.layers.0.attn_ln.weight"),
+            "encoder.layers.0.self_attn_mid_layer_norm.weight")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("decoder.layers.11.encoder_attn.k_proj.bias"),
+            "decoder.layers.11.cross_attn.k_proj.bias")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("decoder.layers.2.encoder_attn_layer_norm.bias"),
+            "decoder.layers.2.cross_attn_layer_norm.bias")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("decoder.layers.2.self_attn_ln.bias"),
+            "decoder.layers.2.self_attn_mid_layer_norm.bias")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("decoder.layers.2.cross_attn_ln.bias"),
+            "decoder.layers.2.cross_attn_mid_layer_norm.bias")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("decoder.layers.2.ffn_layernorm.weight"),
+            "decoder.layers.2.ffn_layer_norm.weight")
+        XCTAssertEqual(
+            CheckpointKeys.normalize("encoder.embed_images.layer1.0.conv1.weight"),
+            "encoder.embed_images.layer1.0.conv1.weight")
     }
 }

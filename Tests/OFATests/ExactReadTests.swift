@@ -35,7 +35,7 @@ final class ExactReadTests: XCTestCase {
     func testAFailingReadIsAnErrorWithItsErrorNumber() throws {
         var ends: [Int32] = [0, 0]
         XCTAssertEqual(pipe(&ends), 0)
-        defer { ends.forEach { close($0) } }
+        defer { for end in ends { close(end) } }
         // A pipe has no positions: pread fails with ESPIPE.
         XCTAssertThrowsError(try ExactRead.bytes(ends[0], count: 4)) {
             XCTAssertEqual($0 as? ExactReadError, .failed(errno: ESPIPE))

@@ -57,7 +57,10 @@ final class KernelTests: XCTestCase {
         let columns = 30
         let buckets = PositionBuckets.image(rows: 30, columns: columns, bucketSize: 42)
         func index(_ p: Int, _ q: Int) -> Int {
-            func patch(_ id: Int) -> Int { let (r, c) = (id - 1).quotientAndRemainder(dividingBy: 42); return r * columns + c }
+            func patch(_ id: Int) -> Int {
+                let (r, c) = (id - 1).quotientAndRemainder(dividingBy: 42)
+                return r * columns + c
+            }
             return Int(buckets[patch(p) * 900 + patch(q)])
         }
         XCTAssertEqual(index(1, 1), 3444)

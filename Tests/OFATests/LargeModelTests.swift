@@ -34,7 +34,8 @@ final class LargeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(maximumDifference(cross.values, try input("attention.cross.11").floats), 2e-3)
         let exactPath = folder + "/goldens-large-fp64.safetensors"
         guard FileManager.default.fileExists(atPath: exactPath) else {
-            throw XCTSkip("no goldens-large-fp64.safetensors: run Tools/fixtures/large_precision.py for the float64 check")
+            throw XCTSkip(
+                "no goldens-large-fp64.safetensors: run Tools/fixtures/large_precision.py for the float64 check")
         }
         let exact = try TensorFile.read(path: exactPath)
         func truth(_ name: String) throws -> [Float] { try XCTUnwrap(exact[prefix + name], name).floats }

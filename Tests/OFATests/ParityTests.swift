@@ -16,8 +16,10 @@ final class ParityTests: XCTestCase {
     }
 
     /// Intermediate activations: within 1e-4 of the reference, relative to the tensor's scale.
-    func assertClose(_ actual: [Float], _ expected: [Float], _ what: String, tolerance: Float = 1e-4,
-                     line: UInt = #line) {
+    func assertClose(
+        _ actual: [Float], _ expected: [Float], _ what: String, tolerance: Float = 1e-4,
+        line: UInt = #line
+    ) {
         let scale = max(1, expected.map(abs).max() ?? 1)
         let difference = maximumDifference(actual, expected, line: line)
         XCTAssertLessThanOrEqual(difference, tolerance * scale, "\(what): max abs difference \(difference)", line: line)
@@ -33,8 +35,9 @@ final class ParityTests: XCTestCase {
             guard goldens.has(tensor("source_ids")) else { continue }  // batch cases: see the batch test
             let imageShape = try goldens.shape(tensor("patch_image"))
             let probe = ForwardProbe()
-            let image = model.imageFeatures(pixels: try goldens.floats(tensor("patch_image")), height: imageShape[1],
-                                            width: imageShape[2], probe: probe)
+            let image = model.imageFeatures(
+                pixels: try goldens.floats(tensor("patch_image")), height: imageShape[1],
+                width: imageShape[2], probe: probe)
             let request = AttentionRequest(kinds: Set(AttentionRequest.Kind.allCases))
             let result = try model.classify(
                 image: image, sourceTokens: try goldens.integers(tensor("source_ids")),
@@ -52,8 +55,9 @@ final class ParityTests: XCTestCase {
             let difference = maximumDifference(result.probabilities, probabilities)
             XCTAssertLessThanOrEqual(difference, 1e-4, "\(name) \(label) probabilities \(result.probabilities)")
             XCTAssertEqual(model.task.answers[result.best], description["predicted_label"] as? String)
-            XCTAssertEqual(result.attention.count,
-                           model.configuration.encoderLayers + 2 * model.configuration.decoderLayers)
+            XCTAssertEqual(
+                result.attention.count,
+                model.configuration.encoderLayers + 2 * model.configuration.decoderLayers)
             for map in result.attention {
                 let expected = try goldens.floats(tensor("attention.\(map.kind.rawValue).\(map.layer)"))
                 XCTAssertEqual(map.shape, try goldens.shape(tensor("attention.\(map.kind.rawValue).\(map.layer)")))
@@ -74,8 +78,9 @@ final class BatchAndFormatTests: XCTestCase {
         let batch = try XCTUnwrap(goldens.cases.first { $0["name"] as? String == "batch" })
         let hypotheses = try XCTUnwrap(batch["hypotheses"] as? [String])
         let shape = try goldens.shape("batch.patch_image")
-        let image = model.imageFeatures(pixels: try goldens.floats("batch.patch_image"), height: shape[1],
-                                        width: shape[2])
+        let image = model.imageFeatures(
+            pixels: try goldens.floats("batch.patch_image"), height: shape[1],
+            width: shape[2])
         let expected = try goldens.floats("batch.probabilities")
         XCTAssertEqual(expected.count, 3 * hypotheses.count)
         for index in hypotheses.indices {
@@ -96,13 +101,15 @@ final class BatchAndFormatTests: XCTestCase {
         for name in ["tiny-a", "tiny-a-safetensors", "tiny-a-fairseq"] {
             let model = try OFAModel(directory: try Fixtures.model(name), backend: ParityTests.backend)
             let image = model.imageFeatures(pixels: pixels, height: shape[1], width: shape[2])
-            results.append(try model.classify(
-                image: image, sourceTokens: try goldens.integers("hypothesis.source_ids"),
-                decoderTokens: try goldens.integers("hypothesis.decoder_ids"), answerTokens: model.answerTokens,
-                attention: request))
+            results.append(
+                try model.classify(
+                    image: image, sourceTokens: try goldens.integers("hypothesis.source_ids"),
+                    decoderTokens: try goldens.integers("hypothesis.decoder_ids"), answerTokens: model.answerTokens,
+                    attention: request))
         }
-        XCTAssertTrue(try OFAModel.findWeights(in: URL(fileURLWithPath: try Fixtures.model("tiny-a-fairseq")))
-            .hasSuffix(".pt"))
+        XCTAssertTrue(
+            try OFAModel.findWeights(in: URL(fileURLWithPath: try Fixtures.model("tiny-a-fairseq")))
+                .hasSuffix(".pt"))
         for other in results.dropFirst() {
             XCTAssertEqual(other.probabilities, results[0].probabilities)
             XCTAssertEqual(other.attention, results[0].attention)
@@ -113,8 +120,9 @@ final class BatchAndFormatTests: XCTestCase {
         let model = try ParityTests.model("tiny-a")
         let goldens = try Fixtures.goldens("tiny-a")
         let shape = try goldens.shape("premise.patch_image")
-        let image = model.imageFeatures(pixels: try goldens.floats("premise.patch_image"), height: shape[1],
-                                        width: shape[2])
+        let image = model.imageFeatures(
+            pixels: try goldens.floats("premise.patch_image"), height: shape[1],
+            width: shape[2])
         let request = AttentionRequest(kinds: [.cross], layers: [1], heads: [3, 0], rows: [-1])
         let result = try model.classify(
             image: image, sourceTokens: try goldens.integers("premise.source_ids"),

@@ -15,12 +15,15 @@ final class SettingTests: XCTestCase {
     let table = SettingsTable(
         defaults: Example(),
         [
-            Setting("threads", environment: "EX_THREADS", \Example.threads, summary: "Threads.",
-                    parse: SettingParser.integer(minimum: 0)),
-            Setting("mode", environment: "EX_MODE", \Example.mode, summary: "Mode.",
-                    parse: SettingParser.choice(Example.Mode.self), show: \.rawValue),
-            Setting("timeout", environment: "EX_TIMEOUT", \Example.timeout, summary: "Seconds.",
-                    parse: SettingParser.seconds),
+            Setting(
+                "threads", environment: "EX_THREADS", \Example.threads, summary: "Threads.",
+                parse: SettingParser.integer(minimum: 0)),
+            Setting(
+                "mode", environment: "EX_MODE", \Example.mode, summary: "Mode.",
+                parse: SettingParser.choice(Example.Mode.self), show: \.rawValue),
+            Setting(
+                "timeout", environment: "EX_TIMEOUT", \Example.timeout, summary: "Seconds.",
+                parse: SettingParser.seconds),
             Setting("name", environment: "EX_NAME", \Example.name, summary: "Name.", parse: SettingParser.text),
         ],
         check: { if $0.mode == .fast && $0.threads == 1 { throw SettingValueError("fast needs threads") } })

@@ -1,7 +1,7 @@
-// Animated GIF output, checked by walking its blocks and decoding its LZW data with GIFStructure.
-import OFA
 import FixtureSupport
 import ImageIO
+// Animated GIF output, checked by walking its blocks and decoding its LZW data with GIFStructure.
+import OFA
 import XCTest
 
 @testable import Visualize

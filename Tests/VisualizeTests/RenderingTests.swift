@@ -1,7 +1,7 @@
-// Overlays, colorbars, labels, grids and animations: sizes, blending and structure.
-import OFA
 import FixtureSupport
 import ImageIO
+// Overlays, colorbars, labels, grids and animations: sizes, blending and structure.
+import OFA
 import XCTest
 
 @testable import Visualize

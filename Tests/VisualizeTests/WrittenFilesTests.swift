@@ -1,9 +1,9 @@
+import Foundation
+import ImageIO
 // Files for independent decoders and for the README. Both tests skip unless their environment variable names a
 // folder: OFAD_VISUALIZE_OUT (then run Tools/fixtures/check_visualize_outputs.py on it: Pillow must open every
 // file with the sizes, frame counts, delays and loop counts in manifest.json) and OFAD_WRITE_EXAMPLES (docs/images).
 import OFA
-import Foundation
-import ImageIO
 import XCTest
 
 @testable import Visualize
@@ -19,7 +19,8 @@ final class WrittenFilesTests: XCTestCase {
     }
 
     /// The photo fixture and the maps of one golden case (tiny-b premise, 6×6 patches, 3 encoder + 2 decoder layers).
-    func exampleInputs() throws -> (image: RGBImage, cross: [AttentionProbabilities], encoder: [AttentionProbabilities]) {
+    func exampleInputs() throws -> (image: RGBImage, cross: [AttentionProbabilities], encoder: [AttentionProbabilities])
+    {
         let bytes = [UInt8](
             try Data(contentsOf: VisualizeFixtures.url("preprocessing/images/jpeg-baseline-640x480.jpg")))
         let image = try ImageDecoder().decode(bytes).image

@@ -54,7 +54,9 @@ final class AttentionRecorder {
 
     func record(_ kind: AttentionRequest.Kind, layer: Int, probabilities: Tensor, backend: Backend) {
         guard request.wants(kind, layer: layer) else { return }
-        let headCount = probabilities.shape[0], queries = probabilities.shape[1], keys = probabilities.shape[2]
+        let headCount = probabilities.shape[0]
+        let queries = probabilities.shape[1]
+        let keys = probabilities.shape[2]
         let heads = (request.heads ?? Array(0..<headCount)).filter { $0 >= 0 && $0 < headCount }
         let rows = (request.rows ?? Array(0..<queries)).map { $0 < 0 ? queries + $0 : $0 }.filter {
             $0 >= 0 && $0 < queries

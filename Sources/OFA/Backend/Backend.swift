@@ -45,8 +45,10 @@ public protocol Backend: AnyObject, Sendable {
 
     // Convolution
     /// `input [C, H, W]`, weight [O, C·k·k], bias [O] → [O, H', W'], plus `residual`, then the activation.
-    func convolution(_ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
-                     residual: Tensor?, activation: Activation) -> Tensor
+    func convolution(
+        _ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
+        residual: Tensor?, activation: Activation
+    ) -> Tensor
     /// Max pooling with −∞ padding over [C, H, W].
     func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor
 

@@ -14,7 +14,7 @@ final class BufferPool: @unchecked Sendable {
     /// `capacity`: most bytes kept idle.
     init(capacity: Int) { self.capacity = capacity }
 
-    deinit { idle.forEach { free($0.address) } }
+    deinit { for block in idle { free(block.address) } }
 
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= BufferPool.minimumPooledBytes {
@@ -46,6 +46,6 @@ final class BufferPool: @unchecked Sendable {
             evicted.append(oldest.address)
         }
         lock.unlock()
-        evicted.forEach { free($0) }
+        for address in evicted { free(address) }
     }
 }

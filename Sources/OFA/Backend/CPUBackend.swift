@@ -58,18 +58,22 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: GEMM
 
     public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, activation: Activation) -> Tensor {
-        let inputs = weight.shape[1], outputs = weight.shape[0]
+        let inputs = weight.shape[1]
+        let outputs = weight.shape[0]
         precondition(input.shape.last == inputs, "linear: input \(input.shape) vs weight \(weight.shape)")
         let rows = input.count / inputs
         let output = empty(Array(input.shape.dropLast()) + [outputs])
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-                    1, input.floats, Int32(inputs), weight.floats, Int32(inputs), 0, output.floats, Int32(outputs))
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
+            1, input.floats, Int32(inputs), weight.floats, Int32(inputs), 0, output.floats, Int32(outputs))
         finish(output.floats, rows: rows, columns: outputs, bias: bias?.floats, residual: nil, activation: activation)
         return output
     }
 
     public func attentionScores(query: Tensor, key: Tensor, heads: Int, initial: Tensor?) -> Tensor {
-        let queries = query.shape[0], keys = key.shape[0], width = query.shape[1]
+        let queries = query.shape[0]
+        let keys = key.shape[0]
+        let width = query.shape[1]
         let headWidth = width / heads
         let output: Tensor
         if let initial {
@@ -79,34 +83,44 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             output = empty([heads, queries, keys])
         }
         for head in 0..<heads {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(keys), Int32(headWidth),
-                        1, query.floats + head * headWidth, Int32(width), key.floats + head * headWidth, Int32(width),
-                        initial == nil ? 0 : 1, output.floats + head * queries * keys, Int32(keys))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(keys), Int32(headWidth),
+                1, query.floats + head * headWidth, Int32(width), key.floats + head * headWidth, Int32(width),
+                initial == nil ? 0 : 1, output.floats + head * queries * keys, Int32(keys))
         }
         return output
     }
 
     public func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor {
-        let queries = probabilities.shape[1], keys = probabilities.shape[2], width = value.shape[1]
+        let queries = probabilities.shape[1]
+        let keys = probabilities.shape[2]
+        let width = value.shape[1]
         let headWidth = width / heads
         let output = empty([queries, width])
         for head in 0..<heads {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(headWidth), Int32(keys),
-                        headScale.floats[head], probabilities.floats + head * queries * keys, Int32(keys),
-                        value.floats + head * headWidth, Int32(width), 0, output.floats + head * headWidth,
-                        Int32(width))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(headWidth), Int32(keys),
+                headScale.floats[head], probabilities.floats + head * queries * keys, Int32(keys),
+                value.floats + head * headWidth, Int32(width), 0, output.floats + head * headWidth,
+                Int32(width))
         }
         return output
     }
 
     // MARK: Convolution
 
-    public func convolution(_ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
-                            residual: Tensor?, activation: Activation) -> Tensor {
-        let channels = input.shape[0], height = input.shape[1], width = input.shape[2]
-        let outputs = weight.shape[0], kernel = geometry.kernel
+    public func convolution(
+        _ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
+        residual: Tensor?, activation: Activation
+    ) -> Tensor {
+        let channels = input.shape[0]
+        let height = input.shape[1]
+        let width = input.shape[2]
+        let outputs = weight.shape[0]
+        let kernel = geometry.kernel
         precondition(weight.shape[1] == channels * kernel * kernel, "convolution: weight \(weight.shape)")
-        let outHeight = geometry.outputSize(height), outWidth = geometry.outputSize(width)
+        let outHeight = geometry.outputSize(height)
+        let outWidth = geometry.outputSize(width)
         let pixels = outHeight * outWidth
         let output = empty([outputs, outHeight, outWidth])
         let columns: UnsafePointer<Float>
@@ -115,61 +129,74 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             columns = UnsafePointer(input.floats)
         } else {
             let buffer = pool.take(channels * kernel * kernel * pixels * 4).assumingMemoryBound(to: Float.self)
-            imageToColumns(input.floats, channels: channels, height: height, width: width, geometry: geometry,
-                           outHeight: outHeight, outWidth: outWidth, into: buffer)
+            imageToColumns(
+                input.floats, channels: channels, height: height, width: width, geometry: geometry,
+                outHeight: outHeight, outWidth: outWidth, into: buffer)
             columns = UnsafePointer(buffer)
             scratch = buffer
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(pixels),
-                    Int32(channels * kernel * kernel), 1, weight.floats, Int32(channels * kernel * kernel),
-                    columns, Int32(pixels), 0, output.floats, Int32(pixels))
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(pixels),
+            Int32(channels * kernel * kernel), 1, weight.floats, Int32(channels * kernel * kernel),
+            columns, Int32(pixels), 0, output.floats, Int32(pixels))
         if let scratch { pool.give(scratch, bytes: channels * kernel * kernel * pixels * 4) }
-        finishChannels(output.floats, channels: outputs, pixels: pixels, bias: bias.floats,
-                       residual: residual?.floats, activation: activation)
+        finishChannels(
+            output.floats, channels: outputs, pixels: pixels, bias: bias.floats,
+            residual: residual?.floats, activation: activation)
         return output
     }
 
-    private func imageToColumns(_ source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-                                geometry: ConvolutionGeometry, outHeight: Int, outWidth: Int,
-                                into columns: UnsafeMutablePointer<Float>) {
-        let kernel = geometry.kernel, stride = geometry.stride, padding = geometry.padding
+    private func imageToColumns(
+        _ source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+        geometry: ConvolutionGeometry, outHeight: Int, outWidth: Int,
+        into columns: UnsafeMutablePointer<Float>
+    ) {
+        let kernel = geometry.kernel
+        let stride = geometry.stride
+        let padding = geometry.padding
         let channelBlock = kernel * kernel * outHeight * outWidth
-        parallel(channels, cost: channelBlock) { range in for channel in range {
-            var row = columns + channel * channelBlock
-            let plane = source + channel * height * width
-            for ky in 0..<kernel {
-                for kx in 0..<kernel {
-                    for oy in 0..<outHeight {
-                        let y = oy * stride - padding + ky
-                        let line = row + oy * outWidth
-                        if y < 0 || y >= height {
-                            line.initialize(repeating: 0, count: outWidth)
-                            continue
-                        }
-                        let sourceLine = plane + y * width
-                        if stride == 1 {
-                            for ox in 0..<outWidth {
-                                let x = ox - padding + kx
-                                line[ox] = (x >= 0 && x < width) ? sourceLine[x] : 0
+        parallel(channels, cost: channelBlock) { range in
+            for channel in range {
+                var row = columns + channel * channelBlock
+                let plane = source + channel * height * width
+                for ky in 0..<kernel {
+                    for kx in 0..<kernel {
+                        for oy in 0..<outHeight {
+                            let y = oy * stride - padding + ky
+                            let line = row + oy * outWidth
+                            if y < 0 || y >= height {
+                                line.initialize(repeating: 0, count: outWidth)
+                                continue
                             }
-                        } else {
-                            for ox in 0..<outWidth {
-                                let x = ox * stride - padding + kx
-                                line[ox] = (x >= 0 && x < width) ? sourceLine[x] : 0
+                            let sourceLine = plane + y * width
+                            if stride == 1 {
+                                for ox in 0..<outWidth {
+                                    let x = ox - padding + kx
+                                    line[ox] = (x >= 0 && x < width) ? sourceLine[x] : 0
+                                }
+                            } else {
+                                for ox in 0..<outWidth {
+                                    let x = ox * stride - padding + kx
+                                    line[ox] = (x >= 0 && x < width) ? sourceLine[x] : 0
+                                }
                             }
                         }
+                        row += outHeight * outWidth
                     }
-                    row += outHeight * outWidth
                 }
             }
-        } }
+        }
     }
 
     public func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor {
-        let channels = input.shape[0], height = input.shape[1], width = input.shape[2]
-        let outHeight = geometry.outputSize(height), outWidth = geometry.outputSize(width)
+        let channels = input.shape[0]
+        let height = input.shape[1]
+        let width = input.shape[2]
+        let outHeight = geometry.outputSize(height)
+        let outWidth = geometry.outputSize(width)
         let output = empty([channels, outHeight, outWidth])
-        let source = input.floats, destination = output.floats
+        let source = input.floats
+        let destination = output.floats
         for channel in 0..<channels {
             let plane = source + channel * height * width
             let target = destination + channel * outHeight * outWidth
@@ -193,29 +220,36 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Elementwise
 
     public func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
-        let width = input.shape.last!, rows = input.count / width
+        let width = input.shape.last!
+        let rows = input.count / width
         let output = empty(input.shape)
-        let gain = weight.floats, shift = bias.floats
-        parallel(rows, cost: width) { range in for row in range {
-            let source = input.floats + row * width, target = output.floats + row * width
-            var sum: Float = 0
-            for i in 0..<width { sum += source[i] }
-            let mean = sum / Float(width)
-            var squares: Float = 0
-            for i in 0..<width {
-                let centred = source[i] - mean
-                squares += centred * centred
+        let gain = weight.floats
+        let shift = bias.floats
+        parallel(rows, cost: width) { range in
+            for row in range {
+                let source = input.floats + row * width
+                let target = output.floats + row * width
+                var sum: Float = 0
+                for i in 0..<width { sum += source[i] }
+                let mean = sum / Float(width)
+                var squares: Float = 0
+                for i in 0..<width {
+                    let centred = source[i] - mean
+                    squares += centred * centred
+                }
+                let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
+                for i in 0..<width { target[i] = (source[i] - mean) * inverse * gain[i] + shift[i] }
             }
-            let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-            for i in 0..<width { target[i] = (source[i] - mean) * inverse * gain[i] + shift[i] }
-        } }
+        }
         return output
     }
 
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let output = empty(a.shape)
-        let x = a.floats, y = b.floats, z = output.floats
+        let x = a.floats
+        let y = b.floats
+        let z = output.floats
         let chunk = 16_384
         parallel((a.count + chunk - 1) / chunk, cost: chunk) { range in
             for i in (range.lowerBound * chunk)..<min(a.count, range.upperBound * chunk) { z[i] = x[i] + y[i] }
@@ -224,9 +258,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor {
-        let width = row.count, rows = input.count / width
+        let width = row.count
+        let rows = input.count / width
         let output = empty(input.shape)
-        let x = input.floats, r = row.floats, z = output.floats
+        let x = input.floats
+        let r = row.floats
+        let z = output.floats
         for i in 0..<rows {
             for j in 0..<width { z[i * width + j] = x[i * width + j] * scale + r[j] }
         }
@@ -239,14 +276,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func softmaxInPlace(_ tensor: Tensor) {
-        let width = tensor.shape.last!, rows = tensor.count / width
+        let width = tensor.shape.last!
+        let rows = tensor.count / width
         parallel(rows, cost: width) { range in
             for row in range { FastMath.softmax(tensor.floats + row * width, count: width) }
         }
     }
 
     public func causalMaskInPlace(_ scores: Tensor) {
-        let heads = scores.shape[0], size = scores.shape[1]
+        let heads = scores.shape[0]
+        let size = scores.shape[1]
         precondition(scores.shape[2] == size, "causal mask needs square scores")
         for head in 0..<heads {
             let matrix = scores.floats + head * size * size
@@ -256,24 +295,33 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    public func addBucketBiasInPlace(_ scores: Tensor, table: Tensor, buckets: Tensor, rowOffset: Int,
-                                     columnOffset: Int) {
-        let heads = scores.shape[0], queries = scores.shape[1], keys = scores.shape[2]
-        let blockRows = buckets.shape[0], blockColumns = buckets.shape[1]
+    public func addBucketBiasInPlace(
+        _ scores: Tensor, table: Tensor, buckets: Tensor, rowOffset: Int,
+        columnOffset: Int
+    ) {
+        let heads = scores.shape[0]
+        let queries = scores.shape[1]
+        let keys = scores.shape[2]
+        let blockRows = buckets.shape[0]
+        let blockColumns = buckets.shape[1]
         precondition(table.shape[1] == heads, "bucket table \(table.shape) for \(heads) heads")
-        let index = buckets.indices, values = table.floats
-        parallel(heads, cost: blockRows * blockColumns) { range in for head in range {
-            let matrix = scores.floats + head * queries * keys
-            for i in 0..<blockRows {
-                let line = matrix + (rowOffset + i) * keys + columnOffset
-                let bucketLine = index + i * blockColumns
-                for j in 0..<blockColumns { line[j] += values[Int(bucketLine[j]) * heads + head] }
+        let index = buckets.indices
+        let values = table.floats
+        parallel(heads, cost: blockRows * blockColumns) { range in
+            for head in range {
+                let matrix = scores.floats + head * queries * keys
+                for i in 0..<blockRows {
+                    let line = matrix + (rowOffset + i) * keys + columnOffset
+                    let bucketLine = index + i * blockColumns
+                    for j in 0..<blockColumns { line[j] += values[Int(bucketLine[j]) * heads + head] }
+                }
             }
-        } }
+        }
     }
 
     public func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor {
-        let width = table.shape[1], count = indices.count
+        let width = table.shape[1]
+        let count = indices.count
         let output = empty([count, width])
         for i in 0..<count {
             let row = Int(indices.indices[i])
@@ -299,9 +347,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func transpose(_ input: Tensor) -> Tensor {
-        let rows = input.shape[0], columns = input.shape[1]
+        let rows = input.shape[0]
+        let columns = input.shape[1]
         let output = empty([columns, rows])
-        let x = input.floats, y = output.floats
+        let x = input.floats
+        let y = output.floats
         let block = 32
         for i0 in stride(from: 0, to: rows, by: block) {
             for j0 in stride(from: 0, to: columns, by: block) {
@@ -336,9 +386,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Epilogues
 
     /// Row-wise bias, residual and activation after a GEMM.
-    private func finish(_ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
-                        bias: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?,
-                        activation: Activation) {
+    private func finish(
+        _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
+        bias: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?,
+        activation: Activation
+    ) {
         parallel(rows, cost: columns) { range in
             for row in range {
                 let line = output + row * columns
@@ -350,20 +402,24 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     /// Channel-wise bias (one value per row of [C, pixels]), residual and activation after a convolution.
-    private func finishChannels(_ output: UnsafeMutablePointer<Float>, channels: Int, pixels: Int,
-                                bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?,
-                                activation: Activation) {
-        parallel(channels, cost: pixels) { range in for channel in range {
-            let line = output + channel * pixels
-            let shift = bias[channel]
-            if let residual {
-                let other = residual + channel * pixels
-                for j in 0..<pixels { line[j] += shift + other[j] }
-            } else {
-                for j in 0..<pixels { line[j] += shift }
+    private func finishChannels(
+        _ output: UnsafeMutablePointer<Float>, channels: Int, pixels: Int,
+        bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?,
+        activation: Activation
+    ) {
+        parallel(channels, cost: pixels) { range in
+            for channel in range {
+                let line = output + channel * pixels
+                let shift = bias[channel]
+                if let residual {
+                    let other = residual + channel * pixels
+                    for j in 0..<pixels { line[j] += shift + other[j] }
+                } else {
+                    for j in 0..<pixels { line[j] += shift }
+                }
+                apply(activation, line, pixels)
             }
-            apply(activation, line, pixels)
-        } }
+        }
     }
 
     private func apply(_ activation: Activation, _ line: UnsafeMutablePointer<Float>, _ count: Int) {

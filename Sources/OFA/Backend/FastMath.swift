@@ -34,7 +34,8 @@ enum FastMath {
 
     /// Numerically stable softmax of one row in place, eight lanes at a time.
     static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let lanes = 8, vectorCount = count / lanes * lanes
+        let lanes = 8
+        let vectorCount = count / lanes * lanes
         var peak8 = SIMD8<Float>(repeating: -.infinity)
         var index = 0
         while index < vectorCount {
@@ -65,7 +66,8 @@ enum FastMath {
     /// e^x on eight lanes: 2^n · p(r) with n = round(x·log2 e), r = x − n·ln 2, p a degree-7 Taylor polynomial.
     @inline(__always)
     static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let low = SIMD8<Float>(repeating: -87), high = SIMD8<Float>(repeating: 88)
+        let low = SIMD8<Float>(repeating: -87)
+        let high = SIMD8<Float>(repeating: 88)
         let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
         // shifted = 1.5·2^23 + n exactly, so its bit pattern is 0x4B40_0000 + n.
         let shifted = clamped * 1.442_695_04 + 12_582_912

@@ -14,8 +14,10 @@ public final class DeviceBuffer: @unchecked Sendable {
     public let byteCount: Int
     private let release: @Sendable (UnsafeMutableRawPointer) -> Void
 
-    public init(address: UnsafeMutableRawPointer, byteCount: Int,
-                release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
+    public init(
+        address: UnsafeMutableRawPointer, byteCount: Int,
+        release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void
+    ) {
         self.address = address
         self.byteCount = byteCount
         self.release = release

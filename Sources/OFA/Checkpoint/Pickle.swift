@@ -136,10 +136,13 @@ struct PickleReader {
             case 0x74: stack.append(.tuple(try popMark()))
             case 0x85: stack.append(.tuple([try pop()]))
             case 0x86:
-                let b = try pop(), a = try pop()
+                let b = try pop()
+                let a = try pop()
                 stack.append(.tuple([a, b]))
             case 0x87:
-                let c = try pop(), b = try pop(), a = try pop()
+                let c = try pop()
+                let b = try pop()
+                let a = try pop()
                 stack.append(.tuple([a, b, c]))
             case 0x6C:
                 let list = PickleList()
@@ -162,7 +165,8 @@ struct PickleReader {
                 list.items = try popMark()
                 stack.append(.list(list))
             case 0x73:
-                let value = try pop(), key = try pop()
+                let value = try pop()
+                let key = try pop()
                 try setItems(try top(), [key, value])
             case 0x75:
                 let items = try popMark()
@@ -187,7 +191,10 @@ struct PickleReader {
                 stack.append(.float(Double(bitPattern: bits)))
             case 0x49:
                 let text = try line()
-                if text == "00" || text == "01" { stack.append(.bool(text == "01")); break }
+                if text == "00" || text == "01" {
+                    stack.append(.bool(text == "01"))
+                    break
+                }
                 guard let value = Int(text) else { throw PickleError(reason: "bad INT \(text)") }
                 stack.append(.integer(value))
             case 0x46:
@@ -203,23 +210,28 @@ struct PickleReader {
                 let length = try unsigned(opcode == 0x43 ? 1 : opcode == 0x42 ? 4 : 8)
                 stack.append(.bytes(Array(try take(length))))
             case 0x63:
-                let module = try line(), name = try line()
+                let module = try line()
+                let name = try line()
                 stack.append(.global(module: module, name: name))
             case 0x93:
-                let name = try pop(), module = try pop()
+                let name = try pop()
+                let module = try pop()
                 guard let moduleName = module.string, let globalName = name.string else {
                     throw PickleError(reason: "STACK_GLOBAL needs strings")
                 }
                 stack.append(.global(module: moduleName, name: globalName))
             case 0x52:
-                let arguments = try pop(), callable = try pop()
+                let arguments = try pop()
+                let callable = try pop()
                 stack.append(makeObject(callable, arguments.elements ?? []))
             case 0x81:
-                let arguments = try pop(), callable = try pop()
+                let arguments = try pop()
+                let callable = try pop()
                 stack.append(makeObject(callable, arguments.elements ?? []))
             case 0x92:
                 _ = try pop()
-                let arguments = try pop(), callable = try pop()
+                let arguments = try pop()
+                let callable = try pop()
                 stack.append(makeObject(callable, arguments.elements ?? []))
             case 0x62:
                 let state = try pop()

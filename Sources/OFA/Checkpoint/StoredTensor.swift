@@ -57,8 +57,9 @@ extension WeightsFile {
     func readFloats(_ stored: StoredTensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
         switch stored.type {
         case .float32:
-            try reader.read(into: UnsafeMutableRawPointer(destination.baseAddress!), offset: stored.offset,
-                            count: stored.byteCount)
+            try reader.read(
+                into: UnsafeMutableRawPointer(destination.baseAddress!), offset: stored.offset,
+                count: stored.byteCount)
         case .float16, .bfloat16, .float64:
             let width = stored.type.byteCount
             let chunk = 1 << 20

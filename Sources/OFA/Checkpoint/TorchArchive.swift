@@ -7,8 +7,10 @@ enum TorchArchive {
         let magic = try reader.bytes(offset: 0, count: min(reader.size, 8))
         guard magic.starts(with: [0x50, 0x4B]) else {
             if magic.starts(with: [0x80]) {
-                throw CheckpointError.unsupported(path: path, reason: "legacy (pre-1.6, non-zip) torch.save format; "
-                    + "re-save it with a current PyTorch")
+                throw CheckpointError.unsupported(
+                    path: path,
+                    reason: "legacy (pre-1.6, non-zip) torch.save format; "
+                        + "re-save it with a current PyTorch")
             }
             throw CheckpointError.corrupt(path: path, reason: "not a PyTorch zip archive")
         }
@@ -23,7 +25,9 @@ enum TorchArchive {
                 throw CheckpointError.unsupported(path: path, reason: "byte order \(text)")
             }
         }
-        guard !pickleEntry.compressed else { throw CheckpointError.unsupported(path: path, reason: "compressed data.pkl") }
+        guard !pickleEntry.compressed else {
+            throw CheckpointError.unsupported(path: path, reason: "compressed data.pkl")
+        }
         let value: PickleValue
         do {
             value = try PickleReader.parse(try reader.bytes(offset: pickleEntry.dataOffset, count: pickleEntry.size))
@@ -44,8 +48,10 @@ enum TorchArchive {
 
     /// Interprets `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, …)` (optionally wrapped in
     /// `_rebuild_parameter`).
-    private static func tensor(_ value: PickleValue, name: String, root: String, archive: ZipArchive,
-                               path: String) throws -> StoredTensor {
+    private static func tensor(
+        _ value: PickleValue, name: String, root: String, archive: ZipArchive,
+        path: String
+    ) throws -> StoredTensor {
         func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: "tensor \(name): \(reason)") }
         guard case .object(let object) = value, case .global(let module, let function) = object.callable else {
             throw corrupt("not a tensor")

@@ -14,8 +14,9 @@ final class WeightStore {
         for original in file.tensors.keys.sorted() {
             let name = CheckpointKeys.normalize(original)
             if let other = names[name] {
-                throw CheckpointError.corrupt(path: file.reader.path,
-                                              reason: "\(other) and \(original) both name \(name)")
+                throw CheckpointError.corrupt(
+                    path: file.reader.path,
+                    reason: "\(other) and \(original) both name \(name)")
             }
             names[name] = original
         }

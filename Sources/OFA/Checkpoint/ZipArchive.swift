@@ -56,7 +56,8 @@ struct ZipArchive {
             else { throw corrupt("malformed central directory entry") }
             var extraCursor = ByteCursor(Array(extra))
             while extraCursor.remaining >= 4 {
-                let tag = extraCursor.integer(2)!, length = Int(extraCursor.integer(2)!)
+                let tag = extraCursor.integer(2)!
+                let length = Int(extraCursor.integer(2)!)
                 guard let field = extraCursor.take(length) else { break }
                 guard tag == 0x0001 else { continue }
                 var zip64 = ByteCursor(Array(field))
@@ -69,7 +70,8 @@ struct ZipArchive {
             var local = ByteCursor(try reader.bytes(offset: Int(localOffset), count: 30))
             guard local.integer(4) == 0x0403_4b50 else { throw corrupt("entry \(name) has no local header") }
             _ = local.take(22)
-            let localName = Int(local.integer(2)!), localExtra = Int(local.integer(2)!)
+            let localName = Int(local.integer(2)!)
+            let localExtra = Int(local.integer(2)!)
             let dataOffset = Int(localOffset) + 30 + localName + localExtra
             guard dataOffset + Int(compressedSize) <= reader.size else {
                 throw corrupt("entry \(name) extends beyond the end of the file")

@@ -3,7 +3,10 @@ import Foundation
 
 /// Visual-entailment task settings. Defaults are modelscope's code defaults (spec §1.4).
 public struct TaskConfiguration: Equatable, Sendable {
-    public enum PromptType: String, Sendable { case previousOutput = "prev_output", none }
+    public enum PromptType: String, Sendable {
+        case previousOutput = "prev_output"
+        case none
+    }
 
     public var patchImageSize = 480
     public var maximumSourceLength = 256
@@ -58,7 +61,8 @@ public struct TaskConfiguration: Equatable, Sendable {
         }
         if let value = model["imagenet_default_mean_and_std"] {
             guard let flag = value as? Bool else {
-                throw ConfigurationError.invalid(key: "model.imagenet_default_mean_and_std", reason: "must be a boolean")
+                throw ConfigurationError.invalid(
+                    key: "model.imagenet_default_mean_and_std", reason: "must be a boolean")
             }
             configuration.imagenetMeanAndStandardDeviation = flag
         }
@@ -131,7 +135,10 @@ enum JSONFile {
                     end = scalars.index(after: end)
                 }
                 raw += "\""
-                if expectKey, let key = (try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: .fragmentsAllowed)) as? String {
+                if expectKey,
+                    let key = (try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: .fragmentsAllowed))
+                        as? String
+                {
                     keys.append(key)
                     expectKey = false
                 }

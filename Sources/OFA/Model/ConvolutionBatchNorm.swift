@@ -9,8 +9,10 @@ struct ConvolutionBatchNorm {
     let backend: Backend
 
     /// `convolution` and `normalization` are the scopes of the Conv2d and its BatchNorm2d.
-    init(convolution: WeightScope, normalization: WeightScope, backend: Backend, inputs: Int, outputs: Int,
-         geometry: ConvolutionGeometry) throws {
+    init(
+        convolution: WeightScope, normalization: WeightScope, backend: Backend, inputs: Int, outputs: Int,
+        geometry: ConvolutionGeometry
+    ) throws {
         let area = inputs * geometry.kernel * geometry.kernel
         var kernel = try convolution.values("weight", shape: [outputs, inputs, geometry.kernel, geometry.kernel])
         let gain = try normalization.values("weight", shape: [outputs])
@@ -30,7 +32,8 @@ struct ConvolutionBatchNorm {
     }
 
     func callAsFunction(_ input: Tensor, residual: Tensor? = nil, activation: Activation) -> Tensor {
-        backend.convolution(input, weight: weight, bias: bias, geometry: geometry, residual: residual,
-                            activation: activation)
+        backend.convolution(
+            input, weight: weight, bias: bias, geometry: geometry, residual: residual,
+            activation: activation)
     }
 }

@@ -17,21 +17,26 @@ struct Decoder {
     let backend: Backend
 
     init(_ scope: WeightScope, backend: Backend, configuration: ModelConfiguration, embedding: Tensor) throws {
-        let width = configuration.modelDimension, heads = configuration.decoderAttentionHeads
+        let width = configuration.modelDimension
+        let heads = configuration.decoderAttentionHeads
         self.configuration = configuration
         self.embedding = embedding
         self.backend = backend
-        tokenNorm = try LayerNorm.optional(scope.scope("layernorm_embedding"), backend: backend, width: width,
-                                           present: configuration.layerNormEmbedding)
+        tokenNorm = try LayerNorm.optional(
+            scope.scope("layernorm_embedding"), backend: backend, width: width,
+            present: configuration.layerNormEmbedding)
         positions = try scope.tensor("embed_positions.weight", shape: [configuration.maximumPositions + 2, width])
         positionNorm = try LayerNorm(scope.scope("pos_ln"), backend: backend, width: width)
-        selfPositionQuery = try Linear(scope.scope("self_pos_q_linear"), backend: backend, inputs: width,
-                                       outputs: width)
+        selfPositionQuery = try Linear(
+            scope.scope("self_pos_q_linear"), backend: backend, inputs: width,
+            outputs: width)
         selfPositionKey = try Linear(scope.scope("self_pos_k_linear"), backend: backend, inputs: width, outputs: width)
-        crossPositionQuery = try Linear(scope.scope("cross_pos_q_linear"), backend: backend, inputs: width,
-                                        outputs: width)
-        crossPositionKey = try Linear(scope.scope("cross_pos_k_linear"), backend: backend, inputs: width,
-                                      outputs: width)
+        crossPositionQuery = try Linear(
+            scope.scope("cross_pos_q_linear"), backend: backend, inputs: width,
+            outputs: width)
+        crossPositionKey = try Linear(
+            scope.scope("cross_pos_k_linear"), backend: backend, inputs: width,
+            outputs: width)
         let tokenRows = PositionBuckets.tokenTableRows(bucketSize: configuration.tokenBucketSize)
         tokenTables = try (0..<configuration.decoderLayers).map {
             try scope.tensor("token_rel_pos_table_list.\($0).weight", shape: [tokenRows, heads])
@@ -43,37 +48,52 @@ struct Decoder {
     }
 
     /// Full-vocabulary logits `[V]` at the last position of `tokens`.
-    func callAsFunction(tokens: [Int], encoder: EncoderOutput, recorder: AttentionRecorder?,
-                        probe: ForwardProbe?) -> Tensor {
-        let heads = configuration.decoderAttentionHeads, length = tokens.count
+    func callAsFunction(
+        tokens: [Int], encoder: EncoderOutput, recorder: AttentionRecorder?,
+        probe: ForwardProbe?
+    ) -> Tensor {
+        let heads = configuration.decoderAttentionHeads
+        let length = tokens.count
         let scale = configuration.attentionScale(heads: heads)
-        var y = backend.gatherRows(embedding, indices: backend.makeIndices(shape: [length],
-                                                                           values: tokens.map(Int32.init)))
-        if configuration.scaleEmbedding { backend.scaleInPlace(y, by: Float(configuration.modelDimension).squareRoot()) }
+        var y = backend.gatherRows(
+            embedding,
+            indices: backend.makeIndices(
+                shape: [length],
+                values: tokens.map(Int32.init)))
+        if configuration.scaleEmbedding {
+            backend.scaleInPlace(y, by: Float(configuration.modelDimension).squareRoot())
+        }
         y = tokenNorm(y)
 
-        let positionRows = positionNorm(backend.gatherRows(
-            positions, indices: backend.makeIndices(shape: [length], values: (0..<length).map(Int32.init))))
+        let positionRows = positionNorm(
+            backend.gatherRows(
+                positions, indices: backend.makeIndices(shape: [length], values: (0..<length).map(Int32.init))))
         let selfQuery = selfPositionQuery(positionRows)
         backend.scaleInPlace(selfQuery, by: scale)
-        let selfBias = backend.attentionScores(query: selfQuery, key: selfPositionKey(positionRows), heads: heads,
-                                               initial: nil)
+        let selfBias = backend.attentionScores(
+            query: selfQuery, key: selfPositionKey(positionRows), heads: heads,
+            initial: nil)
         let crossQuery = crossPositionQuery(positionRows)
         backend.scaleInPlace(crossQuery, by: scale)
-        let crossBias = backend.attentionScores(query: crossQuery, key: crossPositionKey(encoder.positions),
-                                                heads: heads, initial: nil)
+        let crossBias = backend.attentionScores(
+            query: crossQuery, key: crossPositionKey(encoder.positions),
+            heads: heads, initial: nil)
         let buckets = backend.makeIndices(
             shape: [length, length],
-            values: PositionBuckets.token(length: length, bucketSize: configuration.tokenBucketSize,
-                                          maximumPosition: configuration.maximumPositions))
+            values: PositionBuckets.token(
+                length: length, bucketSize: configuration.tokenBucketSize,
+                maximumPosition: configuration.maximumPositions))
         for (index, layer) in layers.enumerated() {
-            let bias = AttentionBias(absolute: selfBias, relative: [
-                .init(table: tokenTables[index], buckets: buckets, rowOffset: 0, columnOffset: 0),
-            ])
+            let bias = AttentionBias(
+                absolute: selfBias,
+                relative: [
+                    .init(table: tokenTables[index], buckets: buckets, rowOffset: 0, columnOffset: 0)
+                ])
             let memory = layer.crossAttention.keysAndValues(encoder.hidden)
-            y = layer(y, memory: memory, selfBias: bias, crossBias: AttentionBias(absolute: crossBias),
-                      recordSelf: { recorder?.record(.decoderSelf, layer: index, probabilities: $0, backend: backend) },
-                      recordCross: { recorder?.record(.cross, layer: index, probabilities: $0, backend: backend) })
+            y = layer(
+                y, memory: memory, selfBias: bias, crossBias: AttentionBias(absolute: crossBias),
+                recordSelf: { recorder?.record(.decoderSelf, layer: index, probabilities: $0, backend: backend) },
+                recordCross: { recorder?.record(.cross, layer: index, probabilities: $0, backend: backend) })
         }
         let last = backend.rows(finalNorm(y), (length - 1)..<length)
         let logits = backend.linear(last, weight: embedding, bias: nil, activation: .none)

@@ -12,33 +12,43 @@ struct DecoderLayer {
     let backend: Backend
 
     init(_ scope: WeightScope, backend: Backend, configuration: ModelConfiguration) throws {
-        let width = configuration.modelDimension, heads = configuration.decoderAttentionHeads
-        let scale = configuration.attentionScale(heads: heads), normformer = configuration.normformer
+        let width = configuration.modelDimension
+        let heads = configuration.decoderAttentionHeads
+        let scale = configuration.attentionScale(heads: heads)
+        let normformer = configuration.normformer
         selfAttentionNorm = try LayerNorm(scope.scope("self_attn_layer_norm"), backend: backend, width: width)
-        selfAttention = try MultiheadAttention(scope.scope("self_attn"), backend: backend, width: width,
-                                               heads: heads, scale: scale)
-        selfAttentionMiddleNorm = try LayerNorm.optional(scope.scope("self_attn_mid_layer_norm"), backend: backend,
-                                                         width: width, present: normformer)
+        selfAttention = try MultiheadAttention(
+            scope.scope("self_attn"), backend: backend, width: width,
+            heads: heads, scale: scale)
+        selfAttentionMiddleNorm = try LayerNorm.optional(
+            scope.scope("self_attn_mid_layer_norm"), backend: backend,
+            width: width, present: normformer)
         crossAttentionNorm = try LayerNorm(scope.scope("cross_attn_layer_norm"), backend: backend, width: width)
-        crossAttention = try MultiheadAttention(scope.scope("cross_attn"), backend: backend, width: width,
-                                                heads: heads, scale: scale)
-        crossAttentionMiddleNorm = try LayerNorm.optional(scope.scope("cross_attn_mid_layer_norm"),
-                                                          backend: backend, width: width, present: normformer)
+        crossAttention = try MultiheadAttention(
+            scope.scope("cross_attn"), backend: backend, width: width,
+            heads: heads, scale: scale)
+        crossAttentionMiddleNorm = try LayerNorm.optional(
+            scope.scope("cross_attn_mid_layer_norm"),
+            backend: backend, width: width, present: normformer)
         feedForwardNorm = try LayerNorm(scope.scope("final_layer_norm"), backend: backend, width: width)
-        feedForward = try FeedForward(scope, backend: backend, width: width,
-                                      hidden: configuration.decoderFeedForwardDimension, normformer: normformer,
-                                      activation: configuration.activation)
+        feedForward = try FeedForward(
+            scope, backend: backend, width: width,
+            hidden: configuration.decoderFeedForwardDimension, normformer: normformer,
+            activation: configuration.activation)
         self.backend = backend
     }
 
-    func callAsFunction(_ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: AttentionBias,
-                        crossBias: AttentionBias, recordSelf: (Tensor) -> Void, recordCross: (Tensor) -> Void) -> Tensor {
+    func callAsFunction(
+        _ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: AttentionBias,
+        crossBias: AttentionBias, recordSelf: (Tensor) -> Void, recordCross: (Tensor) -> Void
+    ) -> Tensor {
         let selfAttended = selfAttentionMiddleNorm(
             selfAttention(selfAttentionNorm(input), bias: selfBias, causal: true, record: recordSelf))
         var x = backend.add(input, selfAttended)
         let crossAttended = crossAttentionMiddleNorm(
-            crossAttention(crossAttentionNorm(x), keysAndValues: memory, bias: crossBias, causal: false,
-                           record: recordCross))
+            crossAttention(
+                crossAttentionNorm(x), keysAndValues: memory, bias: crossBias, causal: false,
+                record: recordCross))
         x = backend.add(x, crossAttended)
         return backend.add(x, feedForward(feedForwardNorm(x)))
     }

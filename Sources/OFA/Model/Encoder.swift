@@ -43,19 +43,24 @@ struct Encoder {
     let backend: Backend
 
     init(_ scope: WeightScope, backend: Backend, configuration: ModelConfiguration, embedding: Tensor) throws {
-        let width = configuration.modelDimension, heads = configuration.encoderAttentionHeads
+        let width = configuration.modelDimension
+        let heads = configuration.encoderAttentionHeads
         self.configuration = configuration
         self.embedding = embedding
         self.backend = backend
         resnet = try ResNet(scope.scope("embed_images"), backend: backend, blocks: configuration.resnetBlocks)
-        imageProjection = try Linear(scope.scope("image_proj"), backend: backend, inputs: ResNet.outputChannels,
-                                     outputs: width)
-        typeEmbedding = configuration.addTypeEmbedding
+        imageProjection = try Linear(
+            scope.scope("image_proj"), backend: backend, inputs: ResNet.outputChannels,
+            outputs: width)
+        typeEmbedding =
+            configuration.addTypeEmbedding
             ? try scope.tensor("type_embedding.weight", shape: [2, width]) : nil
-        patchNorm = try LayerNorm.optional(scope.scope("patch_layernorm_embedding"), backend: backend, width: width,
-                                           present: configuration.patchLayerNormEmbedding)
-        tokenNorm = try LayerNorm.optional(scope.scope("layernorm_embedding"), backend: backend, width: width,
-                                           present: configuration.layerNormEmbedding)
+        patchNorm = try LayerNorm.optional(
+            scope.scope("patch_layernorm_embedding"), backend: backend, width: width,
+            present: configuration.patchLayerNormEmbedding)
+        tokenNorm = try LayerNorm.optional(
+            scope.scope("layernorm_embedding"), backend: backend, width: width,
+            present: configuration.layerNormEmbedding)
         textPositions = try scope.tensor("embed_positions.weight", shape: [configuration.maximumPositions + 2, width])
         let bucket = configuration.imageBucketSize
         imagePositions = try scope.tensor("embed_image_positions.weight", shape: [bucket * bucket + 1, width])
@@ -86,32 +91,42 @@ struct Encoder {
 
     /// Patch rows and position rows for backbone features `[1024, h, w]`.
     func imageFeatures(backbone features: Tensor) -> ImageFeatures {
-        let rows = features.shape[1], columns = features.shape[2]
+        let rows = features.shape[1]
+        let columns = features.shape[2]
         let flat = backend.transpose(features.reshaped([ResNet.outputChannels, rows * columns]))
         var patches = imageProjection(flat)
         if let typeEmbedding {
-            patches = backend.addRow(patches, row: backend.rows(typeEmbedding, 1..<2).reshaped([configuration.modelDimension]),
-                                     scale: embeddingScale)
+            patches = backend.addRow(
+                patches, row: backend.rows(typeEmbedding, 1..<2).reshaped([configuration.modelDimension]),
+                scale: embeddingScale)
         } else if embeddingScale != 1 {
             backend.scaleInPlace(patches, by: embeddingScale)
         }
         let bucket = configuration.imageBucketSize
         var ids: [Int32] = []
         for r in 0..<rows { for c in 0..<columns { ids.append(Int32(r * bucket + c + 1)) } }
-        let positions = imagePositionNorm(backend.gatherRows(imagePositions,
-                                                             indices: backend.makeIndices(shape: [ids.count], values: ids)))
-        return ImageFeatures(patches: patchNorm(patches), positions: positions, grid: PatchGrid(rows: rows, columns: columns))
+        let positions = imagePositionNorm(
+            backend.gatherRows(
+                imagePositions,
+                indices: backend.makeIndices(shape: [ids.count], values: ids)))
+        return ImageFeatures(
+            patches: patchNorm(patches), positions: positions, grid: PatchGrid(rows: rows, columns: columns))
     }
 
     /// Runs the encoder on one image and one source sequence.
-    func callAsFunction(image: ImageFeatures, tokens: [Int], recorder: AttentionRecorder?,
-                        probe: ForwardProbe?) -> EncoderOutput {
-        let width = configuration.modelDimension, heads = configuration.encoderAttentionHeads
-        let patchCount = image.grid.count, length = tokens.count
+    func callAsFunction(
+        image: ImageFeatures, tokens: [Int], recorder: AttentionRecorder?,
+        probe: ForwardProbe?
+    ) -> EncoderOutput {
+        let width = configuration.modelDimension
+        let heads = configuration.encoderAttentionHeads
+        let patchCount = image.grid.count
+        let length = tokens.count
         let tokenIndices = backend.makeIndices(shape: [length], values: tokens.map(Int32.init))
         var text = backend.gatherRows(embedding, indices: tokenIndices)
         if let typeEmbedding {
-            text = backend.addRow(text, row: backend.rows(typeEmbedding, 0..<1).reshaped([width]), scale: embeddingScale)
+            text = backend.addRow(
+                text, row: backend.rows(typeEmbedding, 0..<1).reshaped([width]), scale: embeddingScale)
         } else if embeddingScale != 1 {
             backend.scaleInPlace(text, by: embeddingScale)
         }
@@ -123,23 +138,30 @@ struct Encoder {
         let positions = backend.concatenateRows(image.positions, textPositionRows)
         let query = positionQuery(positions)
         backend.scaleInPlace(query, by: configuration.attentionScale(heads: heads))
-        let absoluteBias = backend.attentionScores(query: query, key: positionKey(positions), heads: heads,
-                                                   initial: nil)
+        let absoluteBias = backend.attentionScores(
+            query: query, key: positionKey(positions), heads: heads,
+            initial: nil)
         probe?.record("position_bias", absoluteBias, backend)
 
         let tokenBuckets = backend.makeIndices(
             shape: [length, length],
-            values: PositionBuckets.token(length: length, bucketSize: configuration.tokenBucketSize,
-                                          maximumPosition: configuration.maximumPositions))
+            values: PositionBuckets.token(
+                length: length, bucketSize: configuration.tokenBucketSize,
+                maximumPosition: configuration.maximumPositions))
         let imageBuckets = backend.makeIndices(
             shape: [patchCount, patchCount],
-            values: PositionBuckets.image(rows: image.grid.rows, columns: image.grid.columns,
-                                          bucketSize: configuration.imageBucketSize))
+            values: PositionBuckets.image(
+                rows: image.grid.rows, columns: image.grid.columns,
+                bucketSize: configuration.imageBucketSize))
         for (index, layer) in layers.enumerated() {
-            let bias = AttentionBias(absolute: absoluteBias, relative: [
-                .init(table: tokenTables[index], buckets: tokenBuckets, rowOffset: patchCount, columnOffset: patchCount),
-                .init(table: imageTables[index], buckets: imageBuckets, rowOffset: 0, columnOffset: 0),
-            ])
+            let bias = AttentionBias(
+                absolute: absoluteBias,
+                relative: [
+                    .init(
+                        table: tokenTables[index], buckets: tokenBuckets, rowOffset: patchCount,
+                        columnOffset: patchCount),
+                    .init(table: imageTables[index], buckets: imageBuckets, rowOffset: 0, columnOffset: 0),
+                ])
             x = layer(x, bias: bias) { recorder?.record(.encoder, layer: index, probabilities: $0, backend: backend) }
             probe?.record("encoder_layer.\(index)", x, backend)
         }

@@ -9,17 +9,21 @@ struct EncoderLayer {
     let backend: Backend
 
     init(_ scope: WeightScope, backend: Backend, configuration: ModelConfiguration) throws {
-        let width = configuration.modelDimension, heads = configuration.encoderAttentionHeads
+        let width = configuration.modelDimension
+        let heads = configuration.encoderAttentionHeads
         attentionNorm = try LayerNorm(scope.scope("self_attn_layer_norm"), backend: backend, width: width)
-        attention = try MultiheadAttention(scope.scope("self_attn"), backend: backend, width: width, heads: heads,
-                                           scale: configuration.attentionScale(heads: heads))
-        attentionMiddleNorm = try LayerNorm.optional(scope.scope("self_attn_mid_layer_norm"), backend: backend,
-                                                     width: width, present: configuration.normformer)
+        attention = try MultiheadAttention(
+            scope.scope("self_attn"), backend: backend, width: width, heads: heads,
+            scale: configuration.attentionScale(heads: heads))
+        attentionMiddleNorm = try LayerNorm.optional(
+            scope.scope("self_attn_mid_layer_norm"), backend: backend,
+            width: width, present: configuration.normformer)
         feedForwardNorm = try LayerNorm(scope.scope("final_layer_norm"), backend: backend, width: width)
-        feedForward = try FeedForward(scope, backend: backend, width: width,
-                                      hidden: configuration.encoderFeedForwardDimension,
-                                      normformer: configuration.normformer,
-                                      activation: configuration.activation)
+        feedForward = try FeedForward(
+            scope, backend: backend, width: width,
+            hidden: configuration.encoderFeedForwardDimension,
+            normformer: configuration.normformer,
+            activation: configuration.activation)
         self.backend = backend
     }
 

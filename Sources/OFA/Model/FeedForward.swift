@@ -6,11 +6,14 @@ struct FeedForward {
     let contract: Linear
     let activation: Activation
 
-    init(_ scope: WeightScope, backend: Backend, width: Int, hidden: Int, normformer: Bool,
-         activation: Activation) throws {
+    init(
+        _ scope: WeightScope, backend: Backend, width: Int, hidden: Int, normformer: Bool,
+        activation: Activation
+    ) throws {
         expand = try Linear(scope.scope("fc1"), backend: backend, inputs: width, outputs: hidden)
-        normalization = try LayerNorm.optional(scope.scope("ffn_layer_norm"), backend: backend, width: hidden,
-                                               present: normformer)
+        normalization = try LayerNorm.optional(
+            scope.scope("ffn_layer_norm"), backend: backend, width: hidden,
+            present: normformer)
         contract = try Linear(scope.scope("fc2"), backend: backend, inputs: hidden, outputs: width)
         self.activation = activation
     }

@@ -42,21 +42,25 @@ struct MultiheadAttention {
     }
 
     /// `input [T, d]` attends to `memory` (itself when nil) with `bias` ([H, T, S] in all); returns [T, d].
-    func callAsFunction(_ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
-                        causal: Bool, record: (Tensor) -> Void) -> Tensor {
+    func callAsFunction(
+        _ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
+        causal: Bool, record: (Tensor) -> Void
+    ) -> Tensor {
         let projectedQuery = query(input)
         backend.scaleInPlace(projectedQuery, by: scale)
         let (keys, values) = keysAndValues ?? self.keysAndValues(input)
         let scores = backend.attentionScores(query: projectedQuery, key: keys, heads: heads, initial: bias.absolute)
         for term in bias.relative {
-            backend.addBucketBiasInPlace(scores, table: term.table, buckets: term.buckets, rowOffset: term.rowOffset,
-                                         columnOffset: term.columnOffset)
+            backend.addBucketBiasInPlace(
+                scores, table: term.table, buckets: term.buckets, rowOffset: term.rowOffset,
+                columnOffset: term.columnOffset)
         }
         if causal { backend.causalMaskInPlace(scores) }
         backend.softmaxInPlace(scores)
         record(scores)
-        let context = backend.attentionContext(probabilities: scores, value: values, heads: heads,
-                                               headScale: headScale)
+        let context = backend.attentionContext(
+            probabilities: scores, value: values, heads: heads,
+            headScale: headScale)
         return output(context)
     }
 }

@@ -21,7 +21,8 @@ public final class OFAModel: @unchecked Sendable {
         directory = URL(fileURLWithPath: path)
         let configurationURL = directory.appendingPathComponent("config.json")
         do {
-            configuration = try JSONDecoder().decode(ModelConfiguration.self, from: try JSONFile.data(at: configurationURL))
+            configuration = try JSONDecoder().decode(
+                ModelConfiguration.self, from: try JSONFile.data(at: configurationURL))
         } catch let error as ConfigurationError {
             throw error
         } catch {
@@ -29,25 +30,30 @@ public final class OFAModel: @unchecked Sendable {
         }
         try configuration.validate()
         task = try TaskConfiguration.load(directory: directory)
-        answerTokens = try OFAModel.answerTokens(task.answers, directory: directory,
-                                                 vocabularySize: configuration.vocabularySize)
+        answerTokens = try OFAModel.answerTokens(
+            task.answers, directory: directory,
+            vocabularySize: configuration.vocabularySize)
         self.backend = backend
 
         weightsPath = try OFAModel.findWeights(in: directory)
-        let file = weightsPath.hasSuffix(".safetensors")
+        let file =
+            weightsPath.hasSuffix(".safetensors")
             ? try Safetensors.read(path: weightsPath) : try TorchArchive.read(path: weightsPath)
         let store = try WeightStore(file: file, backend: backend)
         let root = WeightScope(store: store, prefix: "")
         let embedding = try store.tiedEmbedding(shape: [configuration.vocabularySize, configuration.modelDimension])
-        encoder = try Encoder(root.scope("encoder"), backend: backend, configuration: configuration,
-                              embedding: embedding)
-        decoder = try Decoder(root.scope("decoder"), backend: backend, configuration: configuration,
-                              embedding: embedding)
+        encoder = try Encoder(
+            root.scope("encoder"), backend: backend, configuration: configuration,
+            embedding: embedding)
+        decoder = try Decoder(
+            root.scope("decoder"), backend: backend, configuration: configuration,
+            embedding: embedding)
         try store.finish()
         let grid = ResNet.gridSize(imageSize: task.patchImageSize)
         if grid > configuration.imageBucketSize {
-            throw ConfigurationError.invalid(key: "model.patch_image_size",
-                                             reason: "\(grid)×\(grid) patch grid exceeds image_bucket_size")
+            throw ConfigurationError.invalid(
+                key: "model.patch_image_size",
+                reason: "\(grid)×\(grid) patch grid exceeds image_bucket_size")
         }
     }
 
@@ -57,7 +63,8 @@ public final class OFAModel: @unchecked Sendable {
             let path = directory.appendingPathComponent(name).path
             if manager.fileExists(atPath: path) { return path }
         }
-        let fairseq = (try? manager.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".pt") }.sorted()
+        let fairseq = (try? manager.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasSuffix(".pt") }
+            .sorted()
         if let first = fairseq?.first { return directory.appendingPathComponent(first).path }
         throw CheckpointError.noWeights(directory: directory.path)
     }
@@ -68,10 +75,12 @@ public final class OFAModel: @unchecked Sendable {
         let vocabulary = try JSONFile.object(at: directory.appendingPathComponent("vocab.json"))
         return try answers.map { answer in
             guard let id = vocabulary["\u{0120}" + answer] as? Int else {
-                throw ConfigurationError.unsupported(key: "answer2label", value: "answer \"\(answer)\" is not one token")
+                throw ConfigurationError.unsupported(
+                    key: "answer2label", value: "answer \"\(answer)\" is not one token")
             }
             guard id < vocabularySize else {
-                throw ConfigurationError.invalid(key: "answer2label", reason: "answer \(answer) has token \(id) ≥ vocab_size")
+                throw ConfigurationError.invalid(
+                    key: "answer2label", reason: "answer \(answer) has token \(id) ≥ vocab_size")
             }
             return id
         }
@@ -91,9 +100,11 @@ public final class OFAModel: @unchecked Sendable {
 
     /// Scores the answers for one source sequence against an image (spec §7: one decoder pass on the prompt,
     /// the last row's logits restricted to the answer tokens, softmax over them).
-    public func classify(image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int],
-                         answerTokens: [Int], attention: AttentionRequest? = nil,
-                         probe: ForwardProbe? = nil) throws -> Classification {
+    public func classify(
+        image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int],
+        answerTokens: [Int], attention: AttentionRequest? = nil,
+        probe: ForwardProbe? = nil
+    ) throws -> Classification {
         try validate(tokens: sourceTokens, name: "source")
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")

@@ -1,5 +1,7 @@
 // Relative-position bucket indices, as modelscope make_token_bucket_position / make_image_bucket_position.
 
+import Foundation
+
 enum PositionBuckets {
     /// Text: `[length, length]` indices into a `2·bucketSize − 1`-row table; entry [i, j] is for query i, key j.
     static func token(length: Int, bucketSize: Int, maximumPosition: Int) -> [Int32] {
@@ -14,8 +16,10 @@ enum PositionBuckets {
                     bucket = relative
                 } else {
                     let magnitude = Double(abs(relative))
-                    let logarithmic = Int((Foundation.log(magnitude / Double(middle)) / logRange
-                        * Double(middle - 1)).rounded(.up)) + middle
+                    let logarithmic =
+                        Int(
+                            (Foundation.log(magnitude / Double(middle)) / logRange
+                                * Double(middle - 1)).rounded(.up)) + middle
                     bucket = relative.signum() * logarithmic
                 }
                 result[i * length + j] = Int32(bucket + bucketSize - 1)
@@ -26,7 +30,8 @@ enum PositionBuckets {
 
     /// Image: `[P, P]` indices for a rows×columns patch grid laid out in a bucketSize-wide id space.
     static func image(rows: Int, columns: Int, bucketSize: Int) -> [Int32] {
-        let count = rows * columns, span = 2 * bucketSize - 1
+        let count = rows * columns
+        let span = 2 * bucketSize - 1
         var result = [Int32](repeating: 0, count: count * count)
         for a in 0..<count {
             let (ra, ca) = a.quotientAndRemainder(dividingBy: columns)
@@ -42,5 +47,3 @@ enum PositionBuckets {
     static func tokenTableRows(bucketSize: Int) -> Int { 2 * bucketSize - 1 }
     static func imageTableRows(bucketSize: Int) -> Int { (2 * bucketSize - 1) * (2 * bucketSize - 1) + 3 }
 }
-
-import Foundation

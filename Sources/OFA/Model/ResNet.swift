@@ -17,9 +17,10 @@ struct ResNet {
             let planes = 64 << index
             var stage: [BottleneckBlock] = []
             for block in 0..<count {
-                stage.append(try BottleneckBlock(
-                    scope.scope("layer\(index + 1).\(block)"), backend: backend, inputs: inputs, planes: planes,
-                    stride: block == 0 && index > 0 ? 2 : 1))
+                stage.append(
+                    try BottleneckBlock(
+                        scope.scope("layer\(index + 1).\(block)"), backend: backend, inputs: inputs, planes: planes,
+                        stride: block == 0 && index > 0 ? 2 : 1))
                 inputs = planes * 4
             }
             stages.append(stage)

@@ -46,7 +46,9 @@ public struct ExplanationParameter: Sendable, CustomStringConvertible {
                 throw ParameterError(key, "\(Self.text(value)) is not \(rangeText!)")
             }
         case .integer(let range):
-            guard value.rounded() == value else { throw ParameterError(key, "\(Self.text(value)) is not a whole number") }
+            guard value.rounded() == value else {
+                throw ParameterError(key, "\(Self.text(value)) is not a whole number")
+            }
             guard value >= Double(range.lowerBound), value <= Double(range.upperBound) else {
                 throw ParameterError(key, "\(Self.text(value)) is not \(rangeText!)")
             }

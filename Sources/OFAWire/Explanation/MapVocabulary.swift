@@ -100,7 +100,8 @@ public enum LayerChoice: Codable, Sendable, Equatable {
             let index = layer < 0 ? count + layer : layer
             guard index >= 0 && index < count else {
                 throw ParameterError(
-                    "layers", "\(layer) is out of range: the \(part.rawValue) has \(count) layers (\(-count)…\(count - 1))")
+                    "layers",
+                    "\(layer) is out of range: the \(part.rawValue) has \(count) layers (\(-count)…\(count - 1))")
             }
             if seen.insert(index).inserted { layers.append(index) }
         }

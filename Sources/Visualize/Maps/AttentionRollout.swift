@@ -24,7 +24,8 @@ public struct AttentionRollout: Sendable {
         var matrices: [[Float]] = []
         for layer in encoder {
             guard layer.rows == Array(0..<size) && layer.keys == size else {
-                throw MapError.keysMismatch(expected: size, actual: layer.rows.count == size ? layer.keys : layer.rows.count)
+                throw MapError.keysMismatch(
+                    expected: size, actual: layer.rows.count == size ? layer.keys : layer.rows.count)
             }
             var fused = [Double](repeating: 0, count: size * size)
             for i in 0..<size {

@@ -36,7 +36,8 @@ extension Heatmap {
     }
 
     /// Head-fused cross-attention row over all S source positions.
-    static func crossRow(_ attention: AttentionProbabilities, grid: PatchGrid, heads: HeadFusion, row: Int) throws -> [Double]
+    static func crossRow(_ attention: AttentionProbabilities, grid: PatchGrid, heads: HeadFusion, row: Int) throws
+        -> [Double]
     {
         guard attention.keys > grid.count else {
             throw MapError.keysMismatch(expected: grid.count + 1, actual: attention.keys)

@@ -31,7 +31,8 @@ final class OfactlRenderTests: XCTestCase {
         XCTAssertEqual(lines.count, 3, run.stdout)
         XCTAssertTrue(lines[0].hasSuffix("two birds on a branch"), lines[0])
         XCTAssertEqual(lines[1], "png 200×150, layers [1] → birds-heatmap.png")
-        XCTAssertTrue(lines[2].hasPrefix("method: cross_attention(heads=mean, layer=1, renormalized=true, row=-1)"), lines[2])
+        XCTAssertTrue(
+            lines[2].hasPrefix("method: cross_attention(heads=mean, layer=1, renormalized=true, row=-1)"), lines[2])
     }
 
     func testGridAnimateAndNpyWriteTheirFilesWithTheOptionsGiven() throws {
@@ -44,8 +45,10 @@ final class OfactlRenderTests: XCTestCase {
         XCTAssertNoThrow(try ImageDecoder().decode(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/g.png")))))
         let animate = try runProcess(
             ofactl,
-            ["animate", imagePath, "two birds", "--frame-delay", "250", "--loop", "2", "--source", "encoder",
-             "--max-side", "64", "-o", dir + "/a.gif"],
+            [
+                "animate", imagePath, "two birds", "--frame-delay", "250", "--loop", "2", "--source", "encoder",
+                "--max-side", "64", "-o", dir + "/a.gif",
+            ],
             environment: environment)
         XCTAssertEqual(animate.status, 0, animate.stderr)
         let gif = try GIFStructure(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/a.gif"))))
@@ -67,7 +70,8 @@ final class OfactlRenderTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("method: cross_attention("), lines[1])
         XCTAssertTrue(lines[3].hasPrefix("layer  mean"), lines[3])
         XCTAssertEqual(lines.count, 6, "prediction, method, image, header and one row per decoder layer")
-        let json = try runProcess(ofactl, ["stats", "--json", imagePath, "two birds", "--top-k", "2"], environment: environment)
+        let json = try runProcess(
+            ofactl, ["stats", "--json", imagePath, "two birds", "--top-k", "2"], environment: environment)
         let result = try JSONValue(parsing: Array(json.stdout.utf8)).decode(StatsResult.self)
         XCTAssertEqual(result.statistics.map { $0.topK.count }, [2, 2])
 

@@ -25,7 +25,8 @@ final class RenderMethodTests: XCTestCase {
             options: EngineOptions(
                 modelDirectory: TinyModel.directory, threads: 1, device: .cpu, maximumImagePixels: 40_000_000))
         spy = RecordingSpy(engine)
-        server = try TestDaemon(loader: { [spy] _ in spy! }) { $0.modelDirectory = TinyModel.directory }
+        let loader: EngineLoader = { [spy] _ in spy! }
+        server = try TestDaemon(loader: loader) { $0.modelDirectory = TinyModel.directory }
         model = engine.pipeline.description
     }
 
@@ -132,8 +133,10 @@ final class RenderMethodTests: XCTestCase {
 
     func testStatsDescribeEveryLayerOfEverySourceInOriginalPixels() throws {
         for source in ["cross", "encoder", "rollout"] {
-            let result = try server.client().call(Method.stats, params: params(["source": .string(source), "top_k": 3]))
-                .decode(StatsResult.self)
+            let result = try server.client().call(
+                Method.stats, params: params(["source": .string(source), "top_k": 3])
+            )
+            .decode(StatsResult.self)
             let layers = source == "encoder" ? model.encoderLayers : model.decoderLayers
             XCTAssertEqual(result.statistics.map(\.layer), Array(0..<layers), source)
             XCTAssertEqual([result.imageWidth, result.imageHeight], [200, 150])
@@ -150,7 +153,9 @@ final class RenderMethodTests: XCTestCase {
                     XCTAssertEqual(patch.box[3], Double(patch.row + 1) * 150 / Double(model.gridSize), accuracy: 1e-9)
                 }
             }
-            let expectedName = ["cross": "cross_attention", "encoder": "encoder_text_to_image", "rollout": "rollout_cross"]
+            let expectedName = [
+                "cross": "cross_attention", "encoder": "encoder_text_to_image", "rollout": "rollout_cross",
+            ]
             XCTAssertEqual(result.method.name, expectedName[source])
         }
         let cross = try server.client().call(Method.stats, params: params(["layers": [0], "heads": 1]))
@@ -224,7 +229,10 @@ final class RenderMethodTests: XCTestCase {
             (["source": "saliency"], "\"source\" \"saliency\" is not one of cross, encoder, rollout"),
             (["layers": [2]], "\"layers\" 2 is out of range: the decoder has 2 layers (-2…1)"),
             (["layers": [-3]], "\"layers\" -3 is out of range"),
-            (["layers": [0], "source": "encoder", "token": 0, "heads": 4], "\"heads\" 4 is out of range: the encoder has 4"),
+            (
+                ["layers": [0], "source": "encoder", "token": 0, "heads": 4],
+                "\"heads\" 4 is out of range: the encoder has 4"
+            ),
             (["layers": []], "\"layers\" is empty"),
             (["layers": "most"], "\"layers\" expected a list of ints or \"all\""),
             (["alpha": .number(1.5)], "\"alpha\" 1.5 is not in [0, 1]"),

@@ -51,10 +51,11 @@ final class RenderSettingsTests: XCTestCase {
             XCTAssertEqual(refusal { $0[keyPath: path] = low - 0.001 }?.key, parameter.key)
             XCTAssertEqual(refusal { $0[keyPath: path] = .nan }?.key, parameter.key)
         }
-        XCTAssertNil(refusal {
-            $0.source = "rollout"
-            $0.discardRatio = 0.9999
-        })
+        XCTAssertNil(
+            refusal {
+                $0.source = "rollout"
+                $0.discardRatio = 0.9999
+            })
         XCTAssertEqual(
             refusal {
                 $0.source = "rollout"
@@ -81,10 +82,11 @@ final class RenderSettingsTests: XCTestCase {
         XCTAssertEqual(refusal { $0.token = 3 }?.description, "\"token\" applies to source \"encoder\" only")
         XCTAssertEqual(refusal { $0.fusion = "max" }?.key, "fusion")
         XCTAssertEqual(refusal { $0.discardRatio = 0.5 }?.key, "discard_ratio")
-        XCTAssertNil(refusal {
-            $0.source = "encoder"
-            $0.token = 3
-        })
+        XCTAssertNil(
+            refusal {
+                $0.source = "encoder"
+                $0.token = 3
+            })
     }
 
     func testLayersAndHeadsAreResolvedAgainstTheModelNamingThePart() throws {
@@ -108,26 +110,27 @@ final class RenderSettingsTests: XCTestCase {
     func testEveryOptionHasOneTableEntryWhoseHelpGivesItsRangeAndDefault() throws {
         let keys = ExplanationParameter.all.map(\.key)
         XCTAssertEqual(Set(keys).count, keys.count)
-        let encoded = try JSONValue(encoding: params {
-            $0.output = "grid"
-            $0.source = "rollout"
-            $0.fusion = "max"
-            $0.discardRatio = 0.5
-            $0.layers = .all
-            $0.heads = .index(1)
-            $0.colormap = "gray"
-            $0.alpha = 0.3
-            $0.smoothing = 1
-            $0.temperature = 2
-            $0.colorbar = true
-            $0.maxSide = 100
-            $0.columns = 2
-            $0.sharedScale = true
-            $0.frameDelayMs = 100
-            $0.loop = 1
-            $0.focusThreshold = 0.2
-            $0.topK = 3
-        })
+        let encoded = try JSONValue(
+            encoding: params {
+                $0.output = "grid"
+                $0.source = "rollout"
+                $0.fusion = "max"
+                $0.discardRatio = 0.5
+                $0.layers = .all
+                $0.heads = .index(1)
+                $0.colormap = "gray"
+                $0.alpha = 0.3
+                $0.smoothing = 1
+                $0.temperature = 2
+                $0.colorbar = true
+                $0.maxSide = 100
+                $0.columns = 2
+                $0.sharedScale = true
+                $0.frameDelayMs = 100
+                $0.loop = 1
+                $0.focusThreshold = 0.2
+                $0.topK = 3
+            })
         guard case .object(let members) = encoded else { return XCTFail("not an object") }
         let optionKeys = Set(members.keys).subtracting(["image", "hypothesis"])
         XCTAssertEqual(optionKeys.union(["token"]), Set(keys), "every RenderParams option is in the table")
