@@ -83,6 +83,7 @@ let package = Package(
         .target(
             name: "OFAServer",
             dependencies: [
+                "ServiceSettings",
                 "OFAWire",
                 "OFAExplanation",
                 "OFAPipeline",
@@ -126,6 +127,7 @@ let package = Package(
             name: "OFAWeb",
             dependencies: [
                 "OFAWire",
+                "ServiceSettings",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,7 @@
-// Everything ofad can be told: each setting's default and environment variable are written here once.
+// Everything ofad can be told: each default is written once on the type, and each option, environment variable,
+// help line and check once in `settings`.
+import Logging
+import ServiceSettings
 
 public enum Device: String, Sendable, CaseIterable {
     case cpu, cuda, auto
@@ -8,8 +11,7 @@ public enum Device: String, Sendable, CaseIterable {
         switch self {
         case .cpu, .auto: return .cpu
         case .cuda:
-            throw ConfigurationError.invalid(
-                key: "device", why: "cuda: this build has no GPU backend (use cpu or auto)")
+            throw SettingError.conflict("invalid --device cuda: this build has no GPU backend (use cpu or auto)")
         }
     }
 }
@@ -19,15 +21,6 @@ public enum LoadFailurePolicy: String, Sendable, CaseIterable {
     case serve
     /// Exit with status 1 (under systemd, so the unit fails visibly and Restart= applies).
     case exit
-}
-
-public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
-    case invalid(key: String, why: String)
-    public var description: String {
-        switch self {
-        case .invalid(let key, let why): return "invalid \(key): \(why)"
-        }
-    }
 }
 
 public struct DaemonConfiguration: Sendable, Equatable {
@@ -60,70 +53,92 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var onLoadFailure = LoadFailurePolicy.serve
 
     public init() {}
+}
 
-    /// Environment variables, one per setting (lists separated by ':').
-    public static let environmentKeys: [String: String] = [
-        "model-dir": "OFAD_MODEL_DIR", "socket": "OFAD_SOCKET", "threads": "OFAD_THREADS", "device": "OFAD_DEVICE",
-        "workers": "OFAD_WORKERS", "max-frame-bytes": "OFAD_MAX_FRAME_BYTES",
-        "max-image-pixels": "OFAD_MAX_IMAGE_PIXELS",
-        "max-text-length": "OFAD_MAX_TEXT_LENGTH", "max-hypotheses": "OFAD_MAX_HYPOTHESES",
-        "queue-length": "OFAD_QUEUE_LENGTH", "request-timeout": "OFAD_REQUEST_TIMEOUT",
-        "max-connections": "OFAD_MAX_CONNECTIONS", "image-root": "OFAD_IMAGE_ROOTS", "log-level": "OFAD_LOG_LEVEL",
-        "drain-timeout": "OFAD_DRAIN_TIMEOUT", "load-timeout": "OFAD_LOAD_TIMEOUT",
-        "on-load-failure": "OFAD_ON_LOAD_FAILURE", "image-cache-bytes": "OFAD_IMAGE_CACHE_BYTES",
-    ]
+extension DaemonConfiguration {
+    /// Every ofad setting once: option, environment variable, help and validation; defaults are the properties'.
+    public static let settings = SettingsTable(
+        defaults: DaemonConfiguration(),
+        [
+            Setting(
+                "model-dir", environment: "OFAD_MODEL_DIR", \.modelDirectory, summary: "Model directory.",
+                parse: SettingParser.text),
+            Setting(
+                "socket", environment: "OFAD_SOCKET", \.socketPath,
+                summary: "Socket path (ignored when systemd passes a socket).", parse: SettingParser.text),
+            Setting(
+                "threads", environment: "OFAD_THREADS", \.threads, summary: "Engine threads, 0 = one per core.",
+                parse: SettingParser.integer(minimum: 0)),
+            Setting(
+                "device", environment: "OFAD_DEVICE", \.device,
+                summary: "cpu, cuda or auto (no GPU backend yet: cuda fails, auto uses the CPU).",
+                parse: SettingParser.choice(Device.self), show: \.rawValue),
+            Setting(
+                "workers", environment: "OFAD_WORKERS", \.workers, summary: "Requests the engine runs at once.",
+                parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "max-frame-bytes", environment: "OFAD_MAX_FRAME_BYTES", \.maximumFrameLength,
+                summary: "Largest request frame.", parse: SettingParser.integer(minimum: 64)),
+            Setting(
+                "max-image-pixels", environment: "OFAD_MAX_IMAGE_PIXELS", \.maximumImagePixels,
+                summary: "Largest image, width×height.", parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "max-text-length", environment: "OFAD_MAX_TEXT_LENGTH", \.maximumTextLength,
+                summary:
+                    "Longest hypothesis or premise, characters (longer prompts are cut to max_src_length tokens, as "
+                    + "the reference does; this only refuses abusive sizes).",
+                parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "max-hypotheses", environment: "OFAD_MAX_HYPOTHESES", \.maximumHypotheses,
+                summary: "Most hypotheses in one predict.", parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "queue-length", environment: "OFAD_QUEUE_LENGTH", \.queueCapacity,
+                summary: "Most requests waiting; more are answered busy.", parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "request-timeout", environment: "OFAD_REQUEST_TIMEOUT", \.requestTimeoutSeconds,
+                summary: "Seconds before a request is answered timed out.", parse: SettingParser.seconds,
+                show: SettingParser.number),
+            Setting(
+                "max-connections", environment: "OFAD_MAX_CONNECTIONS", \.maximumConnections,
+                summary: "Most open connections.", parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "image-root", environment: "OFAD_IMAGE_ROOTS", \.imageRoots,
+                summary: "Directory whose files may be named by path; repeatable (the variable: ':'-separated).",
+                parse: { $0.split(separator: ":").map(String.init) }, show: { $0.joined(separator: ":") }),
+            Setting(
+                "drain-timeout", environment: "OFAD_DRAIN_TIMEOUT", \.drainTimeoutSeconds,
+                summary: "Seconds SIGTERM waits for in-flight requests.", parse: SettingParser.seconds,
+                show: SettingParser.number),
+            Setting(
+                "load-timeout", environment: "OFAD_LOAD_TIMEOUT", \.loadTimeoutSeconds,
+                summary: "Longest load systemd is asked to wait for.", parse: SettingParser.seconds,
+                show: SettingParser.number),
+            Setting(
+                "image-cache-bytes", environment: "OFAD_IMAGE_CACHE_BYTES", \.imageCacheBytes,
+                summary: "Bytes of image features kept for reuse, 0 = no image cache.",
+                parse: SettingParser.integer(minimum: 0)),
+            Setting(
+                "on-load-failure", environment: "OFAD_ON_LOAD_FAILURE", \.onLoadFailure,
+                summary: "serve (answer health: failed) or exit (status 1).",
+                parse: SettingParser.choice(LoadFailurePolicy.self), show: \.rawValue),
+            Setting(
+                "log-level", environment: "OFAD_LOG_LEVEL", \.logLevel,
+                summary: "trace, debug, info, notice, warning, error or critical.",
+                parse: { text in
+                    guard Logger.Level(rawValue: text) != nil else { throw SettingValueError("not a log level") }
+                    return text
+                }),
+        ],
+        check: { configuration in
+            if case .cuda = configuration.device {
+                throw SettingValueError("invalid --device cuda: this build has no GPU backend (use cpu or auto)")
+            }
+        })
 
-    /// Applies one setting given by its option name (as on the command line or from the environment).
-    public mutating func set(_ key: String, _ text: String) throws {
-        func integer(minimum: Int = 1) throws -> Int {
-            guard let value = Int(text), value >= minimum else {
-                throw ConfigurationError.invalid(key: key, why: "\"\(text)\" is not an integer ≥ \(minimum)")
-            }
-            return value
-        }
-        func seconds() throws -> Double {
-            guard let value = Double(text), value > 0, value.isFinite else {
-                throw ConfigurationError.invalid(key: key, why: "\"\(text)\" is not a positive number of seconds")
-            }
-            return value
-        }
-        switch key {
-        case "model-dir": modelDirectory = text
-        case "socket": socketPath = text
-        case "threads": threads = try integer(minimum: 0)
-        case "device":
-            guard let value = Device(rawValue: text) else {
-                throw ConfigurationError.invalid(key: key, why: "\"\(text)\" is not one of cpu, cuda, auto")
-            }
-            device = value
-        case "workers": workers = try integer()
-        case "max-frame-bytes": maximumFrameLength = try integer(minimum: 64)
-        case "max-image-pixels": maximumImagePixels = try integer()
-        case "max-text-length": maximumTextLength = try integer()
-        case "max-hypotheses": maximumHypotheses = try integer()
-        case "queue-length": queueCapacity = try integer()
-        case "request-timeout": requestTimeoutSeconds = try seconds()
-        case "max-connections": maximumConnections = try integer()
-        case "image-root": imageRoots = text.split(separator: ":").map(String.init)
-        case "log-level": logLevel = text
-        case "drain-timeout": drainTimeoutSeconds = try seconds()
-        case "load-timeout": loadTimeoutSeconds = try seconds()
-        case "image-cache-bytes": imageCacheBytes = try integer(minimum: 0)
-        case "on-load-failure":
-            guard let value = LoadFailurePolicy(rawValue: text) else {
-                throw ConfigurationError.invalid(key: key, why: "\"\(text)\" is not one of serve, exit")
-            }
-            onLoadFailure = value
-        default: throw ConfigurationError.invalid(key: key, why: "unknown setting")
-        }
-    }
-
-    /// Defaults overlaid with the environment's OFAD_* variables.
-    public static func fromEnvironment(_ environment: [String: String]) throws -> DaemonConfiguration {
-        var configuration = DaemonConfiguration()
-        for (key, variable) in environmentKeys.sorted(by: { $0.key < $1.key }) {
-            if let text = environment[variable], !text.isEmpty { try configuration.set(key, text) }
-        }
-        return configuration
+    /// Defaults, then the OFAD_* variables, then the command line (option name → value).
+    public static func resolve(commandLine: [String: String] = [:], environment: [String: String]) throws
+        -> DaemonConfiguration
+    {
+        try settings.resolve(commandLine: commandLine, environment: environment)
     }
 }

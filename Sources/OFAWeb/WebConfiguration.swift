@@ -1,5 +1,8 @@
-// Settings of the web front end: where it listens, which daemon it asks, and the limits it enforces itself.
+// Settings of the web front end: where it listens, which daemon it asks, and the limits it enforces itself. Each
+// default is written once on the type; each option, variable, help line and check once in `settings`.
 import Foundation
+import Logging
+import ServiceSettings
 
 public struct WebConfiguration: Sendable, Equatable {
     public static let defaultHost = "127.0.0.1"
@@ -22,6 +25,7 @@ public struct WebConfiguration: Sendable, Equatable {
     public var maximumTextLength = 65_536
     /// Threads that wait on the daemon (each request holds one while ofad works).
     public var gatewayThreads = 8
+    public var logLevel = "info"
 
     public init() {}
 
@@ -58,5 +62,59 @@ public enum WebConfigurationError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .invalid(let key, let why): return "invalid --\(key): \(why)"
         }
+    }
+}
+
+extension WebConfiguration {
+    /// Every ofa-web setting once: option, environment variable, help and validation; defaults are the properties'.
+    public static let settings = SettingsTable(
+        defaults: WebConfiguration(),
+        [
+            Setting(
+                "host", environment: "OFA_WEB_HOST", \.host, summary: "Address to listen on.", parse: SettingParser.text
+            ),
+            Setting(
+                "port", environment: "OFA_WEB_PORT", \.port, summary: "TCP port (0: any free one).",
+                parse: SettingParser.integer(minimum: 0, maximum: 65535)),
+            Setting(
+                "allow-remote", environment: "OFA_WEB_ALLOW_REMOTE", \.allowRemote,
+                summary: "Allow a --host beyond loopback; anyone who reaches it can use the model.",
+                parse: SettingParser.flag),
+            Setting(
+                "socket", environment: "OFAD_SOCKET", \.socketPath, summary: "ofad's socket.", parse: SettingParser.text
+            ),
+            Setting(
+                "max-upload-bytes", environment: "OFA_WEB_MAX_UPLOAD_BYTES", \.maximumBodyBytes,
+                summary: "Largest request body (the image travels as base64).",
+                parse: SettingParser.integer(minimum: 1024)),
+            Setting(
+                "max-text-length", environment: "OFA_WEB_MAX_TEXT_LENGTH", \.maximumTextLength,
+                summary: "Longest hypothesis or premise, characters (ofad's own default).",
+                parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "threads", environment: "OFA_WEB_THREADS", \.gatewayThreads,
+                summary: "Threads waiting on ofad at once.",
+                parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "log-level", environment: "OFA_WEB_LOG_LEVEL", \.logLevel,
+                summary: "trace, debug, info, notice, warning, error or critical.",
+                parse: { text in
+                    guard Logger.Level(rawValue: text) != nil else { throw SettingValueError("not a log level") }
+                    return text
+                }),
+        ],
+        check: { configuration in
+            do {
+                try configuration.validate()
+            } catch {
+                throw SettingValueError("\(error)")
+            }
+        })
+
+    /// Defaults, then the OFA_WEB_* variables (and OFAD_SOCKET), then the command line (option name → value).
+    public static func resolve(commandLine: [String: String] = [:], environment: [String: String]) throws
+        -> WebConfiguration
+    {
+        try settings.resolve(commandLine: commandLine, environment: environment)
     }
 }

@@ -150,6 +150,11 @@ public enum SettingParser {
 
     public static let text: @Sendable (String) throws -> String = { $0 }
 
+    /// A number as help shows it: 60 rather than 60.0.
+    public static let number: @Sendable (Double) -> String = { value in
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
     /// A value of a string enum.
     public static func choice<T: RawRepresentable & CaseIterable & Sendable>(_ type: T.Type)
         -> @Sendable (String)

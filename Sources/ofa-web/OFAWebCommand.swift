@@ -1,8 +1,11 @@
-// ofa-web: the browser client of ofad. Options wire into OFAWeb.WebServer, nothing more.
+// ofa-web: the browser client of ofad. Options wire into OFAWeb.WebServer, nothing more; each option's name,
+// variable, default, help and check come from WebConfiguration.settings.
 import ArgumentParser
 import Foundation
 import Logging
 import OFAWeb
+
+private func help(_ name: String) -> ArgumentHelp { ArgumentHelp(WebConfiguration.settings.help(name)) }
 
 @main
 struct OFAWebCommand: ParsableCommand {
@@ -15,62 +18,34 @@ struct OFAWebCommand: ParsableCommand {
             wins.
             """)
 
-    @Option(help: "Address to listen on. [OFA_WEB_HOST; 127.0.0.1]") var host: String?
-    @Option(help: "TCP port. [OFA_WEB_PORT; 7860]") var port: Int?
-    @Flag(
-        name: .customLong("allow-remote"),
-        help: "Allow a --host beyond loopback; anyone who reaches it can use the model. [OFA_WEB_ALLOW_REMOTE=1]")
-    var allowRemote = false
-    @Option(help: "ofad's socket. [OFAD_SOCKET; /run/ofad/ofad.sock]") var socket: String?
-    @Option(
-        name: .customLong("max-upload-bytes"),
-        help: "Largest request body (the image travels as base64). [OFA_WEB_MAX_UPLOAD_BYTES; 16777216]")
-    var maximumUploadBytes: Int?
-    @Option(
-        name: .customLong("max-text-length"),
-        help: "Longest hypothesis or premise, characters. [OFA_WEB_MAX_TEXT_LENGTH; 65536]")
-    var maximumTextLength: Int?
-    @Option(help: "Threads waiting on ofad at once. [OFA_WEB_THREADS; 8]") var threads: Int?
-    @Option(
-        name: .customLong("log-level"),
-        help: "trace, debug, info, notice, warning, error or critical. [OFA_WEB_LOG_LEVEL; info]")
-    var logLevel: String?
+    @Option(help: help("host")) var host: String?
+    @Option(help: help("port")) var port: String?
+    @Flag(name: .customLong("allow-remote"), help: help("allow-remote")) var allowRemote = false
+    @Option(help: help("socket")) var socket: String?
+    @Option(name: .customLong("max-upload-bytes"), help: help("max-upload-bytes")) var maximumUploadBytes: String?
+    @Option(name: .customLong("max-text-length"), help: help("max-text-length")) var maximumTextLength: String?
+    @Option(help: help("threads")) var threads: String?
+    @Option(name: .customLong("log-level"), help: help("log-level")) var logLevel: String?
 
     func resolvedConfiguration() throws -> WebConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        func envInteger(_ name: String) throws -> Int? {
-            guard let text = env(name) else { return nil }
-            guard let value = Int(text) else { throw ValidationError("\(name)=\(text) is not a whole number") }
-            return value
-        }
-        var configuration = WebConfiguration()
-        configuration.host = host ?? env("OFA_WEB_HOST") ?? configuration.host
-        configuration.port = try port ?? envInteger("OFA_WEB_PORT") ?? configuration.port
-        configuration.allowRemote = allowRemote || ["1", "true", "yes"].contains(env("OFA_WEB_ALLOW_REMOTE") ?? "")
-        configuration.socketPath = socket ?? env("OFAD_SOCKET") ?? configuration.socketPath
-        configuration.maximumBodyBytes =
-            try maximumUploadBytes ?? envInteger("OFA_WEB_MAX_UPLOAD_BYTES") ?? configuration.maximumBodyBytes
-        configuration.maximumTextLength =
-            try maximumTextLength ?? envInteger("OFA_WEB_MAX_TEXT_LENGTH") ?? configuration.maximumTextLength
-        configuration.gatewayThreads = try threads ?? envInteger("OFA_WEB_THREADS") ?? configuration.gatewayThreads
+        let given: [String: String?] = [
+            "host": host, "port": port, "allow-remote": allowRemote ? "true" : nil, "socket": socket,
+            "max-upload-bytes": maximumUploadBytes, "max-text-length": maximumTextLength, "threads": threads,
+            "log-level": logLevel,
+        ]
         do {
-            try configuration.validate()
+            return try WebConfiguration.resolve(
+                commandLine: given.compactMapValues { $0 }, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError("\(error)")
         }
-        return configuration
     }
 
     func run() throws {
         let configuration = try resolvedConfiguration()
-        let levelName = logLevel ?? ProcessInfo.processInfo.environment["OFA_WEB_LOG_LEVEL"] ?? "info"
-        guard let level = Logger.Level(rawValue: levelName) else {
-            throw ValidationError("\"\(levelName)\" is not a log level")
-        }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "ofa-web")
-        logger.logLevel = level
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let server = WebServer(configuration: configuration, logger: logger)
         do {
             try server.start()

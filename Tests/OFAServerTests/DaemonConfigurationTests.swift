@@ -1,37 +1,69 @@
-// ofad's settings: the environment over the defaults, bad values named by key, the device.
+// ofad's settings: one table of options and variables; the command line over the environment over the defaults,
+// bad values named by option and source, the device, and help that shows each variable and default.
+import ServiceSettings
 import XCTest
 
 @testable import OFAServer
 
 final class DaemonConfigurationTests: XCTestCase {
-    func testEnvironmentOverridesDefaultsAndBadValuesNameTheKey() throws {
-        let configuration = try DaemonConfiguration.fromEnvironment([
+    func testEnvironmentOverridesDefaultsAndTheCommandLineOverridesBoth() throws {
+        let environment = [
             "OFAD_SOCKET": "/tmp/x.sock", "OFAD_QUEUE_LENGTH": "9", "OFAD_IMAGE_ROOTS": "/a:/b", "OFAD_DEVICE": "cpu",
-        ])
+            "OFAD_THREADS": "",
+        ]
+        let configuration = try DaemonConfiguration.resolve(environment: environment)
         XCTAssertEqual(configuration.socketPath, "/tmp/x.sock")
         XCTAssertEqual(configuration.queueCapacity, 9)
         XCTAssertEqual(configuration.imageRoots, ["/a", "/b"])
         XCTAssertEqual(configuration.device, .cpu)
-        XCTAssertThrowsError(try DaemonConfiguration.fromEnvironment(["OFAD_QUEUE_LENGTH": "lots"])) {
-            XCTAssertEqual(
-                $0 as? ConfigurationError, .invalid(key: "queue-length", why: "\"lots\" is not an integer ≥ 1"))
+        XCTAssertEqual(configuration.threads, 0, "an empty variable counts as unset")
+        let overridden = try DaemonConfiguration.resolve(
+            commandLine: ["queue-length": "3", "image-root": "/c"], environment: environment)
+        XCTAssertEqual(overridden.queueCapacity, 3)
+        XCTAssertEqual(overridden.imageRoots, ["/c"])
+    }
+
+    func testBadValuesNameTheOptionAndWhereTheValueCameFrom() {
+        XCTAssertThrowsError(try DaemonConfiguration.resolve(environment: ["OFAD_QUEUE_LENGTH": "lots"])) {
+            XCTAssertEqual("\($0)", "invalid --queue-length (from OFAD_QUEUE_LENGTH=lots): not a whole number ≥ 1")
+        }
+        XCTAssertThrowsError(try DaemonConfiguration.resolve(commandLine: ["log-level": "loud"], environment: [:])) {
+            XCTAssertEqual("\($0)", "invalid --log-level \"loud\": not a log level")
+        }
+        XCTAssertThrowsError(try DaemonConfiguration.resolve(commandLine: ["device": "tpu"], environment: [:])) {
+            XCTAssertEqual("\($0)", "invalid --device \"tpu\": not one of cpu, cuda, auto")
         }
     }
 
     func testTheImageCacheBoundIsBytesWithZeroTurningItOff() throws {
         XCTAssertEqual(DaemonConfiguration().imageCacheBytes, 256 << 20)
-        XCTAssertEqual(try DaemonConfiguration.fromEnvironment(["OFAD_IMAGE_CACHE_BYTES": "0"]).imageCacheBytes, 0)
-        var configuration = DaemonConfiguration()
-        try configuration.set("image-cache-bytes", "1048576")
-        XCTAssertEqual(configuration.imageCacheBytes, 1 << 20)
-        XCTAssertThrowsError(try configuration.set("image-cache-bytes", "-1")) {
-            XCTAssertEqual(
-                $0 as? ConfigurationError, .invalid(key: "image-cache-bytes", why: "\"-1\" is not an integer ≥ 0"))
-        }
+        XCTAssertEqual(try DaemonConfiguration.resolve(environment: ["OFAD_IMAGE_CACHE_BYTES": "0"]).imageCacheBytes, 0)
+        XCTAssertEqual(
+            try DaemonConfiguration.resolve(commandLine: ["image-cache-bytes": "1048576"], environment: [:])
+                .imageCacheBytes, 1 << 20)
+        XCTAssertThrowsError(
+            try DaemonConfiguration.resolve(commandLine: ["image-cache-bytes": "-1"], environment: [:])
+        ) { XCTAssertEqual("\($0)", "invalid --image-cache-bytes \"-1\": not a whole number ≥ 0") }
     }
 
     func testCudaIsRefusedClearlyAndAutoMeansTheCPU() {
         XCTAssertEqual(try Device.auto.resolved(), .cpu)
         XCTAssertThrowsError(try Device.cuda.resolved()) { XCTAssertTrue("\($0)".contains("no GPU backend")) }
+        XCTAssertThrowsError(try DaemonConfiguration.resolve(commandLine: ["device": "cuda"], environment: [:])) {
+            XCTAssertTrue("\($0)".contains("no GPU backend"))
+        }
+    }
+
+    func testEveryOptionHasOneVariableAndItsHelpShowsItAndTheDefault() {
+        let settings = DaemonConfiguration.settings.settings
+        XCTAssertEqual(Set(settings.map(\.name)).count, settings.count)
+        XCTAssertEqual(Set(settings.map(\.environment)).count, settings.count)
+        XCTAssertTrue(settings.allSatisfy { $0.environment.hasPrefix("OFAD_") })
+        XCTAssertEqual(
+            DaemonConfiguration.settings.help("request-timeout"),
+            "Seconds before a request is answered timed out. [OFAD_REQUEST_TIMEOUT; 60]")
+        XCTAssertEqual(
+            DaemonConfiguration.settings.help("max-text-length").hasSuffix("[OFAD_MAX_TEXT_LENGTH; 65536]"), true)
+        XCTAssertEqual(DaemonConfiguration.settings.help("image-root").hasSuffix("[OFAD_IMAGE_ROOTS; none]"), true)
     }
 }
