@@ -20,10 +20,15 @@ struct ConvolutionBatchNorm {
         let mean = try normalization.values("running_mean", shape: [outputs])
         let variance = try normalization.values("running_var", shape: [outputs])
         var folded = [Float](repeating: 0, count: outputs)
-        for channel in 0..<outputs {
-            let scale = gain[channel] / (variance[channel] + ConvolutionBatchNorm.epsilon).squareRoot()
-            for i in 0..<area { kernel[channel * area + i] *= scale }
-            folded[channel] = shift[channel] - mean[channel] * scale
+        // Hot at load (every ResNet weight): the sizes were checked against the shapes above, so the loop indexes
+        // through an unchecked buffer.
+        kernel.withUnsafeMutableBufferPointer { weights in
+            for channel in 0..<outputs {
+                let scale = gain[channel] / (variance[channel] + ConvolutionBatchNorm.epsilon).squareRoot()
+                let row = weights.baseAddress! + channel * area
+                for i in 0..<area { row[i] *= scale }
+                folded[channel] = shift[channel] - mean[channel] * scale
+            }
         }
         weight = backend.makeTensor(shape: [outputs, area], values: kernel)
         bias = backend.makeTensor(shape: [outputs], values: folded)
