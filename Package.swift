@@ -69,7 +69,7 @@ let package = Package(
         // The daemon side: wire protocol, server library, and two thin executables.
         .target(name: "OFAWire"),
         // Each executable's settings written once (option, environment variable, default, help, validation).
-        .target(name: "ServiceSettings"),
+        .target(name: "ServiceSettings", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServiceSettingsTests", dependencies: ["ServiceSettings"]),
         // Explanations over the pipeline: the attention method's arrays, render and stats (maps, statistics, files).
         .target(name: "OFAExplanation", dependencies: ["OFA", "OFAPipeline", "Visualize", "OFAWire", "ImageIO"]),

@@ -1,6 +1,5 @@
 // Everything ofad can be told: each default is written once on the type, and each option, environment variable,
 // help line and check once in `settings`.
-import Logging
 import ServiceSettings
 
 public enum Device: String, Sendable, CaseIterable {
@@ -124,10 +123,7 @@ extension DaemonConfiguration {
             Setting(
                 "log-level", environment: "OFAD_LOG_LEVEL", \.logLevel,
                 summary: "trace, debug, info, notice, warning, error or critical.",
-                parse: { text in
-                    guard Logger.Level(rawValue: text) != nil else { throw SettingValueError("not a log level") }
-                    return text
-                }),
+                parse: SettingParser.logLevel),
         ],
         check: { configuration in
             if case .cuda = configuration.device {

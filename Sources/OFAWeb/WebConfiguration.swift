@@ -1,7 +1,6 @@
 // Settings of the web front end: where it listens, which daemon it asks, and the limits it enforces itself. Each
 // default is written once on the type; each option, variable, help line and check once in `settings`.
 import Foundation
-import Logging
 import ServiceSettings
 
 public struct WebConfiguration: Sendable, Equatable {
@@ -98,10 +97,7 @@ extension WebConfiguration {
             Setting(
                 "log-level", environment: "OFA_WEB_LOG_LEVEL", \.logLevel,
                 summary: "trace, debug, info, notice, warning, error or critical.",
-                parse: { text in
-                    guard Logger.Level(rawValue: text) != nil else { throw SettingValueError("not a log level") }
-                    return text
-                }),
+                parse: SettingParser.logLevel),
         ],
         check: { configuration in
             do {

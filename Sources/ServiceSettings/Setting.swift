@@ -1,6 +1,7 @@
 // The settings of an executable written once: name (the command-line option), environment variable, help and
 // validation, with the default read from the configuration type itself. ofad and ofa-web resolve them the same way:
 // the command line wins over the environment, which wins over the default; an empty variable counts as unset.
+import Logging
 
 /// One setting of `Configuration`.
 public struct Setting<Configuration>: Sendable {
@@ -149,6 +150,12 @@ public enum SettingParser {
     }
 
     public static let text: @Sendable (String) throws -> String = { $0 }
+
+    /// A swift-log level name, kept as text.
+    public static let logLevel: @Sendable (String) throws -> String = { text in
+        guard Logger.Level(rawValue: text) != nil else { throw SettingValueError("not a log level") }
+        return text
+    }
 
     /// A number as help shows it: 60 rather than 60.0.
     public static let number: @Sendable (Double) -> String = { value in
