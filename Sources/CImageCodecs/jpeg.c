@@ -1,10 +1,12 @@
 // libjpeg(-turbo) decoding under setjmp: an in-memory source that reports running dry, errors as status codes.
 #include "CImageCodecs.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -13,6 +15,10 @@ struct ofa_jpeg_decoder {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_mgr error_manager;
     struct jpeg_source_mgr source;
+    struct jpeg_progress_mgr progress;
+    int max_scans;          // 0: no limit
+    double deadline;        // CLOCK_MONOTONIC seconds; INFINITY: none
+    int limit_status;       // OFA_CODEC_TOO_MANY_SCANS or OFA_CODEC_DEADLINE once a limit stopped decoding
     jmp_buf jump;
     const uint8_t *data;
     size_t size;
@@ -56,7 +62,34 @@ static void error_exit(j_common_ptr cinfo) {
 static void emit_message(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
 static void output_message(j_common_ptr cinfo) { (void)cinfo; }
 
+static double monotonic_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+// Called by libjpeg at every row of every scan it reads or outputs: stops a decode over its limits.
+static void progress_monitor(j_common_ptr cinfo) {
+    ofa_jpeg_decoder *decoder = (ofa_jpeg_decoder *)cinfo->client_data;
+    if (decoder->max_scans > 0 && decoder->cinfo.input_scan_number > decoder->max_scans) {
+        decoder->limit_status = OFA_CODEC_TOO_MANY_SCANS;
+        snprintf(decoder->message, sizeof decoder->message, "more than %d scans", decoder->max_scans);
+        longjmp(decoder->jump, 1);
+    }
+    if (decoder->deadline != INFINITY && monotonic_seconds() > decoder->deadline) {
+        decoder->limit_status = OFA_CODEC_DEADLINE;
+        snprintf(decoder->message, sizeof decoder->message, "decoding went past its deadline");
+        longjmp(decoder->jump, 1);
+    }
+}
+
+void ofa_jpeg_set_limits(ofa_jpeg_decoder *decoder, int max_scans, double seconds) {
+    decoder->max_scans = max_scans;
+    decoder->deadline = isinf(seconds) ? INFINITY : monotonic_seconds() + seconds;
+}
+
 static int failure(ofa_jpeg_decoder *decoder) {
+    if (decoder->limit_status) return decoder->limit_status;
     if (decoder->error_manager.msg_code == JERR_EMPTY_IMAGE) return OFA_CODEC_ZERO_SIZE;
     if (decoder->ran_dry) return OFA_CODEC_TRUNCATED;
     if (decoder->error_manager.msg_code == JERR_OUT_OF_MEMORY) return OFA_CODEC_NO_MEMORY;
@@ -87,6 +120,9 @@ ofa_jpeg_decoder *ofa_jpeg_create(const uint8_t *data, size_t size) {
     decoder->source.next_input_byte = data;
     decoder->source.bytes_in_buffer = size;
     decoder->cinfo.src = &decoder->source;
+    decoder->deadline = INFINITY;
+    decoder->progress.progress_monitor = progress_monitor;
+    decoder->cinfo.progress = &decoder->progress;
     return decoder;
 }
 
@@ -160,6 +196,8 @@ int ofa_jpeg_decode(ofa_jpeg_decoder *decoder, uint8_t *out, size_t stride) {
 }
 
 const char *ofa_jpeg_message(const ofa_jpeg_decoder *decoder) { return decoder->message; }
+
+int ofa_jpeg_scan_limit(const ofa_jpeg_decoder *decoder) { return decoder->max_scans; }
 
 void ofa_jpeg_destroy(ofa_jpeg_decoder *decoder) {
     if (!decoder) return;

@@ -1,10 +1,12 @@
 // libpng decoding under setjmp (an in-memory reader that reports running dry) and encoding via png_image.
 #include "CImageCodecs.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <png.h>
 
@@ -16,8 +18,31 @@ struct ofa_png_decoder {
     int ran_dry;
     int zero_size;          // libpng warned of a zero width or height before failing with "Invalid IHDR data"
     png_bytep *rows;
+    double deadline;        // CLOCK_MONOTONIC seconds; INFINITY: none
+    int past_deadline;
     char message[256];
 };
+
+static double monotonic_seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+// Called by libpng after each row (of each interlace pass): stops a decode that went past its deadline.
+static void row_done(png_structp png, png_uint_32 row, int pass) {
+    (void)row;
+    (void)pass;
+    ofa_png_decoder *decoder = (ofa_png_decoder *)png_get_io_ptr(png);
+    if (decoder->deadline != INFINITY && monotonic_seconds() > decoder->deadline) {
+        decoder->past_deadline = 1;
+        png_error(png, "decoding went past its deadline");
+    }
+}
+
+void ofa_png_set_deadline(ofa_png_decoder *decoder, double seconds) {
+    decoder->deadline = isinf(seconds) ? INFINITY : monotonic_seconds() + seconds;
+}
 
 static void read_data(png_structp png, png_bytep out, size_t length) {
     ofa_png_decoder *decoder = (ofa_png_decoder *)png_get_io_ptr(png);
@@ -41,6 +66,7 @@ static void warning_fn(png_structp png, png_const_charp message) {
 }
 
 static int failure(ofa_png_decoder *decoder) {
+    if (decoder->past_deadline) return OFA_CODEC_DEADLINE;
     if (decoder->zero_size) return OFA_CODEC_ZERO_SIZE;
     if (decoder->ran_dry) return OFA_CODEC_TRUNCATED;
     if (strstr(decoder->message, "memory")) return OFA_CODEC_NO_MEMORY;
@@ -59,6 +85,8 @@ ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size) {
         return NULL;
     }
     png_set_read_fn(decoder->png, decoder, read_data);
+    decoder->deadline = INFINITY;
+    png_set_read_status_fn(decoder->png, row_done);
     // Dimensions are checked by the caller before any pixel memory is allocated; lift libpng's own 1M cap.
     png_set_user_limits(decoder->png, 0x7fffffff, 0x7fffffff);
     return decoder;

@@ -18,6 +18,13 @@ enum PixelLayout {
     }
 }
 
+/// What one decode may cost: declared pixels, JPEG scans, and wall time in seconds (infinity: no limit).
+struct DecodeLimits {
+    var pixels: Int
+    var scans: Int
+    var seconds: Double
+}
+
 struct DecodedPixels {
     var width: Int
     var height: Int

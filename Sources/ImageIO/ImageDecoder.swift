@@ -16,20 +16,30 @@ public struct ImageDecoder: Sendable {
     /// Pillow's Image.MAX_IMAGE_PIXELS (it warns above this and refuses above twice this).
     public static let defaultPixelLimit = 89_478_485
 
+    /// Most scans a progressive JPEG may have. Each scan is a pass over the whole image, so a small file of many
+    /// tiny scans costs minutes; cameras and encoders write about 10 (libjpeg-turbo suggests limits near 500).
+    public static let defaultScanLimit = 500
+
     /// The most pixels (width × height, as declared in the header) an image may have.
     public var pixelLimit: Int
+    /// The most scans a progressive JPEG may have.
+    public var scanLimit: Int
 
-    public init(pixelLimit: Int = ImageDecoder.defaultPixelLimit) {
+    public init(pixelLimit: Int = ImageDecoder.defaultPixelLimit, scanLimit: Int = ImageDecoder.defaultScanLimit) {
         precondition(pixelLimit > 0, "pixelLimit must be positive")
+        precondition(scanLimit > 0, "scanLimit must be positive")
         self.pixelLimit = pixelLimit
+        self.scanLimit = scanLimit
     }
 
-    public func decode(_ bytes: [UInt8]) throws -> DecodedImage {
+    /// Decodes within `seconds` of wall time (checked at every row of every scan), or throws `deadlinePassed`.
+    public func decode(_ bytes: [UInt8], seconds: Double = .infinity) throws -> DecodedImage {
         let format = try ImageDecoder.format(of: bytes)
+        let limits = DecodeLimits(pixels: pixelLimit, scans: scanLimit, seconds: seconds)
         let decoded = try bytes.withUnsafeBufferPointer { data in
             switch format {
-            case .jpeg: return try JPEGDecoder.decode(data, pixelLimit: pixelLimit)
-            case .png: return try PNGCodec.decode(data, pixelLimit: pixelLimit)
+            case .jpeg: return try JPEGDecoder.decode(data, limits: limits)
+            case .png: return try PNGCodec.decode(data, limits: limits)
             }
         }
         let orientation = Orientation(exif: decoded.exif, xmp: decoded.xmp)

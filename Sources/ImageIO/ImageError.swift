@@ -23,6 +23,10 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The header declares more pixels than allowed; found before any pixel memory is allocated.
     case tooManyPixels(width: Int, height: Int, limit: Int)
     case outOfMemory(ImageFormat)
+    /// A progressive JPEG with more scans than allowed (each scan costs a pass over the whole image).
+    case tooManyScans(limit: Int)
+    /// Decoding went past its deadline (the request's time ran out) and was stopped.
+    case deadlinePassed(ImageFormat)
     /// Encoding failed; `reason` is the library's message.
     case encodingFailed(reason: String)
 
@@ -35,8 +39,13 @@ public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedLayout(let format, let detail): return "unsupported \(format) layout: \(detail)"
         case .zeroSize(let format): return "the \(format) header declares a zero width or height"
         case .tooManyPixels(let width, let height, let limit):
-            return "the image is \(width)×\(height) = \(width * height) pixels, more than the limit of \(limit)"
+            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+            let count = overflow ? "more than \(Int.max)" : "\(pixels)"
+            return "the image is \(width)×\(height) = \(count) pixels, more than the limit of \(limit)"
         case .outOfMemory(let format): return "out of memory while decoding \(format)"
+        case .tooManyScans(let limit):
+            return "the progressive JPEG has more than \(limit) scans (each scan is a pass over the whole image)"
+        case .deadlinePassed(let format): return "decoding the \(format) image took longer than the request allows"
         case .encodingFailed(let reason): return "PNG encoding failed: \(reason)"
         }
     }

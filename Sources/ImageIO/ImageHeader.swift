@@ -22,7 +22,11 @@ public struct ImageHeader: Equatable, Sendable {
     public var width: Int
     public var height: Int
 
-    public var pixels: Int { width * height }
+    /// width × height; Int.max when the product does not fit (a header may declare 0xFFFFFFFF × 0xFFFFFFFF).
+    public var pixels: Int {
+        let (product, overflow) = width.multipliedReportingOverflow(by: height)
+        return overflow ? Int.max : product
+    }
 
     /// Nil when the bytes are not a PNG or JPEG (the formats the engine decodes) with a readable size.
     public init?(_ bytes: [UInt8]) {

@@ -3,16 +3,20 @@ import CImageCodecs
 
 enum JPEGDecoder {
     /// Decodes as Pillow's JpegImagePlugin does: libjpeg's default (islow) IDCT and fancy upsampling, YCbCr/RGB
-    /// to RGB, gray as gray, CMYK/YCCK to (Adobe-inverted) CMYK. Checks `pixelLimit` before allocating pixels.
-    static func decode(_ data: UnsafeBufferPointer<UInt8>, pixelLimit: Int) throws -> DecodedPixels {
+    /// to RGB, gray as gray, CMYK/YCCK to (Adobe-inverted) CMYK. Checks the pixel limit before allocating pixels;
+    /// the scan limit and the deadline stop the decode from libjpeg's progress monitor.
+    static func decode(_ data: UnsafeBufferPointer<UInt8>, limits: DecodeLimits) throws -> DecodedPixels {
         guard let decoder = ofa_jpeg_create(data.baseAddress, data.count) else { throw ImageError.outOfMemory(.jpeg) }
         defer { ofa_jpeg_destroy(decoder) }
+        ofa_jpeg_set_limits(decoder, Int32(clamping: limits.scans), limits.seconds)
+        let pixelLimit = limits.pixels
 
         var info = ofa_jpeg_info()
         let headerStatus = ofa_jpeg_read_header(decoder, &info)
         let width = Int(info.width)
         let height = Int(info.height)
-        if width * height > pixelLimit {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        if overflow || pixels > pixelLimit {
             throw ImageError.tooManyPixels(width: width, height: height, limit: pixelLimit)
         }
         try check(headerStatus, decoder)
@@ -40,6 +44,8 @@ enum JPEGDecoder {
         case OFA_CODEC_UNSUPPORTED.rawValue: throw ImageError.unsupportedLayout(.jpeg, detail: message)
         case OFA_CODEC_NO_MEMORY.rawValue: throw ImageError.outOfMemory(.jpeg)
         case OFA_CODEC_ZERO_SIZE.rawValue: throw ImageError.zeroSize(.jpeg)
+        case OFA_CODEC_TOO_MANY_SCANS.rawValue: throw ImageError.tooManyScans(limit: Int(ofa_jpeg_scan_limit(decoder)))
+        case OFA_CODEC_DEADLINE.rawValue: throw ImageError.deadlinePassed(.jpeg)
         default: throw ImageError.corrupt(.jpeg, reason: message)
         }
     }

@@ -32,6 +32,10 @@ public struct Orientation: Sendable, Equatable {
             guard at >= 0, at + 2 <= data.count else { return nil }
             return little ? Int(data[at]) | Int(data[at + 1]) << 8 : Int(data[at]) << 8 | Int(data[at + 1])
         }
+        func u8(_ at: Int) -> Int? {
+            guard at >= 0, at < data.count else { return nil }
+            return Int(data[at])
+        }
         func u32(_ at: Int) -> Int? {
             guard let a = u16(at), let b = u16(at + 2) else { return nil }
             return little ? a | b << 16 : a << 16 | b
@@ -45,7 +49,7 @@ public struct Orientation: Sendable, Equatable {
             switch type {
             case 3: return u16(entry + 8)  // SHORT
             case 4: return u32(entry + 8)  // LONG
-            case 1, 7: return Int(data[entry + 8])  // BYTE, UNDEFINED
+            case 1, 7: return u8(entry + 8)  // BYTE, UNDEFINED
             default: return nil
             }
         }

@@ -9,15 +9,18 @@ enum PNGCodec {
     /// Decodes as Pillow's PngImagePlugin followed by convert('RGB') needs it: palette expanded to RGB (tRNS
     /// ignored), 1/2/4-bit gray scaled to 8 bits, 16-bit samples cut to their high byte except plain 16-bit gray
     /// (kept whole: Pillow's "I;16"), alpha dropped without compositing. No gamma or ICC handling, as in Pillow.
-    static func decode(_ data: UnsafeBufferPointer<UInt8>, pixelLimit: Int) throws -> DecodedPixels {
+    static func decode(_ data: UnsafeBufferPointer<UInt8>, limits: DecodeLimits) throws -> DecodedPixels {
         guard let decoder = ofa_png_create(data.baseAddress, data.count) else { throw ImageError.outOfMemory(.png) }
         defer { ofa_png_destroy(decoder) }
+        ofa_png_set_deadline(decoder, limits.seconds)
+        let pixelLimit = limits.pixels
 
         var info = ofa_png_info()
         let headerStatus = ofa_png_read_header(decoder, &info)
         let width = Int(info.width)
         let height = Int(info.height)
-        if width * height > pixelLimit {
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        if overflow || pixels > pixelLimit {
             throw ImageError.tooManyPixels(width: width, height: height, limit: pixelLimit)
         }
         try check(headerStatus, decoder)
@@ -61,6 +64,7 @@ enum PNGCodec {
         case OFA_CODEC_UNSUPPORTED.rawValue: throw ImageError.unsupportedLayout(.png, detail: message)
         case OFA_CODEC_NO_MEMORY.rawValue: throw ImageError.outOfMemory(.png)
         case OFA_CODEC_ZERO_SIZE.rawValue: throw ImageError.zeroSize(.png)
+        case OFA_CODEC_DEADLINE.rawValue: throw ImageError.deadlinePassed(.png)
         default: throw ImageError.corrupt(.png, reason: message)
         }
     }

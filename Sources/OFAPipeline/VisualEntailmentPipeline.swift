@@ -39,12 +39,15 @@ public final class VisualEntailmentPipeline: Sendable {
         ModelDescription(model: model, tokenizerSize: tokenizer.count, threads: threads)
     }
 
-    /// Decode + resize + normalise + backbone, once per image; reusable across hypotheses and requests.
-    public func prepare(imageBytes: [UInt8]) throws -> PreparedImageFeatures {
+    /// Decode + resize + normalise + backbone, once per image; reusable across hypotheses and requests. Within
+    /// `seconds`: decoding stops when they run out (ImageError.deadlinePassed), and the backbone does not start
+    /// after them (PipelineError.deadlinePassed).
+    public func prepare(imageBytes: [UInt8], seconds timeLimit: Double = .infinity) throws -> PreparedImageFeatures {
         let clock = ContinuousClock()
         let start = clock.now
-        let image = try imagePreprocessor(imageBytes: imageBytes)
+        let image = try imagePreprocessor(imageBytes: imageBytes, seconds: timeLimit)
         let preprocessed = clock.now
+        guard seconds(preprocessed - start) < timeLimit else { throw PipelineError.deadlinePassed }
         let features = model.imageFeatures(pixels: image.pixels, height: image.size, width: image.size)
         return PreparedImageFeatures(
             features: features, originalWidth: image.originalWidth, originalHeight: image.originalHeight,

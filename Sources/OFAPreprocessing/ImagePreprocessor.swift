@@ -39,8 +39,9 @@ public struct ImagePreprocessor: Sendable {
         self.levels = (0..<3).map { c in (0..<256).map { (Float($0) / 255 - mean[c]) / std[c] } }
     }
 
-    public func callAsFunction(imageBytes: [UInt8]) throws -> PreparedImage {
-        callAsFunction(image: try decoder.decode(imageBytes).image)
+    /// Decoding stops with ImageError.deadlinePassed once it has taken `seconds`.
+    public func callAsFunction(imageBytes: [UInt8], seconds: Double = .infinity) throws -> PreparedImage {
+        callAsFunction(image: try decoder.decode(imageBytes, seconds: seconds).image)
     }
 
     /// For an already decoded upright RGB image (no EXIF handling, as for a PIL image passed directly).

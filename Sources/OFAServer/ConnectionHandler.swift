@@ -1,9 +1,15 @@
 // One client connection: cuts frames, hands them to the dispatcher, writes responses back as they finish.
-// Anything that goes wrong here closes this connection only.
+// Anything that goes wrong here closes this connection only, and only after every request it received whole has
+// been answered. Its memory is bounded: at most `maximumInFlight` requests at once, no reading while its unsent
+// answers pass the write buffer's high-water mark, and timeouts for idle connections and slow frames.
 import Foundation
 import Logging
 import NIOCore
 import OFAWire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -22,8 +28,19 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var unanswered = 0
     private var nextToken = 0
     private var admitted = false
+    /// The peer's user id (nil where the socket cannot tell).
+    private var admittedUser: uid_t?
     private var inputClosed = false
+    /// No more frames are taken; the connection closes once the unanswered requests are answered, after
+    /// `finalResponse` if there is one.
     private var closing = false
+    private var finalResponse: RPCResponse?
+    private var lastActivity = monotonicNanoseconds()
+    /// When the bytes of the frame now being received began to arrive (nil: not waiting for the client).
+    private var frameStartedAt: UInt64?
+    /// Since when the client has not read its answers (the channel is not writable).
+    private var unwritableSince: UInt64?
+    private var timer: RepeatedTask?
 
     init(dispatcher: RequestDispatcher, registry: ConnectionRegistry, logger: Logger) {
         self.dispatcher = dispatcher
@@ -36,24 +53,37 @@ final class ConnectionHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard dispatcher.openConnection() else {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        Self.peerUser(context.channel).whenComplete { result in
+            handler.value.admit(context, user: (try? result.get()) ?? nil)
+        }
+        context.fireChannelActive()
+    }
+
+    private func admit(_ context: ChannelHandlerContext, user: uid_t?) {
+        guard context.channel.isActive else { return }
+        if let refusal = dispatcher.openConnection(user: user) {
             closing = true
-            let error = RPCError(code: RPCErrorCode.serverBusy, message: "server busy: too many connections")
+            let error = RPCError(code: RPCErrorCode.serverBusy, message: refusal)
             writeThenClose(context, RPCResponse(id: .null, error: error))
             return
         }
         admitted = true
+        admittedUser = user
         registry.add(context.channel)
-        context.fireChannelActive()
+        startTimer(context)
+        processFrames(context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         // The client went away: its queued work is withdrawn, and running work is answered to no one.
         for job in inFlight.values { dispatcher.queue.withdraw(job, finishingWith: nil) }
         inFlight.removeAll()
+        timer?.cancel()
+        timer = nil
         if admitted {
             admitted = false
-            dispatcher.closeConnection()
+            dispatcher.closeConnection(user: admittedUser)
             registry.remove(context.channel)
         }
         context.fireChannelInactive()
@@ -62,8 +92,20 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let buffer = unwrapInboundIn(data)
+        lastActivity = monotonicNanoseconds()
         decoder.append(buffer.readableBytesView)
-        processFrames(context)
+        if admitted { processFrames(context) }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            unwritableSince = nil
+            if admitted && !closing { processFrames(context) }
+        } else if unwritableSince == nil {
+            unwritableSince = monotonicNanoseconds()
+            updateReading(context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -72,6 +114,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         inputClosed = true
+        guard admitted else { return }
         processFrames(context)
         closeIfDone(context)
     }
@@ -82,18 +125,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func processFrames(_ context: ChannelHandlerContext) {
-        while !closing && unanswered < Self.maximumInFlight {
+        while !closing && unanswered < Self.maximumInFlight && context.channel.isWritable {
             let frame: [UInt8]
             do {
                 guard let next = try decoder.nextFrame() else { break }
                 frame = next
             } catch {
-                // An oversized header: answer once, then close without reading the body.
-                closing = true
+                // An oversized header: the body is not read; the requests before it are still answered.
                 logger.notice("refused a frame", metadata: ["error": "\(error)"])
                 dispatcher.metrics.record(method: "other", seconds: 0, errorCode: RPCErrorCode.inputTooLarge)
-                let rpcError = RPCError(code: RPCErrorCode.inputTooLarge, message: "\(error)")
-                writeThenClose(context, RPCResponse(id: .null, error: rpcError))
+                finish(context, with: RPCError(code: RPCErrorCode.inputTooLarge, message: "\(error)"))
                 return
             }
             let token = nextToken
@@ -106,18 +147,34 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             if let job, !job.isFinished { inFlight[token] = job }
         }
-        context.channel.setOption(ChannelOptions.autoRead, value: unanswered < Self.maximumInFlight).whenComplete { _ in
+        if decoder.bufferedByteCount == 0 || decoder.hasCompleteFrame {
+            frameStartedAt = nil
+        } else if frameStartedAt == nil {
+            frameStartedAt = monotonicNanoseconds()
         }
-        if inputClosed && !closing && decoder.bufferedByteCount > 0 && unanswered < Self.maximumInFlight {
+        if inputClosed && !closing && decoder.bufferedByteCount > 0 && !decoder.hasCompleteFrame {
             // The client stopped sending inside a frame.
             do {
                 try decoder.finish()
             } catch {
-                closing = true
-                let rpcError = RPCError(code: RPCErrorCode.parseError, message: "\(error)")
-                writeThenClose(context, RPCResponse(id: .null, error: rpcError))
+                finish(context, with: RPCError(code: RPCErrorCode.parseError, message: "\(error)"))
             }
         }
+        updateReading(context)
+    }
+
+    /// Reads while more requests may be taken and the client reads its answers.
+    private func updateReading(_ context: ChannelHandlerContext) {
+        let reading = !closing && unanswered < Self.maximumInFlight && context.channel.isWritable
+        context.channel.setOption(ChannelOptions.autoRead, value: reading).whenComplete { _ in }
+    }
+
+    /// Stops taking frames; `error` is the last answer, after those of every request already taken.
+    private func finish(_ context: ChannelHandlerContext, with error: RPCError) {
+        closing = true
+        finalResponse = RPCResponse(id: .null, error: error)
+        updateReading(context)
+        closeIfDone(context)
     }
 
     private func deliver(_ response: RPCResponse, token: Int) {
@@ -130,7 +187,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func closeIfDone(_ context: ChannelHandlerContext) {
-        if inputClosed && unanswered == 0 && decoder.bufferedByteCount == 0 && !closing {
+        guard unanswered == 0 else { return }
+        if closing {
+            guard let response = finalResponse else { return }
+            finalResponse = nil
+            writeThenClose(context, response)
+        } else if inputClosed && decoder.bufferedByteCount == 0 {
             closing = true
             context.close(promise: nil)
         }
@@ -146,6 +208,67 @@ final class ConnectionHandler: ChannelInboundHandler {
         buffer.writeBytes(FrameCoder.header(length: body.count))
         buffer.writeBytes(body)
         return wrapOutboundOut(buffer)
+    }
+
+    // MARK: timeouts
+
+    private func startTimer(_ context: ChannelHandlerContext) {
+        let configuration = dispatcher.configuration
+        let shortest = min(configuration.idleTimeoutSeconds, configuration.frameTimeoutSeconds)
+        let period = TimeAmount.nanoseconds(Int64(max(0.05, min(1, shortest / 4)) * 1e9))
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            handler.value.checkTimeouts()
+        }
+    }
+
+    private func checkTimeouts() {
+        guard let context else { return }
+        let configuration = dispatcher.configuration
+        let now = monotonicNanoseconds()
+        func seconds(since time: UInt64) -> Double { Double(now &- time) / 1e9 }
+        if let since = unwritableSince, seconds(since: since) > configuration.idleTimeoutSeconds {
+            logger.notice("the client has not read its answers; closing the connection")
+            context.close(promise: nil)
+            return
+        }
+        guard !closing else { return }
+        if let started = frameStartedAt, seconds(since: started) > configuration.frameTimeoutSeconds {
+            logger.notice("a frame took too long to arrive; closing the connection")
+            let message =
+                "request frame not received within \(SettingFormat.seconds(configuration.frameTimeoutSeconds)) s "
+                + "(\(decoder.bufferedByteCount) bytes arrived)"
+            finish(context, with: RPCError(code: RPCErrorCode.timedOut, message: message))
+        } else if unanswered == 0 && decoder.bufferedByteCount == 0
+            && seconds(since: lastActivity) > configuration.idleTimeoutSeconds
+        {
+            logger.debug("idle connection closed")
+            closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    /// The connecting process's user id (SO_PEERCRED); nil where the socket cannot tell.
+    private static func peerUser(_ channel: Channel) -> EventLoopFuture<uid_t?> {
+        guard let provider = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let option = NIOBSDSocket.Option(rawValue: SO_PEERCRED)
+        let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+            level: .socket, name: option)
+        return credentials.map { Optional($0.uid) }
+    }
+}
+
+/// Linux's struct ucred (SO_PEERCRED), which Glibc's module does not import without _GNU_SOURCE.
+private struct PeerCredentials {
+    var pid: pid_t = 0
+    var uid: uid_t = 0
+    var gid: gid_t = 0
+}
+
+/// Seconds as settings print them ("30", "0.5").
+enum SettingFormat {
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 }
 

@@ -68,10 +68,18 @@ public final class Daemon: @unchecked Sendable {
         return lock.withLock { failedToLoad && configuration.onLoadFailure == .exit ? 1 : 0 }
     }
 
-    /// Starts, shuts down on SIGTERM or SIGINT, and returns the exit status.
+    /// Starts, shuts down on SIGTERM or SIGINT, and returns the exit status. SIGHUP is logged and ignored: ofad
+    /// has nothing to reload (settings come from the command line and environment), so it neither dies nor drains.
     public func run() throws -> Int32 {
         try start()
         var sources: [DispatchSourceSignal] = []
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler { [logger] in
+            logger.notice("SIGHUP ignored: ofad has nothing to reload; restart it to change settings")
+        }
+        hangUp.resume()
+        sources.append(hangUp)
         for signalNumber in [SIGTERM, SIGINT] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
@@ -96,6 +104,10 @@ public final class Daemon: @unchecked Sendable {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelOption(
+                ChannelOptions.writeBufferWaterMark,
+                value: .init(low: configuration.maximumUnsentBytes / 2, high: configuration.maximumUnsentBytes)
+            )
             .childChannelInitializer { [dispatcher, registry, logger] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -113,6 +125,10 @@ public final class Daemon: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: path) && UnixSocket.isListening(at: path) {
             throw DaemonError.socketInUse(path)
         }
+        // The socket file is created 0660 (umask 0117 around bind): no moment in which others may connect.
+        // Nothing else creates files while ofad starts listening, so the process-wide umask is safe to change.
+        let previousMask = umask(0o117)
+        defer { umask(previousMask) }
         do {
             // Removes a stale socket file only (anything else at the path is an error).
             serverChannel = try bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).wait()

@@ -39,6 +39,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var queueCapacity = 256
     public var requestTimeoutSeconds = 60.0
     public var maximumConnections = 256
+    /// Most open connections from one user id (the peer's SO_PEERCRED), so one user cannot take every slot.
+    public var maximumConnectionsPerUser = 128
+    /// A connection with nothing in flight and no bytes received (or one whose answers the client does not read)
+    /// for this long is closed.
+    public var idleTimeoutSeconds = 300.0
+    /// A request frame must arrive whole within this many seconds of its first byte (slow senders are cut off).
+    public var frameTimeoutSeconds = 30.0
+    /// Bytes of answers a connection may have waiting to be sent before ofad stops reading its requests.
+    public var maximumUnsentBytes = 8 << 20
     /// Directories whose files may be named by path in requests; none by default.
     public var imageRoots: [String] = []
     public var logLevel = "info"
@@ -100,6 +109,22 @@ extension DaemonConfiguration {
             Setting(
                 "max-connections", environment: "OFAD_MAX_CONNECTIONS", \.maximumConnections,
                 summary: "Most open connections.", parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "max-connections-per-user", environment: "OFAD_MAX_CONNECTIONS_PER_USER",
+                \.maximumConnectionsPerUser, summary: "Most open connections from one user id.",
+                parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "idle-timeout", environment: "OFAD_IDLE_TIMEOUT", \.idleTimeoutSeconds,
+                summary: "Seconds a connection may stay idle (or leave its answers unread) before it is closed.",
+                parse: SettingParser.seconds, show: SettingParser.number),
+            Setting(
+                "frame-timeout", environment: "OFAD_FRAME_TIMEOUT", \.frameTimeoutSeconds,
+                summary: "Seconds a request frame may take to arrive from its first byte.",
+                parse: SettingParser.seconds, show: SettingParser.number),
+            Setting(
+                "max-unsent-bytes", environment: "OFAD_MAX_UNSENT_BYTES", \.maximumUnsentBytes,
+                summary: "Bytes of unsent answers a connection may hold before ofad stops reading from it.",
+                parse: SettingParser.integer(minimum: 4096)),
             Setting(
                 "image-root", environment: "OFAD_IMAGE_ROOTS", \.imageRoots,
                 summary: "Directory whose files may be named by path; repeatable (the variable: ':'-separated).",

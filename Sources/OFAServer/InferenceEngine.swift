@@ -52,6 +52,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// An attention layer, head or query position the model does not have.
     case selectionOutOfRange(String)
     case unavailable(String)
+    /// The request's time ran out while the engine worked on it.
+    case timedOut(String)
     case failed(String)
 
     public var description: String {
@@ -61,6 +63,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .invalidInput(let why): return "invalid input: \(why)"
         case .selectionOutOfRange(let why): return "attention selection out of range: \(why)"
         case .unavailable(let why): return "engine unavailable: \(why)"
+        case .timedOut(let why): return "request timed out: \(why)"
         case .failed(let why): return "engine failed: \(why)"
         }
     }
@@ -69,8 +72,9 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
 /// Thread-safe: the daemon calls it from several worker threads at once.
 public protocol InferenceEngine: Sendable {
     func describe() -> EngineDescription
-    /// Decodes the image and runs the image backbone.
-    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage
+    /// Decodes the image and runs the image backbone, within `seconds` (decoding stops when they run out:
+    /// EngineError.timedOut).
+    func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage
     /// One prediction per hypothesis, in order.
     func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction]
     /// The prediction for one hypothesis with the attention `selection` asks for, in its kinds' order, then

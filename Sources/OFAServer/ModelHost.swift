@@ -48,7 +48,7 @@ public final class ModelHost: @unchecked Sendable {
             let description = engine.describe()
             lock.withLock { currentDescription = description }
             logger.info("model loaded", metadata: ["architecture": "\(description.architecture)"])
-            let image = try engine.prepareImage(Self.warmUpImage())
+            let image = try engine.prepareImage(Self.warmUpImage(), seconds: .infinity)
             let predictions = try engine.predict(image: image, hypotheses: [Self.warmUpHypothesis], premise: nil)
             guard predictions.count == 1 else {
                 throw EngineError.failed("warm-up returned \(predictions.count) predictions for 1 hypothesis")

@@ -44,8 +44,8 @@ public final class PipelineEngine: InferenceEngine {
     public func describe() -> EngineDescription { engineDescription }
 
     /// Decode, resize, normalise and the backbone: what the daemon's image cache saves.
-    public func prepareImage(_ bytes: [UInt8]) throws -> EngineImage {
-        let prepared = try Self.mappingErrors { try pipeline.prepare(imageBytes: bytes) }
+    public func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage {
+        let prepared = try Self.mappingErrors { try pipeline.prepare(imageBytes: bytes, seconds: seconds) }
         return EngineImage(payload: Features(prepared), byteCount: prepared.byteCount)
     }
 
@@ -107,8 +107,10 @@ public final class PipelineEngine: InferenceEngine {
             switch error {
             case .empty, .unsupportedFormat, .truncated, .corrupt, .unsupportedLayout, .zeroSize:
                 return .imageUndecodable(error.description)
-            case .tooManyPixels, .outOfMemory:
+            case .tooManyPixels, .tooManyScans, .outOfMemory:
                 return .inputTooLarge(error.description)
+            case .deadlinePassed:
+                return .timedOut(error.description)
             case .encodingFailed:
                 return .failed(error.description)
             }
@@ -116,6 +118,7 @@ public final class PipelineEngine: InferenceEngine {
             switch error {
             case .emptyHypothesis, .noHypotheses: return .invalidInput(error.description)
             case .imageFromAnotherModel: return .failed(error.description)
+            case .deadlinePassed: return .timedOut(error.description)
             }
         case let error as InputError:
             switch error {

@@ -122,19 +122,23 @@ final class PredictionWork: @unchecked Sendable {
 
     // MARK: running (on a worker thread)
 
-    func run(_ task: Task, engine: any InferenceEngine, queuedAt: UInt64, startedAt: UInt64) -> JobResult {
+    /// `deadline` (monotonic nanoseconds) is the request's: image decoding stops there.
+    func run(_ task: Task, engine: any InferenceEngine, queuedAt: UInt64, startedAt: UInt64, deadline: UInt64)
+        -> JobResult
+    {
         var timings = Timings(queueMs: Double(startedAt - queuedAt) / 1e6)
         do {
             let value: JSONValue
             switch task {
             case .predict(let params):
                 let bytes = try loadImage(params.image)
-                let predictions = try predict(engine, bytes, params.allHypotheses, params.premise, &timings)
+                let predictions = try predict(
+                    engine, bytes, params.allHypotheses, params.premise, deadline: deadline, &timings)
                 timings.totalMs = milliseconds(since: queuedAt)
                 value = try JSONValue(encoding: PredictResult(predictions: predictions, timings: timings))
             case .attention(let params):
                 let bytes = try loadImage(params.image)
-                let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), &timings)
+                let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), deadline: deadline, &timings)
                 let modelStart = monotonicNanoseconds()
                 let (prediction, maps) = try engine.attention(
                     image: prepared, hypothesis: params.hypothesis,
@@ -143,7 +147,7 @@ final class PredictionWork: @unchecked Sendable {
                 timings.totalMs = milliseconds(since: queuedAt)
                 value = try JSONValue(encoding: AttentionResult(prediction: prediction, maps: maps, timings: timings))
             case .render(let image, let plan), .stats(let image, let plan):
-                value = try render(image, plan, engine: engine, queuedAt: queuedAt, &timings)
+                value = try render(image, plan, engine: engine, queuedAt: queuedAt, deadline: deadline, &timings)
             }
             return .success(value)
         } catch let error as RPCError {
@@ -167,6 +171,7 @@ final class PredictionWork: @unchecked Sendable {
             case .invalidInput: RPCErrorCode.invalidParams
             case .selectionOutOfRange: RPCErrorCode.attentionOutOfRange
             case .unavailable: RPCErrorCode.modelNotReady
+            case .timedOut: RPCErrorCode.timedOut
             case .failed: RPCErrorCode.internalError
             }
         return RPCError(code: code, message: error.description)
@@ -184,15 +189,17 @@ final class PredictionWork: @unchecked Sendable {
         SHA256.hexDigest(of: bytes) + "|" + engine.describe().imageParameters
     }
 
-    func prepare(_ engine: any InferenceEngine, _ bytes: [UInt8], key: String, _ timings: inout Timings)
-        throws -> EngineImage
-    {
+    func prepare(
+        _ engine: any InferenceEngine, _ bytes: [UInt8], key: String, deadline: UInt64, _ timings: inout Timings
+    ) throws -> EngineImage {
         if let cached = imageCache.value(for: key) {
             timings.imageCached = true
             return cached
         }
         let start = monotonicNanoseconds()
-        let prepared = try engine.prepareImage(bytes)
+        let seconds = Double(Int64(bitPattern: deadline &- start)) / 1e9
+        guard seconds > 0 else { throw EngineError.timedOut("no time was left to prepare the image") }
+        let prepared = try engine.prepareImage(bytes, seconds: seconds)
         timings.imageMs = milliseconds(since: start)
         imageCache.insert(prepared, for: key)
         return prepared
@@ -200,7 +207,7 @@ final class PredictionWork: @unchecked Sendable {
 
     private func predict(
         _ engine: any InferenceEngine, _ bytes: [UInt8], _ hypotheses: [String], _ premise: String?,
-        _ timings: inout Timings
+        deadline: UInt64, _ timings: inout Timings
     ) throws -> [Prediction] {
         let imageKey = imageKey(engine, bytes)
         // Length-prefixed parts, so no two (premise, hypothesis) pairs share a key.
@@ -211,7 +218,7 @@ final class PredictionWork: @unchecked Sendable {
         var results = hypotheses.map { resultCache.value(for: resultKey($0)) }
         let missing = hypotheses.indices.filter { results[$0] == nil }
         if !missing.isEmpty {
-            let prepared = try prepare(engine, bytes, key: imageKey, &timings)
+            let prepared = try prepare(engine, bytes, key: imageKey, deadline: deadline, &timings)
             let start = monotonicNanoseconds()
             let fresh = try engine.predict(
                 image: prepared, hypotheses: missing.map { hypotheses[$0] },

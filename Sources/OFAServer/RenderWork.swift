@@ -6,10 +6,11 @@ import OFAWire
 
 extension PredictionWork {
     func render(
-        _ image: ImageInput, _ plan: RenderPlan, engine: any InferenceEngine, queuedAt: UInt64, _ timings: inout Timings
+        _ image: ImageInput, _ plan: RenderPlan, engine: any InferenceEngine, queuedAt: UInt64, deadline: UInt64,
+        _ timings: inout Timings
     ) throws -> JSONValue {
         let bytes = try loadImage(image)
-        let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), &timings)
+        let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), deadline: deadline, &timings)
         let explanation = try engine.explain(image: prepared, imageBytes: bytes, plan: plan)
         timings.modelMs = explanation.modelSeconds * 1000
         timings.renderMs = explanation.renderSeconds * 1000

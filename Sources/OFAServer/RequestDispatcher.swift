@@ -2,6 +2,10 @@
 import Foundation
 import OFAWire
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 public final class RequestDispatcher: @unchecked Sendable {
     public static let version = "0.1.0"
 
@@ -14,6 +18,7 @@ public final class RequestDispatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var stopping = false
     private var connections = 0
+    private var connectionsByUser: [uid_t: Int] = [:]
 
     public init(configuration: DaemonConfiguration, model: ModelHost) {
         self.configuration = configuration
@@ -32,19 +37,35 @@ public final class RequestDispatcher: @unchecked Sendable {
 
     public var isStopping: Bool { lock.withLock { stopping } }
 
-    /// Admits a new connection if under the limit.
-    public func openConnection() -> Bool {
-        let admitted = lock.withLock {
-            guard connections < configuration.maximumConnections else { return false }
+    /// Admits a new connection from `user` (nil: unknown) if under both limits; else the reason it is refused.
+    public func openConnection(user: uid_t? = nil) -> String? {
+        let refusal: String? = lock.withLock {
+            guard connections < configuration.maximumConnections else {
+                return "server busy: too many connections (\(configuration.maximumConnections))"
+            }
+            if let user {
+                let open = connectionsByUser[user, default: 0]
+                guard open < configuration.maximumConnectionsPerUser else {
+                    return
+                        "server busy: too many connections from user \(user) "
+                        + "(\(configuration.maximumConnectionsPerUser))"
+                }
+                connectionsByUser[user] = open + 1
+            }
             connections += 1
-            return true
+            return nil
         }
-        if admitted { metrics.connectionOpened() } else { metrics.connectionRefused() }
-        return admitted
+        if refusal == nil { metrics.connectionOpened() } else { metrics.connectionRefused() }
+        return refusal
     }
 
-    public func closeConnection() {
-        lock.withLock { connections -= 1 }
+    public func closeConnection(user: uid_t? = nil) {
+        lock.withLock {
+            connections -= 1
+            if let user, let open = connectionsByUser[user] {
+                connectionsByUser[user] = open > 1 ? open - 1 : nil
+            }
+        }
         metrics.connectionClosed()
     }
 
@@ -56,7 +77,7 @@ public final class RequestDispatcher: @unchecked Sendable {
         switch RPCRequest.parse(frame) {
         case .failure(let rejection):
             metrics.record(method: "other", seconds: 0, errorCode: rejection.error.code)
-            respond(RPCResponse(id: rejection.id, error: rejection.error))
+            respond(RPCResponse(id: rejection.id, idText: rejection.idText, error: rejection.error))
             return nil
         case .success(let parsed):
             request = parsed
@@ -66,10 +87,10 @@ public final class RequestDispatcher: @unchecked Sendable {
             switch result {
             case .success(let value):
                 metrics.record(method: request.method, seconds: seconds, errorCode: nil)
-                respond(RPCResponse(id: request.id, result: value))
+                respond(RPCResponse(id: request.id, idText: request.idText, result: value))
             case .failure(let error):
                 metrics.record(method: request.method, seconds: seconds, errorCode: error.code)
-                respond(RPCResponse(id: request.id, error: error))
+                respond(RPCResponse(id: request.id, idText: request.idText, error: error))
             }
         }
         switch request.method {
@@ -113,7 +134,9 @@ public final class RequestDispatcher: @unchecked Sendable {
         let queuedAt = monotonicNanoseconds()
         let job = Job(
             timeoutSeconds: configuration.requestTimeoutSeconds,
-            work: { [work] startedAt in work.run(task, engine: engine, queuedAt: queuedAt, startedAt: startedAt) },
+            work: { [work] startedAt, deadline in
+                work.run(task, engine: engine, queuedAt: queuedAt, startedAt: startedAt, deadline: deadline)
+            },
             completion: answer)
         switch queue.submit(job) {
         case .accepted:

@@ -1,5 +1,6 @@
 // A bounded queue of model requests served by a fixed set of worker threads. Full means "busy" at once;
 // cancelled or expired jobs never reach the engine.
+import DequeModule
 import Foundation
 import OFAWire
 
@@ -12,15 +13,15 @@ public typealias JobResult = Result<JSONValue, RPCError>
 public final class Job: @unchecked Sendable {
     public let enqueuedAt: UInt64
     public let deadline: UInt64
-    /// Runs on a worker thread; gets the time the worker picked it up.
-    let work: @Sendable (_ startedAt: UInt64) -> JobResult
-    private let completion: @Sendable (JobResult) -> Void
+    public typealias Work = @Sendable (_ startedAt: UInt64, _ deadline: UInt64) -> JobResult
     private let lock = NSLock()
-    private var finished = false
+    /// Runs on a worker thread; gets the time the worker picked it up and the job's deadline. Released (with the
+    /// request's inputs it holds) when the job finishes.
+    private var work: Work?
+    private var completion: (@Sendable (JobResult) -> Void)?
 
     public init(
-        timeoutSeconds: Double, work: @escaping @Sendable (UInt64) -> JobResult,
-        completion: @escaping @Sendable (JobResult) -> Void
+        timeoutSeconds: Double, work: @escaping Work, completion: @escaping @Sendable (JobResult) -> Void
     ) {
         enqueuedAt = monotonicNanoseconds()
         deadline = enqueuedAt + UInt64(timeoutSeconds * 1e9)
@@ -28,17 +29,30 @@ public final class Job: @unchecked Sendable {
         self.completion = completion
     }
 
-    public var isFinished: Bool { lock.withLock { finished } }
+    public var isFinished: Bool { lock.withLock { completion == nil } }
 
-    /// Delivers `result` unless the job already finished; returns whether it was delivered.
+    /// Whether the job still holds its work closure and what it captured (false once finished).
+    public var holdsInputs: Bool { lock.withLock { work != nil } }
+
+    /// Runs the work, unless the job finished already; nil then.
+    func run(startedAt: UInt64) -> JobResult? {
+        guard let work = lock.withLock({ work }) else { return nil }
+        return work(startedAt, deadline)
+    }
+
+    /// Delivers `result` unless the job already finished; returns whether it was delivered. Either way the job
+    /// lets go of its work and completion, and so of the request's text and image bytes.
     @discardableResult
     public func finish(_ result: JobResult?) -> Bool {
-        let first = lock.withLock {
-            defer { finished = true }
-            return !finished
+        let completion = lock.withLock {
+            defer {
+                self.completion = nil
+                work = nil
+            }
+            return self.completion
         }
-        if first, let result { completion(result) }
-        return first
+        if let completion, let result { completion(result) }
+        return completion != nil
     }
 }
 
@@ -47,8 +61,7 @@ public final class RequestQueue: @unchecked Sendable {
 
     public let capacity: Int
     private let condition = NSCondition()
-    private var pending: [Job] = []
-    private var pendingStart = 0
+    private var pending = Deque<Job>()
     /// Start times of the jobs being run, by worker.
     private var runningSince: [Int: UInt64] = [:]
     private var runningJobs: [Int: Job] = [:]
@@ -69,7 +82,7 @@ public final class RequestQueue: @unchecked Sendable {
     }
 
     /// Requests waiting for a worker.
-    public var depth: Int { condition.withLock { pending.count - pendingStart } }
+    public var depth: Int { condition.withLock { pending.count } }
     /// Requests being run now.
     public var running: Int { condition.withLock { runningSince.count } }
 
@@ -84,7 +97,7 @@ public final class RequestQueue: @unchecked Sendable {
     public func submit(_ job: Job) -> Admission {
         condition.withLock {
             guard accepting else { return .closed }
-            guard pending.count - pendingStart < capacity else { return .full }
+            guard pending.count < capacity else { return .full }
             pending.append(job)
             condition.signal()
             return .accepted
@@ -94,7 +107,7 @@ public final class RequestQueue: @unchecked Sendable {
     /// Takes a job out of the queue if it is still waiting, and finishes it with `result` (nil: silently).
     public func withdraw(_ job: Job, finishingWith result: JobResult?) {
         condition.withLock {
-            if let index = pending[pendingStart...].firstIndex(where: { $0 === job }) {
+            if let index = pending.firstIndex(where: { $0 === job }) {
                 pending.remove(at: index)
                 condition.broadcast()
             }
@@ -111,8 +124,8 @@ public final class RequestQueue: @unchecked Sendable {
     public func waitUntilIdle(timeoutSeconds: Double) -> Bool {
         let limit = Date(timeIntervalSinceNow: timeoutSeconds)
         return condition.withLock {
-            while pending.count > pendingStart || !runningSince.isEmpty {
-                if !condition.wait(until: limit) { return pending.count <= pendingStart && runningSince.isEmpty }
+            while !pending.isEmpty || !runningSince.isEmpty {
+                if !condition.wait(until: limit) { return pending.isEmpty && runningSince.isEmpty }
             }
             return true
         }
@@ -121,11 +134,8 @@ public final class RequestQueue: @unchecked Sendable {
     /// Finishes every waiting job with `result` and empties the queue.
     public func failPending(with error: RPCError) {
         let jobs = condition.withLock {
-            defer {
-                pending.removeAll()
-                pendingStart = 0
-            }
-            return Array(pending[pendingStart...])
+            defer { pending.removeAll() }
+            return Array(pending)
         }
         for job in jobs { job.finish(.failure(error)) }
     }
@@ -149,8 +159,8 @@ public final class RequestQueue: @unchecked Sendable {
             let now = monotonicNanoseconds()
             if now >= job.deadline {
                 job.finish(.failure(RPCError(code: RPCErrorCode.timedOut, message: "request timed out in the queue")))
-            } else if !job.isFinished {
-                job.finish(job.work(now))
+            } else if let result = job.run(startedAt: now) {
+                job.finish(result)
             }
             condition.withLock {
                 runningSince[worker] = nil
@@ -163,13 +173,7 @@ public final class RequestQueue: @unchecked Sendable {
     private func nextJob(worker: Int) -> Job? {
         condition.withLock {
             while true {
-                if pending.count > pendingStart {
-                    let job = pending[pendingStart]
-                    pendingStart += 1
-                    if pendingStart > 1024 && pendingStart * 2 > pending.count {
-                        pending.removeFirst(pendingStart)
-                        pendingStart = 0
-                    }
+                if let job = pending.popFirst() {
                     if job.isFinished {
                         condition.broadcast()  // waitUntilIdle may be waiting on this skipped job
                         continue

@@ -71,6 +71,12 @@ public struct FrameDecoder {
         return body
     }
 
+    /// Whether a whole frame (or an oversized header, which `nextFrame` refuses) is buffered.
+    public var hasCompleteFrame: Bool {
+        guard let length = announcedLength else { return false }
+        return length > maximumLength || bufferedByteCount >= FrameCoder.headerSize + length
+    }
+
     /// Call at end of stream: throws when a partial frame is left over.
     public func finish() throws {
         let left = bufferedByteCount

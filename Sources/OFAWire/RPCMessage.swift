@@ -36,8 +36,13 @@ public struct RPCRequest: Codable, Sendable, Equatable {
     public var jsonrpc: String = "2.0"
     /// A string or number chosen by the client; it comes back on the response.
     public var id: JSONValue
+    /// A numeric id's text exactly as the client wrote it, so it comes back unchanged even where JSONValue would
+    /// round it (integers beyond Int64, more digits than a Double holds).
+    public var idText: String?
     public var method: String
     public var params: JSONValue?
+
+    enum CodingKeys: String, CodingKey { case jsonrpc, id, method, params }
 
     public init(id: JSONValue, method: String, params: JSONValue? = nil) {
         self.id = id
@@ -89,30 +94,45 @@ public struct RPCRequest: Codable, Sendable, Equatable {
             .failure(RequestRejection(id: id, error: .init(code: code, message: message)))
         }
         guard let id = members["id"] else { return reject(.null, "\"id\" is required") }
+        var idText: String?
         switch id {
-        case .string, .integer, .number, .null: break
+        case .integer, .number:
+            // The id as written, if it is the member JSONValue read (the first "id", without escapes in its key).
+            if let text = MemberText.value(of: "id", in: body), (try? JSONValue(parsing: text)) == id {
+                idText = String(decoding: text, as: UTF8.self)
+            }
+        case .string, .null: break
         default: return reject(.null, "\"id\" must be a string or a number")
         }
-        guard members["jsonrpc"] == "2.0" else { return reject(id, "\"jsonrpc\" must be \"2.0\"") }
+        func reject(_ message: String, code: Int = RPCErrorCode.invalidRequest) -> Result<RPCRequest, RequestRejection>
+        {
+            .failure(RequestRejection(id: id, idText: idText, error: .init(code: code, message: message)))
+        }
+        guard members["jsonrpc"] == "2.0" else { return reject("\"jsonrpc\" must be \"2.0\"") }
         guard case .string(let method)? = members["method"] else {
-            return reject(id, "\"method\" must be a string")
+            return reject("\"method\" must be a string")
         }
         let params = members["params"]
         switch params {
         case nil, .object?, .null?: break
-        default: return reject(id, "\"params\" must be an object", code: RPCErrorCode.invalidParams)
+        default: return reject("\"params\" must be an object", code: RPCErrorCode.invalidParams)
         }
-        return .success(RPCRequest(id: id, method: method, params: params == .null ? nil : params))
+        var request = RPCRequest(id: id, method: method, params: params == .null ? nil : params)
+        request.idText = idText
+        return .success(request)
     }
 }
 
 /// A request that could not be accepted, with the id to answer it under.
 public struct RequestRejection: Error, Sendable, Equatable {
     public var id: JSONValue
+    /// The id as the client wrote it (see RPCRequest.idText).
+    public var idText: String?
     public var error: RPCError
 
-    public init(id: JSONValue, error: RPCError) {
+    public init(id: JSONValue, idText: String? = nil, error: RPCError) {
         self.id = id
+        self.idText = idText
         self.error = error
     }
 }
@@ -120,16 +140,22 @@ public struct RequestRejection: Error, Sendable, Equatable {
 public struct RPCResponse: Codable, Sendable, Equatable {
     public var jsonrpc: String = "2.0"
     public var id: JSONValue
+    /// The request's id text, written back as it came (see RPCRequest.idText); nil: `id` is written.
+    public var idText: String?
     public var result: JSONValue?
     public var error: RPCError?
 
-    public init(id: JSONValue, result: JSONValue) {
+    enum CodingKeys: String, CodingKey { case jsonrpc, id, result, error }
+
+    public init(id: JSONValue, idText: String? = nil, result: JSONValue) {
         self.id = id
+        self.idText = idText
         self.result = result
     }
 
-    public init(id: JSONValue, error: RPCError) {
+    public init(id: JSONValue, idText: String? = nil, error: RPCError) {
         self.id = id
+        self.idText = idText
         self.error = error
     }
 
@@ -146,8 +172,17 @@ public struct RPCResponse: Codable, Sendable, Equatable {
         return .object(members)
     }
 
-    /// The frame body that carries this response.
-    public func serialized() -> [UInt8] { json.serialized() }
+    /// The frame body that carries this response: `json` with sorted keys, the id as the client wrote it.
+    public func serialized() -> [UInt8] {
+        guard let idText, case .object(var members) = json else { return json.serialized() }
+        members["id"] = nil
+        // Sorted keys: "error" < "id" < "jsonrpc" < "result".
+        var text = Array("{".utf8)
+        if let error = members["error"] { text += Array("\"error\":".utf8) + error.serialized() + Array(",".utf8) }
+        text += Array("\"id\":".utf8) + Array(idText.utf8) + Array(",\"jsonrpc\":\"2.0\"".utf8)
+        if let result = members["result"] { text += Array(",\"result\":".utf8) + result.serialized() }
+        return text + Array("}".utf8)
+    }
 
     /// Reads a response from a frame body.
     public static func parse(_ body: [UInt8]) throws -> RPCResponse {

@@ -10,6 +10,13 @@ public enum Fixtures {
 
     public static func url(_ path: String) -> URL { preprocessing.appendingPathComponent(path) }
 
+    /// Tests/Fixtures/hostile: crafted files that once crashed or stalled ofad (Tools/fixtures/make_hostile_fixtures.py).
+    public static let hostile = preprocessing.deletingLastPathComponent().appendingPathComponent("hostile")
+
+    public static func hostileBytes(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: hostile.appendingPathComponent(name)))
+    }
+
     public static func bytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: url(path))) }
 
     public static func json(_ path: String) throws -> [String: Any] {

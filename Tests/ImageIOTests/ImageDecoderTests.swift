@@ -85,6 +85,8 @@ private func kind(of error: ImageError) -> String {
     case .zeroSize: return "zeroSize"
     case .tooManyPixels: return "tooManyPixels"
     case .outOfMemory: return "outOfMemory"
+    case .tooManyScans: return "tooManyScans"
+    case .deadlinePassed: return "deadlinePassed"
     case .encodingFailed: return "encodingFailed"
     }
 }

@@ -116,6 +116,34 @@ final class OFADExecutableTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: socketPath), "socket file removed")
     }
+
+    func testSIGHUPIsLoggedAndIgnoredTheDaemonKeepsServingAndItsSocket() throws {
+        let ofad = try executable("ofad")
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socketPath = directory + "/ofad.sock"
+        let logPath = directory + "/ofad.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ofad)
+        process.arguments = ["--model-dir", TinyModel.directory, "--threads", "1", "--socket", socketPath]
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        try process.run()
+        defer { if process.isRunning { process.interrupt() } }
+        let client = try XCTUnwrap(waitForReady(socketPath), "ofad became ready")
+        for _ in 0..<3 { kill(process.processIdentifier, SIGHUP) }
+        XCTAssertTrue(
+            waitUntil(timeout: 10) {
+                (try? String(contentsOfFile: logPath, encoding: .utf8))?.contains("SIGHUP ignored") == true
+            })
+        XCTAssertTrue(process.isRunning)
+        XCTAssertEqual(try client.call(Method.health, as: HealthResult.self).state, .ready)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socketPath))
+        process.terminate()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
 }
 
 /// A connection to the daemon at `socketPath` once it answers health "ready" (nil after 30 s).

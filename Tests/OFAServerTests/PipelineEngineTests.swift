@@ -287,6 +287,34 @@ final class PipelineEngineTests: XCTestCase {
         XCTAssertEqual(try server.health().state, .ready)
     }
 
+    func testAJPEGOfTooManyScansIsRefusedQuicklyAndTheDaemonStaysHealthy() throws {
+        let server = try TestDaemon.tinyModel()
+        let path = repositoryRoot + "/Tests/Fixtures/hostile/jpeg-progressive-1000-scans.jpg"
+        let bomb = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let start = Date()
+        XCTAssertThrowsError(
+            try server.client().call(Method.predict, params: TestDaemon.predictParams(["a cat"], image: bomb))
+        ) {
+            XCTAssertEqual(($0 as? RPCError)?.code, RPCErrorCode.inputTooLarge, "\($0)")
+            XCTAssertTrue("\($0)".contains("500 scans"), "\($0)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        XCTAssertEqual(try server.health().state, .ready)
+    }
+
+    func testImageDecodingStopsAtTheRequestDeadline() throws {
+        // The engine itself, given no time: decoding stops and the error is the timeout's, not a decode failure.
+        let engine = try PipelineEngine(
+            options: EngineOptions(
+                modelDirectory: TinyModel.directory, threads: 1, device: .cpu, maximumImagePixels: 40_000_000))
+        let image = TinyModel.image("photo-200x150.jpg")
+        XCTAssertThrowsError(try engine.prepareImage(image, seconds: 0)) {
+            let error = ($0 as? EngineError) ?? .failed("\($0)")
+            XCTAssertEqual(PredictionWork.rpcError(error).code, RPCErrorCode.timedOut)
+        }
+        XCTAssertNoThrow(try engine.prepareImage(image, seconds: 30))
+    }
+
     func testEveryAttentionKindOnTheWireIsOneTheEngineRecords() {
         for kind in AttentionKind.allCases {
             XCTAssertNotNil(AttentionRequest.Kind(rawValue: kind.rawValue), kind.rawValue)
@@ -304,6 +332,9 @@ final class PipelineEngineTests: XCTestCase {
             (ImageError.unsupportedLayout(.jpeg, detail: "CMYK"), RPCErrorCode.imageUndecodable),
             (ImageError.tooManyPixels(width: 9, height: 9, limit: 10), RPCErrorCode.inputTooLarge),
             (ImageError.outOfMemory(.jpeg), RPCErrorCode.inputTooLarge),
+            (ImageError.tooManyScans(limit: 500), RPCErrorCode.inputTooLarge),
+            (ImageError.deadlinePassed(.jpeg), RPCErrorCode.timedOut),
+            (PipelineError.deadlinePassed, RPCErrorCode.timedOut),
             (InputError.sequenceTooLong("source", length: 2000, limit: 1024), RPCErrorCode.inputTooLarge),
             (InputError.emptySequence("source"), RPCErrorCode.invalidParams),
             (PipelineError.emptyHypothesis, RPCErrorCode.invalidParams),

@@ -14,7 +14,7 @@ final class RequestQueueTests: XCTestCase {
         for _ in 0..<2 {
             let blocker = Job(
                 timeoutSeconds: 10,
-                work: { _ in
+                work: { _, _ in
                     release.wait()
                     return .success(.null)
                 }, completion: { _ in })
@@ -29,7 +29,7 @@ final class RequestQueueTests: XCTestCase {
         for index in 0..<50 {
             let job = Job(
                 timeoutSeconds: 10,
-                work: { _ in
+                work: { _, _ in
                     lock.withLock { runs[index] += 1 }
                     return .success(.integer(Int64(index)))
                 },
@@ -71,7 +71,7 @@ final class RequestQueueTests: XCTestCase {
         var runs = 0
         let first = Job(
             timeoutSeconds: 10,
-            work: { _ in
+            work: { _, _ in
                 blocker.wait()
                 return .success(.null)
             }, completion: { _ in })
@@ -79,7 +79,7 @@ final class RequestQueueTests: XCTestCase {
         var code: Int?
         let second = Job(
             timeoutSeconds: 0.05,
-            work: { _ in
+            work: { _, _ in
                 ran.withLock { runs += 1 }
                 return .success(.null)
             },
@@ -101,6 +101,42 @@ final class RequestQueueTests: XCTestCase {
         defer { queue.stopWorkers() }
         queue.close()
         XCTAssertEqual(
-            queue.submit(Job(timeoutSeconds: 1, work: { _ in .success(.null) }, completion: { _ in })), .closed)
+            queue.submit(Job(timeoutSeconds: 1, work: { _, _ in .success(.null) }, completion: { _ in })), .closed)
     }
+
+    func testAFinishedJobLetsGoOfItsInputsAtOnceNotAtTheNextCompaction() {
+        // Issue 12: the queue kept consumed jobs, with their base64 text and image bytes, until 1,024 more had run.
+        final class Payload: @unchecked Sendable { let bytes = [UInt8](repeating: 7, count: 1 << 20) }
+        let queue = RequestQueue(workers: 1, capacity: 200)
+        defer { queue.stopWorkers() }
+        var payloads: [Weak] = []
+        var jobs: [Job] = []
+        let done = DispatchGroup()
+        for index in 0..<100 {
+            let payload = Payload()
+            payloads.append(Weak(payload))
+            done.enter()
+            let job = Job(
+                timeoutSeconds: 30,
+                work: { _, _ in .success(.integer(Int64(payload.bytes.count))) },
+                completion: { _ in done.leave() })
+            jobs.append(job)
+            // Some are withdrawn before they run, some time out in the queue, the rest run.
+            if index % 10 == 3 {
+                queue.withdraw(job, finishingWith: .failure(RPCError(code: RPCErrorCode.timedOut, message: "t")))
+            } else {
+                XCTAssertEqual(queue.submit(job), .accepted)
+            }
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        XCTAssertTrue(waitUntil { queue.running == 0 && queue.depth == 0 })
+        XCTAssertEqual(jobs.filter(\.holdsInputs).count, 0)
+        XCTAssertEqual(payloads.filter { $0.object != nil }.count, 0, "finished jobs still hold their inputs")
+    }
+}
+
+/// A weak reference, to see whether anything still holds an object.
+private final class Weak {
+    weak var object: AnyObject?
+    init(_ object: AnyObject) { self.object = object }
 }

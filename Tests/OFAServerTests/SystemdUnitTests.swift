@@ -1,5 +1,6 @@
 // ofad's systemd units pass systemd-analyze verify and its offline security check.
 import Foundation
+import OFAServer
 import XCTest
 
 final class SystemdUnitTests: XCTestCase {
@@ -17,12 +18,20 @@ final class SystemdUnitTests: XCTestCase {
         let verify = try runProcess(analyze, ["verify", directory + "/ofad.socket", directory + "/ofad.service"])
         XCTAssertEqual(verify.status, 0, verify.stderr)
         XCTAssertEqual(verify.stderr, "", "verify had remarks")
+        // Issue 12: exposure at most 1.0 (--threshold counts tenths).
         let security = try runProcess(
             analyze,
             [
-                "security", "--offline=yes", "--threshold=20",
+                "security", "--offline=yes", "--threshold=10",
                 directory + "/ofad.service",
             ])
         XCTAssertEqual(security.status, 0, security.stdout)
+    }
+
+    func testTheServiceSetsItsFileLimitAboveTheConnectionLimit() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/systemd/ofad.service", encoding: .utf8)
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("LimitNOFILE=") })
+        let limit = try XCTUnwrap(Int(line.dropFirst("LimitNOFILE=".count)))
+        XCTAssertGreaterThan(limit, DaemonConfiguration().maximumConnections + 64)
     }
 }

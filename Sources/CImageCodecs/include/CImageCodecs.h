@@ -13,6 +13,8 @@ enum ofa_codec_status {
     OFA_CODEC_UNSUPPORTED = 3,  // a valid file in a layout we do not decode
     OFA_CODEC_NO_MEMORY = 4,
     OFA_CODEC_ZERO_SIZE = 5,    // the header declares a zero width or height
+    OFA_CODEC_TOO_MANY_SCANS = 6, // a progressive JPEG with more scans than the decoder's limit
+    OFA_CODEC_DEADLINE = 7,     // decoding went past the decoder's deadline
 };
 
 // ---- JPEG
@@ -31,12 +33,16 @@ typedef struct ofa_jpeg_info {
 typedef struct ofa_jpeg_decoder ofa_jpeg_decoder;
 
 ofa_jpeg_decoder *ofa_jpeg_create(const uint8_t *data, size_t size);
+// Bounds the work of decoding: at most max_scans scans (0: no limit), and at most `seconds` of wall time from
+// now (INFINITY: none), checked by libjpeg's progress monitor at every row of every scan.
+void ofa_jpeg_set_limits(ofa_jpeg_decoder *decoder, int max_scans, double seconds);
 // Reads markers up to the first scan; allocates no pixel memory. info's pointers live as long as the decoder.
 // On failure, width/height hold whatever dimensions were read before it (0 if none).
 int ofa_jpeg_read_header(ofa_jpeg_decoder *decoder, ofa_jpeg_info *info);
 // Decodes all rows into out (height rows of `stride` bytes, width * color bytes used per row).
 int ofa_jpeg_decode(ofa_jpeg_decoder *decoder, uint8_t *out, size_t stride);
 const char *ofa_jpeg_message(const ofa_jpeg_decoder *decoder);
+int ofa_jpeg_scan_limit(const ofa_jpeg_decoder *decoder);
 void ofa_jpeg_destroy(ofa_jpeg_decoder *decoder);
 
 // ---- PNG
@@ -57,6 +63,8 @@ typedef struct ofa_png_info {
 typedef struct ofa_png_decoder ofa_png_decoder;
 
 ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size);
+// At most `seconds` of wall time from now (INFINITY: none), checked between rows.
+void ofa_png_set_deadline(ofa_png_decoder *decoder, double seconds);
 int ofa_png_read_header(ofa_png_decoder *decoder, ofa_png_info *info);
 // Decodes all rows into out (height rows of `stride` bytes). Afterwards info->exif also covers an eXIf after IDAT.
 int ofa_png_decode(ofa_png_decoder *decoder, uint8_t *out, size_t stride, ofa_png_info *info);

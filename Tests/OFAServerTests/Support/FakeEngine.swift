@@ -50,7 +50,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
             imageParameters: "fake-480")
     }
 
-    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage {
+    func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage {
         guard ImageHeader(bytes) != nil else { throw EngineError.imageUndecodable("fake: unknown format") }
         let byteCount = lock.withLock {
             prepareCalls += 1

@@ -17,7 +17,9 @@ final class RecordingSpy: InferenceEngine, @unchecked Sendable {
     var recordings: [AttentionRequest] { lock.withLock { log } }
 
     func describe() -> EngineDescription { inner.describe() }
-    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage { try inner.prepareImage(bytes) }
+    func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage {
+        try inner.prepareImage(bytes, seconds: seconds)
+    }
     func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
         try inner.predict(image: image, hypotheses: hypotheses, premise: premise)
     }

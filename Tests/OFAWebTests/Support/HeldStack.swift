@@ -42,7 +42,9 @@ final class HeldEngine: InferenceEngine, @unchecked Sendable {
 
     func describe() -> EngineDescription { engine.describe() }
 
-    func prepareImage(_ bytes: [UInt8]) throws -> EngineImage { try engine.prepareImage(bytes) }
+    func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage {
+        try engine.prepareImage(bytes, seconds: seconds)
+    }
 
     func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
         arrive(hypotheses)
