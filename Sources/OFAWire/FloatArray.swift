@@ -30,8 +30,7 @@ public struct FloatArray: Codable, Sendable, Equatable {
         guard order == "little" || order == "big" else { throw WireError.unsupportedByteOrder(order) }
         shape = try container.decode([Int].self, forKey: .shape)
         let bytes = try container.decode(BinaryBytes.self, forKey: .data).bytes
-        let count = shape.reduce(1, *)
-        guard shape.allSatisfy({ $0 >= 0 }), bytes.count == count * 4 else {
+        guard let count = shape.checkedProduct(limit: Int.max / 4), bytes.count == count * 4 else {
             throw WireError.sizeMismatch(bytes: bytes.count, shape: shape)
         }
         values = (0..<count).map { index in

@@ -91,7 +91,10 @@ public enum NPYFile {
         let fields = try parse(header)
         guard fields.descr == "<f4" else { throw NPYError.unsupportedType(descr: fields.descr) }
         guard !fields.fortranOrder else { throw NPYError.fortranOrder }
-        let count = fields.shape.reduce(1, *)
+        // A hostile shape cannot overflow; values are allocated only once the bytes are known to hold them.
+        guard let count = fields.shape.checkedProduct(limit: (Int.max - dataStart) / 4) else {
+            throw NPYError.badHeader("shape \(fields.shape) has more values than can be addressed")
+        }
         guard bytes.count >= dataStart + count * 4 else {
             throw NPYError.truncated(expected: dataStart + count * 4, actual: bytes.count)
         }

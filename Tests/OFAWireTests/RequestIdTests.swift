@@ -61,3 +61,26 @@ final class RequestIdTests: XCTestCase {
         XCTAssertNil(MemberText.value(of: "id", in: deep))
     }
 }
+
+/// Shapes read from a response or an .npy file (issue 12: a fuzzer found a shape whose product overflowed).
+final class HostileShapeTests: XCTestCase {
+    func testAResponseArrayWhoseShapeProductOverflowsIsAnErrorNotACrash() throws {
+        let text = #"{"dtype":"float32","byte_order":"little","shape":[4294967296,4294967296],"data":""}"#
+        XCTAssertThrowsError(try JSONValue(parsing: Array(text.utf8)).decode(FloatArray.self))
+        let negative = #"{"dtype":"float32","byte_order":"little","shape":[-1,-4],"data":"AACAPwAAAEA="}"#
+        XCTAssertThrowsError(try JSONValue(parsing: Array(negative.utf8)).decode(FloatArray.self))
+    }
+
+    func testAnNPYFileWhoseShapeHoldsMoreThanItsBytesIsRefused() throws {
+        var file = NPYFile.encode(NPYArray(shape: [2], values: [1, 2]))
+        let header = String(decoding: file, as: UTF8.self)
+        let range = try XCTUnwrap(header.range(of: "(2,)"))
+        let offset = header.utf8.distance(from: header.startIndex, to: range.lowerBound)
+        // Same length, so the header stays well formed: "(2,)" becomes "(9,)".
+        file[offset + 1] = UInt8(ascii: "9")
+        XCTAssertThrowsError(try NPYFile.decode(file))
+        XCTAssertEqual([4_294_967_296, 4_294_967_296].checkedProduct(), nil)
+        XCTAssertEqual([3, 0, 5].checkedProduct(), 0)
+        XCTAssertEqual([2, 3].checkedProduct(limit: 5), nil)
+    }
+}
