@@ -24,17 +24,28 @@ public struct WebConfiguration: Sendable, Equatable {
     public var maximumTextLength = 65_536
     /// Threads that wait on the daemon (each request holds one while ofad works).
     public var gatewayThreads = 8
+    /// The name (or address) this server answers for besides loopback, as in the Host header without a port; set,
+    /// it also guards a server beyond loopback against DNS rebinding.
+    public var serverName: String?
+    /// Connections open at once; one more is answered 503 and closed. Each takes a file descriptor, as does each
+    /// daemon call (`gatewayThreads`), so keep LimitNOFILE above their sum.
+    public var maximumConnections = 256
+    /// Seconds a keep-alive connection may wait for its next request before it is closed.
+    public var idleTimeout = 60.0
+    /// Seconds from a request's first byte until its head and body must have arrived; later, 408 and close.
+    public var requestTimeout = 60.0
+    /// Request body bytes held at once, from being received until they are answered: a request that would pass it
+    /// is answered 503 (from its Content-Length, before its body is read). At least `maximumBodyBytes`.
+    public var maximumBytesInFlight = 64 * 1024 * 1024
     public var logLevel = "info"
 
     public init() {}
 
     /// Whether `host` is a loopback address (127.0.0.0/8, ::1 or localhost).
-    public var listensOnLoopbackOnly: Bool { Self.isLoopback(host) }
+    public var listensOnLoopbackOnly: Bool { HostName(host, bareIPv6: true)?.isLoopback ?? false }
 
-    static func isLoopback(_ host: String) -> Bool {
-        let name = host.lowercased()
-        return name == "localhost" || name == "::1" || name == "[::1]" || name.hasPrefix("127.")
-    }
+    /// `serverName` parsed; nil when unset or not a host.
+    var serverHostName: HostName? { serverName.flatMap { HostName($0) } }
 
     /// Rejects settings that cannot work, naming the option.
     public func validate() throws {
@@ -51,6 +62,22 @@ public struct WebConfiguration: Sendable, Equatable {
             throw WebConfigurationError.invalid(key: "max-text-length", why: "must be positive")
         }
         guard gatewayThreads > 0 else { throw WebConfigurationError.invalid(key: "threads", why: "must be positive") }
+        if let serverName, HostName(serverName) == nil {
+            throw WebConfigurationError.invalid(key: "server-name", why: "\(serverName) is not a host name or address")
+        }
+        guard maximumConnections > 0 else {
+            throw WebConfigurationError.invalid(key: "max-connections", why: "must be positive")
+        }
+        guard idleTimeout > 0, idleTimeout.isFinite else {
+            throw WebConfigurationError.invalid(key: "idle-timeout", why: "not a positive number of seconds")
+        }
+        guard requestTimeout > 0, requestTimeout.isFinite else {
+            throw WebConfigurationError.invalid(key: "request-timeout", why: "not a positive number of seconds")
+        }
+        guard maximumBytesInFlight >= maximumBodyBytes else {
+            throw WebConfigurationError.invalid(
+                key: "max-bytes-in-flight", why: "below --max-upload-bytes (\(maximumBodyBytes)): no upload would fit")
+        }
     }
 }
 
@@ -94,6 +121,29 @@ extension WebConfiguration {
                 "threads", environment: "OFA_WEB_THREADS", \.gatewayThreads,
                 summary: "Threads waiting on ofad at once.",
                 parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "server-name", environment: "OFA_WEB_SERVER_NAME", \.serverName,
+                summary: "Host name (or address) answered besides loopback; others get 421.",
+                parse: { text in
+                    guard HostName(text) != nil else { throw SettingValueError("not a host name or address (no port)") }
+                    return text
+                }, show: { $0 ?? "" }),
+            Setting(
+                "max-connections", environment: "OFA_WEB_MAX_CONNECTIONS", \.maximumConnections,
+                summary: "Connections open at once; one more gets 503.",
+                parse: SettingParser.integer(minimum: 1)),
+            Setting(
+                "idle-timeout", environment: "OFA_WEB_IDLE_TIMEOUT", \.idleTimeout,
+                summary: "Seconds an idle keep-alive connection stays open.",
+                parse: SettingParser.seconds, show: SettingParser.number),
+            Setting(
+                "request-timeout", environment: "OFA_WEB_REQUEST_TIMEOUT", \.requestTimeout,
+                summary: "Seconds for a request's head and body to arrive (then 408).",
+                parse: SettingParser.seconds, show: SettingParser.number),
+            Setting(
+                "max-bytes-in-flight", environment: "OFA_WEB_MAX_BYTES_IN_FLIGHT", \.maximumBytesInFlight,
+                summary: "Request body bytes held at once, all connections together; more gets 503.",
+                parse: SettingParser.integer(minimum: 1024)),
             Setting(
                 "log-level", environment: "OFA_WEB_LOG_LEVEL", \.logLevel,
                 summary: "trace, debug, info, notice, warning, error or critical.",

@@ -2,6 +2,7 @@
 // written for the person in front of it. Daemon errors are mapped here, in one table.
 import NIOHTTP1
 import OFAWire
+import ServiceSettings
 
 public enum WebError: Error, Equatable, Sendable {
     case notFound(path: String)
@@ -11,6 +12,14 @@ public enum WebError: Error, Equatable, Sendable {
     case badRequest(String)
     case textTooLong(field: String, length: Int, limit: Int)
     case misdirected(host: String)
+    /// No Host on an HTTP/1.1 request (nil), more than one, or one that is not host[:port].
+    case invalidHost(String?)
+    /// Every connection this server allows is open.
+    case tooManyConnections(limit: Int)
+    /// Request bodies being received or forwarded already hold the budget this one would exceed.
+    case uploadsInFlight(length: Int, limit: Int)
+    /// The request's head and body did not arrive within the request timeout.
+    case requestTimeout(seconds: Double)
     /// Nothing answers on the daemon's socket.
     case daemonDown
     /// The connection to the daemon broke or it answered something that is not JSON-RPC.
@@ -32,6 +41,9 @@ public enum WebError: Error, Equatable, Sendable {
         case .badRequest: return .badRequest
         case .textTooLong: return .unprocessableEntity
         case .misdirected: return .misdirectedRequest
+        case .invalidHost: return .badRequest
+        case .tooManyConnections, .uploadsInFlight: return .serviceUnavailable
+        case .requestTimeout: return .requestTimeout
         case .daemonDown: return .serviceUnavailable
         case .daemonBroken: return .badGateway
         case .clientGone: return Self.clientClosedRequest
@@ -59,6 +71,9 @@ public enum WebError: Error, Equatable, Sendable {
         case .badRequest: return "bad_request"
         case .textTooLong: return "text_too_long"
         case .misdirected: return "misdirected"
+        case .invalidHost: return "bad_request"
+        case .tooManyConnections, .uploadsInFlight: return "busy"
+        case .requestTimeout: return "request_timeout"
         case .daemonDown: return "daemon_down"
         case .daemonBroken: return "daemon_error"
         case .clientGone: return "client_gone"
@@ -90,6 +105,16 @@ public enum WebError: Error, Equatable, Sendable {
         case .textTooLong(let field, let length, let limit):
             return "The \(field) is too long: \(length) characters (the limit is \(limit))."
         case .misdirected(let host): return "This server does not answer for host \(host)."
+        case .invalidHost(let host):
+            return host.map { "The Host header \($0) is not a host name or address with an optional port." }
+                ?? "The request has no Host header."
+        case .tooManyConnections(let limit):
+            return "ofa-web has as many connections open as it allows (\(limit)); retry shortly."
+        case .uploadsInFlight(let length, let limit):
+            return "ofa-web is receiving too many uploads at once to take this one (\(Self.mebibytes(length)); "
+                + "\(Self.mebibytes(limit)) for all together); retry shortly."
+        case .requestTimeout(let seconds):
+            return "The request did not arrive within \(SettingParser.number(seconds)) s."
         case .daemonDown: return "The ofad daemon is not running (nothing answers on its socket). Start it and retry."
         case .daemonBroken(let why): return "The connection to the ofad daemon failed: \(why)"
         case .clientGone: return "The request was withdrawn before the daemon answered."
@@ -113,7 +138,7 @@ public enum WebError: Error, Equatable, Sendable {
     /// Worth retrying unchanged a little later (sent as Retry-After).
     public var retryable: Bool {
         switch self {
-        case .daemonDown: return true
+        case .daemonDown, .tooManyConnections, .uploadsInFlight: return true
         case .daemon(let error):
             return [RPCErrorCode.serverBusy, RPCErrorCode.shuttingDown].contains(error.code)
                 || (error.code == RPCErrorCode.modelNotReady && error.data?.stringValue != "failed")

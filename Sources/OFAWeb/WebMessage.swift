@@ -51,4 +51,22 @@ public struct WebResponse: Sendable {
         if error.retryable { response.headers.replaceOrAdd(name: "Retry-After", value: "2") }
         return response
     }
+
+    /// The headers as sent: with the body's length, this server's security policy, and whether the connection stays.
+    func headers(keepAlive: Bool) -> HTTPHeaders {
+        var headers = self.headers
+        headers.replaceOrAdd(name: "Content-Length", value: "\(body.count)")
+        headers.replaceOrAdd(name: "Content-Security-Policy", value: StaticAssets.contentSecurityPolicy)
+        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        return headers
+    }
+
+    /// The whole HTTP/1.1 message, for a connection answered without a request (refused, timed out) that closes.
+    func closingMessage() -> [UInt8] {
+        var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
+        for (name, value) in headers(keepAlive: false) { text += "\(name): \(value)\r\n" }
+        return Array((text + "\r\n").utf8) + body
+    }
 }

@@ -1,4 +1,6 @@
-// Listens on TCP (loopback unless asked otherwise) and serves WebApplication over HTTP/1.1 with swift-nio.
+// Listens on TCP (loopback unless asked otherwise) and serves WebApplication over HTTP/1.1 with swift-nio: each
+// connection is a ConnectionGuard (limit, timeouts), NIO's HTTP/1.1 server pipeline (pipelining serialised), and an
+// HTTPHandler; all share the connection count and the budget of body bytes in flight.
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -10,6 +12,8 @@ public final class WebServer: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
+    private let connections: Budget
+    private let uploads: Budget
     private var channel: Channel?
 
     /// `gateway` defaults to the daemon at `configuration.socketPath`.
@@ -20,6 +24,8 @@ public final class WebServer: @unchecked Sendable {
         self.logger = logger
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         threadPool = NIOThreadPool(numberOfThreads: configuration.gatewayThreads)
+        connections = Budget(limit: configuration.maximumConnections)
+        uploads = Budget(limit: configuration.maximumBytesInFlight)
     }
 
     /// Binds and starts serving; returns the port actually bound (useful with port 0).
@@ -30,13 +36,19 @@ public final class WebServer: @unchecked Sendable {
         let application = self.application
         let threadPool = self.threadPool
         let logger = self.logger
+        let configuration = self.configuration
+        let connections = self.connections
+        let uploads = self.uploads
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(
-                        HTTPHandler(application: application, threadPool: threadPool, logger: logger))
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(ConnectionGuard(connections: connections, configuration: configuration))
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try pipeline.addHandler(
+                        HTTPHandler(application: application, threadPool: threadPool, uploads: uploads, logger: logger))
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)

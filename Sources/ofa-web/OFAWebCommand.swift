@@ -25,13 +25,19 @@ struct OFAWebCommand: ParsableCommand {
     @Option(name: .customLong("max-upload-bytes"), help: help("max-upload-bytes")) var maximumUploadBytes: String?
     @Option(name: .customLong("max-text-length"), help: help("max-text-length")) var maximumTextLength: String?
     @Option(help: help("threads")) var threads: String?
+    @Option(name: .customLong("server-name"), help: help("server-name")) var serverName: String?
+    @Option(name: .customLong("max-connections"), help: help("max-connections")) var maximumConnections: String?
+    @Option(name: .customLong("idle-timeout"), help: help("idle-timeout")) var idleTimeout: String?
+    @Option(name: .customLong("request-timeout"), help: help("request-timeout")) var requestTimeout: String?
+    @Option(name: .customLong("max-bytes-in-flight"), help: help("max-bytes-in-flight")) var bytesInFlight: String?
     @Option(name: .customLong("log-level"), help: help("log-level")) var logLevel: String?
 
     func resolvedConfiguration() throws -> WebConfiguration {
         let given: [String: String?] = [
             "host": host, "port": port, "allow-remote": allowRemote ? "true" : nil, "socket": socket,
             "max-upload-bytes": maximumUploadBytes, "max-text-length": maximumTextLength, "threads": threads,
-            "log-level": logLevel,
+            "server-name": serverName, "max-connections": maximumConnections, "idle-timeout": idleTimeout,
+            "request-timeout": requestTimeout, "max-bytes-in-flight": bytesInFlight, "log-level": logLevel,
         ]
         do {
             return try WebConfiguration.resolve(

@@ -1,5 +1,6 @@
-// systemd/ofa-web.service: valid, sandboxed, and confined to loopback peers by default.
+// systemd/ofa-web.service: valid, sandboxed, confined to loopback peers by default, with room for its connections.
 import Foundation
+import OFAWeb
 import XCTest
 
 final class SystemdUnitTests: XCTestCase {
@@ -21,6 +22,14 @@ final class SystemdUnitTests: XCTestCase {
         let security = try run(
             analyze, ["security", "--offline=yes", "--threshold=20", directory + "/ofa-web.service"])
         XCTAssertEqual(security.status, 0, security.output)
+    }
+
+    func testTheServiceSetsItsFileLimitAboveTheConnectionLimitAndTheDaemonCalls() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/systemd/ofa-web.service", encoding: .utf8)
+        let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("LimitNOFILE=") })
+        let limit = try XCTUnwrap(Int(line.dropFirst("LimitNOFILE=".count)))
+        let defaults = WebConfiguration()
+        XCTAssertGreaterThan(limit, defaults.maximumConnections + defaults.gatewayThreads + 64)
     }
 
     private func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -22,7 +22,8 @@ final class HTTPTestConnection {
     /// Bytes read past the last response (pipelined answers).
     private var pending: [UInt8] = []
 
-    init(port: Int) throws {
+    /// `timeout`: seconds a read waits before `receive` gives up (nil) and `isClosedByServer` says no.
+    init(port: Int, timeout: Int = 30) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -37,7 +38,7 @@ final class HTTPTestConnection {
             close(descriptor)
             throw NSError(domain: "HTTPTestConnection", code: Int(errno))
         }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -94,6 +95,17 @@ final class HTTPTestConnection {
         let body = Array(data[headEnd!..<min(data.count, headEnd! + length)])
         pending = Array(data[min(data.count, headEnd! + length)...])
         return HTTPReply(status: status, headers: headers, body: body)
+    }
+
+    /// Reads an interim `100 Continue`: the server has taken the head and waits for the body.
+    func receiveContinue() -> Bool {
+        var byte: UInt8 = 0
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) {
+            guard recv(descriptor, &byte, 1, 0) == 1 else { return false }
+            head.append(byte)
+        }
+        return String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 100 ")
     }
 
     /// Whether the server closed the connection (reads EOF within the timeout).

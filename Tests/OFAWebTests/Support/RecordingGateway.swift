@@ -33,6 +33,8 @@ final class RecordingGateway: DaemonGateway, @unchecked Sendable {
 final class TestWebServer {
     let server: WebServer
     let port: Int
+    /// Runs before the server stops (which waits for the daemon calls in progress), e.g. to open a gate.
+    var beforeShutdown: () -> Void = {}
 
     init(gateway: DaemonGateway, configure: (inout WebConfiguration) -> Void = { _ in }) throws {
         var configuration = WebConfiguration()
@@ -46,5 +48,8 @@ final class TestWebServer {
         port = try server.start()
     }
 
-    deinit { server.shutdown() }
+    deinit {
+        beforeShutdown()
+        server.shutdown()
+    }
 }
