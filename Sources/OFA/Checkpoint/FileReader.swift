@@ -24,10 +24,7 @@ final class FileReader: @unchecked Sendable {
 
     /// Reads exactly `count` bytes at `offset` into `destination`.
     func read(into destination: UnsafeMutableRawPointer, offset: Int, count: Int) throws {
-        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
-            throw CheckpointError.corrupt(
-                path: path, reason: "range \(offset)+\(count) beyond the file's \(size) bytes")
-        }
+        try checkRange(offset: offset, count: count)
         do {
             try ExactRead.read(descriptor, into: destination, count: count, offset: offset)
         } catch ExactReadError.failed(let code) {
@@ -37,10 +34,19 @@ final class FileReader: @unchecked Sendable {
         }
     }
 
+    /// Checked before allocating, so a size field in the file cannot make us allocate more than the file holds.
     func bytes(offset: Int, count: Int) throws -> [UInt8] {
+        try checkRange(offset: offset, count: count)
         var result = [UInt8](repeating: 0, count: count)
         try result.withUnsafeMutableBytes { try read(into: $0.baseAddress!, offset: offset, count: count) }
         return result
+    }
+
+    private func checkRange(offset: Int, count: Int) throws {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw CheckpointError.corrupt(
+                path: path, reason: "range \(offset)+\(count) beyond the file's \(size) bytes")
+        }
     }
 }
 

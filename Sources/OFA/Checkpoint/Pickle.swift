@@ -55,12 +55,28 @@ struct PickleReader {
     private var cursor: ByteCursor
     private var stack: [PickleValue?] = []  // nil marks MARK
     private var memo: [Int: PickleValue] = [:]
+    /// Containers changed after they were made (APPEND, SETITEM, BUILD): only these can close a cycle.
+    private var mutated: [PickleValue] = []
 
     init(_ bytes: [UInt8]) { cursor = ByteCursor(bytes) }
 
-    static func parse(_ bytes: [UInt8]) throws -> PickleValue {
+    /// The pickle's value, handed to `interpret` while it is alive. A pickle can make a container hold itself
+    /// through the memo; emptying the changed containers afterwards breaks such cycles, which would otherwise leak.
+    static func parse<Result>(_ bytes: [UInt8], _ interpret: (PickleValue) throws -> Result) throws -> Result {
         var reader = PickleReader(bytes)
-        return try reader.run()
+        defer { reader.breakCycles() }
+        return try interpret(try reader.run())
+    }
+
+    private func breakCycles() {
+        for container in mutated {
+            switch container {
+            case .list(let list): list.items = []
+            case .dictionary(let dictionary): dictionary.entries = []
+            case .object(let object): object.state = nil
+            default: break
+            }
+        }
     }
 
     private mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
@@ -101,8 +117,9 @@ struct PickleReader {
         return value
     }
 
-    private func setItems(_ target: PickleValue, _ items: [PickleValue]) throws {
+    private mutating func setItems(_ target: PickleValue, _ items: [PickleValue]) throws {
         guard items.count % 2 == 0 else { throw PickleError(reason: "odd SETITEMS") }
+        mutated.append(target)
         let pairs = stride(from: 0, to: items.count, by: 2).map { (key: items[$0], value: items[$0 + 1]) }
         switch target {
         case .dictionary(let dictionary): dictionary.entries += pairs
@@ -156,10 +173,12 @@ struct PickleReader {
                 let item = try pop()
                 guard case .list(let list) = try top() else { throw PickleError(reason: "APPEND on a non-list") }
                 list.items.append(item)
+                mutated.append(.list(list))
             case 0x65, 0x90:  // APPENDS, ADDITEMS
                 let items = try popMark()
                 guard case .list(let list) = try top() else { throw PickleError(reason: "APPENDS on a non-list") }
                 list.items += items
+                mutated.append(.list(list))
             case 0x91:  // FROZENSET
                 let list = PickleList()
                 list.items = try popMark()
@@ -235,7 +254,10 @@ struct PickleReader {
                 stack.append(makeObject(callable, arguments.elements ?? []))
             case 0x62:
                 let state = try pop()
-                if case .object(let object) = try top() { object.state = state }
+                if case .object(let object) = try top() {
+                    object.state = state
+                    mutated.append(.object(object))
+                }
             case 0x51: stack.append(.persistent(try pop()))
             case 0x50: stack.append(.persistent(.string(try line())))
             case 0x71: memo[try unsigned(1)] = try top()

@@ -7,10 +7,11 @@ enum Safetensors {
         func corrupt(_ reason: String) -> CheckpointError { .corrupt(path: path, reason: reason) }
         guard reader.size >= 8 else { throw corrupt("shorter than a safetensors header") }
         var prefix = ByteCursor(try reader.bytes(offset: 0, count: 8))
-        let headerLength = Int(prefix.integer(8)!)
-        guard headerLength > 0, headerLength <= 100_000_000, headerLength <= reader.size - 8 else {
-            throw corrupt("header length \(headerLength) does not fit the file")
+        let declaredLength = prefix.integer(8)!
+        guard declaredLength > 0, declaredLength <= 100_000_000, declaredLength <= UInt64(reader.size - 8) else {
+            throw corrupt("header length \(declaredLength) does not fit the file")
         }
+        let headerLength = Int(declaredLength)
         let header = try reader.bytes(offset: 8, count: headerLength)
         guard let object = (try? JSONSerialization.jsonObject(with: Data(header))) as? [String: Any] else {
             throw corrupt("header is not a JSON object")

@@ -28,20 +28,25 @@ enum TorchArchive {
         guard !pickleEntry.compressed else {
             throw CheckpointError.unsupported(path: path, reason: "compressed data.pkl")
         }
-        let value: PickleValue
+        let pickle = try reader.bytes(offset: pickleEntry.dataOffset, count: pickleEntry.size)
+        let tensors: [String: StoredTensor]
         do {
-            value = try PickleReader.parse(try reader.bytes(offset: pickleEntry.dataOffset, count: pickleEntry.size))
+            tensors = try PickleReader.parse(pickle) { value in
+                let stateDictionary = value["model"] ?? value
+                guard case .dictionary(let dictionary) = stateDictionary else {
+                    throw CheckpointError.unsupported(path: path, reason: "top-level object is not a state dict")
+                }
+                var tensors: [String: StoredTensor] = [:]
+                for (key, entry) in dictionary.entries {
+                    guard let name = key.string else {
+                        throw CheckpointError.corrupt(path: path, reason: "non-string key")
+                    }
+                    tensors[name] = try tensor(entry, name: name, root: root, archive: archive, path: path)
+                }
+                return tensors
+            }
         } catch let error as PickleError {
             throw CheckpointError.corrupt(path: path, reason: "data.pkl: \(error.reason)")
-        }
-        let stateDictionary = value["model"] ?? value
-        guard case .dictionary(let dictionary) = stateDictionary else {
-            throw CheckpointError.unsupported(path: path, reason: "top-level object is not a state dict")
-        }
-        var tensors: [String: StoredTensor] = [:]
-        for (key, entry) in dictionary.entries {
-            guard let name = key.string else { throw CheckpointError.corrupt(path: path, reason: "non-string key") }
-            tensors[name] = try tensor(entry, name: name, root: root, archive: archive, path: path)
         }
         return WeightsFile(reader: reader, tensors: tensors)
     }

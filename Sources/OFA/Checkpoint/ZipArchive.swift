@@ -30,16 +30,23 @@ struct ZipArchive {
             var locator = ByteCursor(try reader.bytes(offset: locatorStart, count: 20))
             guard locator.integer(4) == 0x0706_4b50 else { throw corrupt("ZIP64 locator missing") }
             _ = locator.integer(4)
-            let recordOffset = Int(locator.integer(8)!)
+            guard let recordOffset = Int(exactly: locator.integer(8)!) else {
+                throw corrupt("ZIP64 end record missing")
+            }
             var record = ByteCursor(try reader.bytes(offset: recordOffset, count: 56))
             guard record.integer(4) == 0x0606_4b50 else { throw corrupt("ZIP64 end record missing") }
             _ = record.take(20)
             _ = record.integer(8)
-            count = Int(record.integer(8)!)
-            directorySize = Int(record.integer(8)!)
-            directoryOffset = Int(record.integer(8)!)
+            guard let entryCount = Int(exactly: record.integer(8)!), let size = Int(exactly: record.integer(8)!),
+                let offset = Int(exactly: record.integer(8)!)
+            else { throw corrupt("central directory outside the file") }
+            count = entryCount
+            directorySize = size
+            directoryOffset = offset
         }
-        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= reader.size else {
+        guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= reader.size,
+            directorySize <= reader.size - directoryOffset
+        else {
             throw corrupt("central directory outside the file")
         }
         var directory = ByteCursor(try reader.bytes(offset: directoryOffset, count: directorySize))
@@ -66,17 +73,19 @@ struct ZipArchive {
                 if localOffset == 0xFFFF_FFFF { localOffset = zip64.integer(8) ?? localOffset }
             }
             let name = String(decoding: nameBytes, as: UTF8.self)
-            guard Int(localOffset) + 30 <= reader.size else { throw corrupt("entry \(name) outside the file") }
-            var local = ByteCursor(try reader.bytes(offset: Int(localOffset), count: 30))
+            guard let localStart = Int(exactly: localOffset), let storedSize = Int(exactly: compressedSize),
+                let entrySize = Int(exactly: size), localStart <= reader.size - 30
+            else { throw corrupt("entry \(name) outside the file") }
+            var local = ByteCursor(try reader.bytes(offset: localStart, count: 30))
             guard local.integer(4) == 0x0403_4b50 else { throw corrupt("entry \(name) has no local header") }
             _ = local.take(22)
             let localName = Int(local.integer(2)!)
             let localExtra = Int(local.integer(2)!)
-            let dataOffset = Int(localOffset) + 30 + localName + localExtra
-            guard dataOffset + Int(compressedSize) <= reader.size else {
+            let dataOffset = localStart + 30 + localName + localExtra
+            guard storedSize <= reader.size - dataOffset else {
                 throw corrupt("entry \(name) extends beyond the end of the file")
             }
-            entries[name] = Entry(name: name, dataOffset: dataOffset, size: Int(size), compressed: method != 0)
+            entries[name] = Entry(name: name, dataOffset: dataOffset, size: entrySize, compressed: method != 0)
         }
         self.entries = entries
     }
