@@ -73,11 +73,27 @@ static int failure(ofa_png_decoder *decoder) {
     return OFA_CODEC_CORRUPT;
 }
 
+// libpng allocates an ancillary chunk's buffer from its declared length before reading it (text chunks, eXIf), so
+// 270 bytes declaring a 1.9 GB chunk made it allocate 1.9 GB (found by Tools/fuzz). The data it is given ends where
+// the first such chunk claims more bytes than remain: libpng then runs dry there, as it would have after the
+// allocation, and reports the same. IDAT is streamed, never allocated whole, and is left as it is.
+static size_t end_before_overlong_chunk(const uint8_t *data, size_t size) {
+    size_t position = 8;
+    while (size >= 12 && position <= size - 12) {
+        uint32_t length = (uint32_t)data[position] << 24 | (uint32_t)data[position + 1] << 16
+                          | (uint32_t)data[position + 2] << 8 | data[position + 3];
+        int idat = memcmp(data + position + 4, "IDAT", 4) == 0;
+        if ((size_t)length > size - position - 12) return idat ? size : position;
+        position += 12 + (size_t)length;
+    }
+    return size;
+}
+
 ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size) {
     ofa_png_decoder *decoder = calloc(1, sizeof *decoder);
     if (!decoder) return NULL;
     decoder->data = data;
-    decoder->size = size;
+    decoder->size = size >= 8 ? end_before_overlong_chunk(data, size) : size;
     decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder, error_fn, warning_fn);
     if (decoder->png) decoder->info = png_create_info_struct(decoder->png);
     if (!decoder->png || !decoder->info) {
@@ -89,6 +105,7 @@ ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size) {
     png_set_read_status_fn(decoder->png, row_done);
     // Dimensions are checked by the caller before any pixel memory is allocated; lift libpng's own 1M cap.
     png_set_user_limits(decoder->png, 0x7fffffff, 0x7fffffff);
+    png_set_chunk_malloc_max(decoder->png, 16 << 20);
     return decoder;
 }
 

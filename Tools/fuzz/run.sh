@@ -67,7 +67,7 @@ max_len() {
 export SWIFT_BACKTRACE=enable=no
 export ASAN_SYMBOLIZER_PATH=/opt/swift/usr/bin/llvm-symbolizer
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:handle_abort=1:symbolize=1}"
-shm="$(mktemp -d /dev/shm/ofa-fuzz.XXXXXX)"
+shm="$(mktemp -d /dev/shm/ofa-fuzz.XXXXXX 2>/dev/null || mktemp -d)"
 trap 'rm -rf "$shm"' EXIT
 export OFA_FUZZ_TMPDIR="$shm"
 
@@ -87,7 +87,7 @@ for target in "${targets[@]}"; do
   echo "fuzz $target: ${seconds} s on $(find "$corpus" -type f | wc -l) inputs (log $log)"
   status=0
   "${run_lock[@]}" "$bin/fuzz-$target" "$corpus" -dict="$here/dict/$target.dict" -artifact_prefix="$artifacts/" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$(max_len "$target")" \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len="$(max_len "$target")" \
     -print_final_stats=1 ${flags[@]+"${flags[@]}"} >"$log" 2>&1 || status=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   # -fork mode prints no final stats; its status lines start with the exec count.
