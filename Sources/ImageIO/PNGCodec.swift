@@ -13,6 +13,7 @@ enum PNGCodec {
         guard let decoder = ofa_png_create(data.baseAddress, data.count) else { throw ImageError.outOfMemory(.png) }
         defer { ofa_png_destroy(decoder) }
         ofa_png_set_deadline(decoder, limits.seconds)
+        ofa_png_set_pixel_limit(decoder, UInt64(limits.pixels))
         let pixelLimit = limits.pixels
 
         var info = ofa_png_info()

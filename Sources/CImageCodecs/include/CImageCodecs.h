@@ -63,6 +63,8 @@ typedef struct ofa_png_info {
 typedef struct ofa_png_decoder ofa_png_decoder;
 
 ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size);
+// Headers declaring more than `pixels` (0: no limit) stop ofa_png_read_header before any row memory is allocated.
+void ofa_png_set_pixel_limit(ofa_png_decoder *decoder, uint64_t pixels);
 // At most `seconds` of wall time from now (INFINITY: none), checked between rows.
 void ofa_png_set_deadline(ofa_png_decoder *decoder, double seconds);
 int ofa_png_read_header(ofa_png_decoder *decoder, ofa_png_info *info);
