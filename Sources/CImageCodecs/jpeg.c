@@ -1,12 +1,12 @@
 // libjpeg(-turbo) decoding under setjmp: an in-memory source that reports running dry, errors as status codes.
 #include "CImageCodecs.h"
+#include "monotonic.h"
 
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -61,12 +61,6 @@ static void error_exit(j_common_ptr cinfo) {
 // Warnings (corrupt-data recoveries) are ignored, as Pillow ignores them.
 static void emit_message(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
 static void output_message(j_common_ptr cinfo) { (void)cinfo; }
-
-static double monotonic_seconds(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-}
 
 // Called by libjpeg at every row of every scan it reads or outputs: stops a decode over its limits.
 static void progress_monitor(j_common_ptr cinfo) {

@@ -1,12 +1,12 @@
 // libpng decoding under setjmp (an in-memory reader that reports running dry) and encoding via png_image.
 #include "CImageCodecs.h"
+#include "monotonic.h"
 
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <png.h>
 
@@ -23,12 +23,6 @@ struct ofa_png_decoder {
     uint64_t pixel_limit;   // 0: none
     char message[256];
 };
-
-static double monotonic_seconds(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
-}
 
 // Called by libpng after each row (of each interlace pass): stops a decode that went past its deadline.
 static void row_done(png_structp png, png_uint_32 row, int pass) {
