@@ -63,7 +63,7 @@ let package = Package(
             dependencies: ["ImageIO", "OFA", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/FixtureSupport"
         ),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "FixtureSupport"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO", "CImageCodecs", "FixtureSupport"]),
         .testTarget(name: "OFAPreprocessingTests", dependencies: ["OFAPreprocessing", "FixtureSupport"]),
         .testTarget(name: "OFAPipelineTests", dependencies: ["OFAPipeline", "FixtureSupport"]),
 
@@ -156,7 +156,8 @@ let package = Package(
         .testTarget(
             name: "OFAWebTests",
             dependencies: [
-                "OFAWeb", "OFAWire", "OFAServer", "OFAExplanation", .product(name: "Logging", package: "swift-log"),
+                "OFAWeb", "OFAWire", "OFAServer", "OFAExplanation", "FixtureSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

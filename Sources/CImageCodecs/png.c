@@ -70,17 +70,20 @@ static int failure(ofa_png_decoder *decoder) {
     return OFA_CODEC_CORRUPT;
 }
 
-// libpng allocates an ancillary chunk's buffer from its declared length before reading it (text chunks, eXIf), so
-// 270 bytes declaring a 1.9 GB chunk made it allocate 1.9 GB (found by Tools/fuzz). The data it is given ends where
-// the first such chunk claims more bytes than remain: libpng then runs dry there, as it would have after the
-// allocation, and reports the same. IDAT is streamed, never allocated whole, and is left as it is.
-static size_t end_before_overlong_chunk(const uint8_t *data, size_t size) {
+// libpng allocates an ancillary chunk's buffer from its declared length before reading it (text chunks, eXIf, sPLT),
+// so 270 bytes declaring a 1.9 GB chunk made it allocate 1.9 GB (found by Tools/fuzz). The data it is given ends
+// where the first such chunk claims more bytes than remain, counting a chunk whose 8-byte header is there but whose
+// CRC is not (67 bytes ending in a 1.3 GB sPLT header; Tools/fuzz again): libpng then runs dry there, as it would have
+// after the allocation, and reports the same. IDAT is streamed, never allocated whole, and is left as it is.
+size_t ofa_png_readable_size(const uint8_t *data, size_t size) {
+    if (size < 8) return size;
     size_t position = 8;
-    while (size >= 12 && position <= size - 12) {
+    while (position <= size && size - position >= 8) {
+        size_t remaining = size - position;
         uint32_t length = (uint32_t)data[position] << 24 | (uint32_t)data[position + 1] << 16
                           | (uint32_t)data[position + 2] << 8 | data[position + 3];
         int idat = memcmp(data + position + 4, "IDAT", 4) == 0;
-        if ((size_t)length > size - position - 12) return idat ? size : position;
+        if (remaining < 12 || (size_t)length > remaining - 12) return idat ? size : position;
         position += 12 + (size_t)length;
     }
     return size;
@@ -90,7 +93,7 @@ ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size) {
     ofa_png_decoder *decoder = calloc(1, sizeof *decoder);
     if (!decoder) return NULL;
     decoder->data = data;
-    decoder->size = size >= 8 ? end_before_overlong_chunk(data, size) : size;
+    decoder->size = ofa_png_readable_size(data, size);
     decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder, error_fn, warning_fn);
     if (decoder->png) decoder->info = png_create_info_struct(decoder->png);
     if (!decoder->png || !decoder->info) {

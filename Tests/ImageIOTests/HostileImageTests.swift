@@ -1,4 +1,5 @@
 // Crafted images (Tests/Fixtures/hostile, issue 12): each is a typed error within bounded work, never a crash.
+import CImageCodecs
 import FixtureSupport
 import Foundation
 import ImageIO
@@ -54,5 +55,34 @@ import Testing
         let bytes = try PNGEncoder.encode(image)
         #expect(throws: ImageError.deadlinePassed(.png)) { try ImageDecoder().decode(bytes, seconds: 0) }
         #expect(try ImageDecoder().decode(bytes, seconds: 60).image == image)
+    }
+
+    /// A PNG chunk: big-endian length, type, data, and a CRC that libpng is told to check.
+    static func chunk(_ type: String, _ data: [UInt8], declaring length: UInt32? = nil, crc: Bool = true) -> [UInt8] {
+        let declared = length ?? UInt32(data.count)
+        let header = withUnsafeBytes(of: declared.bigEndian) { [UInt8]($0) } + Array(type.utf8)
+        return header + data + (crc ? [0, 0, 0, 0] : [])
+    }
+
+    static let signatureAndHeader: [UInt8] =
+        [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", [0, 0, 0, 6, 0, 0, 0, 3, 2, 3, 0, 0, 0])
+
+    @Test func libpngIsGivenTheDataUpToTheFirstAncillaryChunkThatDeclaresMoreBytesThanRemain() {
+        let start = Self.signatureAndHeader + Self.chunk("bKGD", [0])
+        let cases: [(tail: [UInt8], readable: Int)] = [
+            // The Tools/fuzz finding: an sPLT header declaring 1.3 GB, no room even for its CRC.
+            (Self.chunk("sPLT", [1, 2, 3], declaring: 1_314_095_209, crc: false), start.count),
+            (Self.chunk("tEXt", Array(repeating: 65, count: 20), declaring: 1_900_000_000), start.count),
+            (Self.chunk("tEXt", Array("Title\0cat".utf8)) + Self.chunk("IEND", []), start.count + 33),
+            // IDAT is streamed, not allocated from its declared length: a long one is left to run dry.
+            (Self.chunk("IDAT", [1, 2, 3], declaring: 0x7FFF_FFFF), start.count + 15),
+            // Fewer than 8 bytes after the last whole chunk: libpng runs dry reading the next header.
+            ([0, 0, 0], start.count + 3),
+        ]
+        for (tail, readable) in cases {
+            let bytes = start + tail
+            #expect(bytes.withUnsafeBufferPointer { ofa_png_readable_size($0.baseAddress, $0.count) } == readable)
+            #expect(throws: ImageError.self) { try ImageDecoder().decode(bytes) }
+        }
     }
 }

@@ -43,11 +43,7 @@ final class AbuseBenchmark: XCTestCase {
     private func health() throws -> HealthState { try client().call(Method.health, as: HealthResult.self).state }
 
     /// VmRSS or VmHWM of ofad, in MiB.
-    private func memory(_ field: String) -> Double {
-        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
-        return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-    }
+    private func memory(_ field: String) -> Double { processMemoryMiB(process.processIdentifier, field) }
 
     private func report(_ line: String) { print("ABUSE | " + line) }
 

@@ -1,6 +1,7 @@
 // Daemon throughput and latency with many concurrent clients; ofactl's overhead beyond model time.
 // Not a timed test: runs only with OFAD_BENCHMARK=1 (best in release: swift test -c release) and prints figures
 // for BENCHMARKS.md. The tiny-a rows run the real engine; the fake-engine rows measure the daemon's own cost.
+import FixtureSupport
 import Foundation
 import OFAServer
 import OFAWire

@@ -1,4 +1,5 @@
 // The daemon over a real socket: answers, pipelining, concurrency, limits and malformed input.
+import FixtureSupport
 import Foundation
 import OFAServer
 import OFAWire
@@ -257,33 +258,4 @@ func waitUntil(timeout: Double = 5, _ condition: () -> Bool) -> Bool {
         Thread.sleep(forTimeInterval: 0.005)
     }
     return condition()
-}
-
-/// Runs `body` on `count` threads at once (not a thread pool, so all are really concurrent). Each calls `ready()`
-/// once it is set up (say, connected); the bodies go on together after every one has.
-func runConcurrently(_ count: Int, _ body: @escaping (_ index: Int, _ ready: () -> Void) -> Void) {
-    let group = DispatchGroup()
-    let lock = NSCondition()
-    var waiting = count
-    for index in 0..<count {
-        group.enter()
-        let thread = Thread {
-            var signalled = false
-            let ready = {
-                guard !signalled else { return }
-                signalled = true
-                lock.withLock {
-                    waiting -= 1
-                    lock.broadcast()
-                    while waiting > 0 { lock.wait() }
-                }
-            }
-            body(index, ready)
-            if !signalled { ready() }
-            group.leave()
-        }
-        thread.stackSize = 1 << 20
-        thread.start()
-    }
-    group.wait()
 }

@@ -1,5 +1,6 @@
 // The daemon on the real engine (the committed tiny-a model, random weights) over a temporary socket: its
 // answers are the pipeline's own, alone, concurrent and pipelined; attention, the feature cache, error codes.
+import FixtureSupport
 import Foundation
 import ImageIO
 import OFA

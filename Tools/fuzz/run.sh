@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (ASan + coverage, scratch path Tools/fuzz/.build-fuzz) and runs each for a bounded
-# time on a scratch copy of its committed corpus; fails on any crash, leak, timeout or out-of-memory, naming the
-# reproducer. CI runs it with the defaults; longer runs by hand are in docs/fuzzing.md.
+# time or number of inputs on a scratch copy of its committed corpus; fails on any crash, leak, timeout or
+# out-of-memory, naming the reproducer. CI runs it with the defaults (and -seed=1; libFuzzer is still not
+# reproducible run to run: a faster machine tries more inputs); longer runs by hand are in docs/fuzzing.md.
 #
-#   Tools/fuzz/run.sh [--seconds N] [--resume] [--work DIR] [--build-only | --no-build] [TARGET...] [-- FLAGS...]
+#   Tools/fuzz/run.sh [--seconds N] [--runs N] [--resume] [--work DIR] [--build-only | --no-build] [TARGET...]
+#                     [-- FLAGS...]
 #
-#   --seconds N   per target (default $OFA_FUZZ_SECONDS or 45)
+#   --seconds N   per target at most (default $OFA_FUZZ_SECONDS or 45)
+#   --runs N      per target, stop after N inputs (default $OFA_FUZZ_RUNS; unset: no limit but the time)
 #   --resume      keep the grown corpus in the work directory from the last run instead of starting from the seeds
 #   --work DIR    scratch corpora, artifacts and logs (default $OFA_FUZZ_WORK or Tools/fuzz/.build-fuzz/work)
 #   TARGET        image exif wire checkpoint (default: all)
@@ -17,6 +20,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 export PATH=/opt/swift/usr/bin:$PATH
 
 seconds="${OFA_FUZZ_SECONDS:-45}"
+runs="${OFA_FUZZ_RUNS:-}"
 work="${OFA_FUZZ_WORK:-$here/.build-fuzz/work}"
 resume=no
 build=yes
@@ -26,6 +30,7 @@ flags=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
+    --runs) runs="$2"; shift 2 ;;
     --resume) resume=yes; shift ;;
     --work) work="$2"; shift 2 ;;
     --build-only) run=no; shift ;;
@@ -37,6 +42,9 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] || targets=(image exif wire checkpoint)
 case "$seconds" in '' | *[!0-9]*) echo "run.sh: --seconds needs a whole number" >&2; exit 2 ;; esac
+case "$runs" in *[!0-9]*) echo "run.sh: --runs needs a whole number" >&2; exit 2 ;; esac
+limit=(-max_total_time="$seconds")
+[ -z "$runs" ] || limit+=(-runs="$runs")
 
 lock=(flock /tmp/ofad-swift-build.lock)
 run_lock=()
@@ -84,10 +92,10 @@ for target in "${targets[@]}"; do
   for seeds in "$here/corpus/$target" "$here/regressions/$target"; do
     [ ! -d "$seeds" ] || find "$seeds" -maxdepth 1 -type f -exec cp -n {} "$corpus"/ \;
   done
-  echo "fuzz $target: ${seconds} s on $(find "$corpus" -type f | wc -l) inputs (log $log)"
+  echo "fuzz $target: ${runs:+$runs inputs or }${seconds} s on $(find "$corpus" -type f | wc -l) inputs (log $log)"
   status=0
   "${run_lock[@]}" "$bin/fuzz-$target" "$corpus" -dict="$here/dict/$target.dict" -artifact_prefix="$artifacts/" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len="$(max_len "$target")" \
+    "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -max_len="$(max_len "$target")" \
     -print_final_stats=1 ${flags[@]+"${flags[@]}"} >"$log" 2>&1 || status=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   # -fork mode prints no final stats; its status lines start with the exec count.

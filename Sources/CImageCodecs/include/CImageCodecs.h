@@ -62,6 +62,9 @@ typedef struct ofa_png_info {
 
 typedef struct ofa_png_decoder ofa_png_decoder;
 
+// How many of `size` bytes libpng is given: all but the tail from the first non-IDAT chunk that declares more bytes
+// than remain (libpng would allocate its declared length before finding out).
+size_t ofa_png_readable_size(const uint8_t *data, size_t size);
 ofa_png_decoder *ofa_png_create(const uint8_t *data, size_t size);
 // Headers declaring more than `pixels` (0: no limit) stop ofa_png_read_header before any row memory is allocated.
 void ofa_png_set_pixel_limit(ofa_png_decoder *decoder, uint64_t pixels);
