@@ -123,7 +123,7 @@ public final class PipelineEngine: InferenceEngine {
         case let error as InputError:
             switch error {
             case .sequenceTooLong: return .inputTooLarge(error.description)
-            case .emptySequence: return .invalidInput(error.description)
+            case .emptySequence, .targetOutOfRange: return .invalidInput(error.description)
             case .tokenOutOfRange: return .failed(error.description)
             }
         default:

@@ -48,11 +48,17 @@ public struct AttentionGeometry: Sendable, Equatable {
 /// Per-request recorder; a nil recorder costs nothing.
 final class AttentionRecorder {
     let request: AttentionRequest
+    /// Test seam: changes a map in place before the forward pass uses it (finite-difference checks of ∇A).
+    let edit: ((AttentionRequest.Kind, Int, Tensor) -> Void)?
     private(set) var maps: [AttentionProbabilities] = []
 
-    init(_ request: AttentionRequest) { self.request = request }
+    init(_ request: AttentionRequest, edit: ((AttentionRequest.Kind, Int, Tensor) -> Void)? = nil) {
+        self.request = request
+        self.edit = edit
+    }
 
     func record(_ kind: AttentionRequest.Kind, layer: Int, probabilities: Tensor, backend: Backend) {
+        edit?(kind, layer, probabilities)
         guard request.wants(kind, layer: layer) else { return }
         let headCount = probabilities.shape[0]
         let queries = probabilities.shape[1]

@@ -74,6 +74,33 @@ public protocol Backend: AnyObject, Sendable {
     /// 2-D transpose.
     func transpose(_ input: Tensor) -> Tensor
     func copy(_ input: Tensor) -> Tensor
+
+    // Gradients: input (activation) gradients only, never weight gradients; for answer relevance.
+    /// The activation alone, elementwise (the feed-forward's, when its input is kept for the backward pass).
+    func activate(_ input: Tensor, _ activation: Activation) -> Tensor
+    /// `gradient [n, out] · weight [out, in]` → [n, in]: the input gradient of `linear`.
+    func linearInputGradient(_ gradient: Tensor, weight: Tensor) -> Tensor
+    /// `gradient ⊙ activation′(preActivation)`.
+    func activationGradient(_ gradient: Tensor, preActivation: Tensor, activation: Activation) -> Tensor
+    /// The input gradient of `layerNorm` over the last dimension.
+    func layerNormGradient(_ gradient: Tensor, input: Tensor, weight: Tensor, epsilon: Float) -> Tensor
+    /// Per head h: `headScale[h] · contextGradient[:, h] · value[:, h]ᵀ` → [heads, queries, keys], the gradient
+    /// of `attentionContext` with respect to its probabilities.
+    func attentionProbabilityGradient(contextGradient: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor
+    /// Per head h: `headScale[h] · matrix[h]ᵀ · rows[:, h]` → [keys, d] (headScale nil: 1). With the probabilities
+    /// and the context gradient, the value gradient; with the score gradient and the query, the key gradient.
+    func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor
+    /// The input gradient of a softmax over the last dimension: `p ⊙ (g − Σ g·p)` per row.
+    func softmaxGradient(_ gradient: Tensor, probabilities: Tensor) -> Tensor
+    /// `[heads, T, S]` → `[T, S]`: the mean over heads of max(gradient ⊙ probabilities, 0).
+    func gradientWeightedMean(_ gradient: Tensor, probabilities: Tensor) -> Tensor
+    /// `a · b`, or `aᵀ · b` when `transposingA`, for 2-D tensors.
+    func matrixProduct(_ a: Tensor, _ b: Tensor, transposingA: Bool) -> Tensor
+    /// For square `[n, n]` relevance R: each row of R − I divided by its sum, plus I. A row summing to 0 becomes
+    /// NaN, as the reference's division makes it.
+    func residualNormalized(_ relevance: Tensor) -> Tensor
+    /// Sets NaN entries to 0.
+    func zeroNaNInPlace(_ tensor: Tensor)
 }
 
 extension Backend {
@@ -81,6 +108,14 @@ extension Backend {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         return makeTensor(shape: shape) { destination in
             _ = destination.initialize(from: values)
+        }
+    }
+
+    /// The `[n, n]` identity.
+    public func identity(_ n: Int) -> Tensor {
+        makeTensor(shape: [n, n]) { destination in
+            destination.initialize(repeating: 0)
+            for i in 0..<n { destination[i * n + i] = 1 }
         }
     }
 }

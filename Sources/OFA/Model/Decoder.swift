@@ -52,6 +52,71 @@ struct Decoder {
         tokens: [Int], encoder: EncoderOutput, recorder: AttentionRecorder?,
         probe: ForwardProbe?
     ) -> Tensor {
+        let prepared = input(tokens: tokens, encoder: encoder)
+        var y = prepared.embedded
+        for (index, layer) in layers.enumerated() {
+            let memory = layer.crossAttention.keysAndValues(encoder.hidden)
+            y = layer(
+                y, memory: memory, selfBias: prepared.selfBiases[index], crossBias: prepared.crossBias,
+                recordSelf: { recorder?.record(.decoderSelf, layer: index, probabilities: $0, backend: backend) },
+                recordCross: { recorder?.record(.cross, layer: index, probabilities: $0, backend: backend) })
+        }
+        let logits = self.logits(y)
+        probe?.record("decoder_logits", logits, backend)
+        return logits
+    }
+
+    /// The same pass, keeping what `backward` reads.
+    func forward(tokens: [Int], encoder: EncoderOutput) -> (logits: Tensor, trace: DecoderTrace) {
+        let prepared = input(tokens: tokens, encoder: encoder)
+        var y = prepared.embedded
+        var traces: [DecoderLayerTrace] = []
+        for (index, layer) in layers.enumerated() {
+            let memory = layer.crossAttention.keysAndValues(encoder.hidden)
+            let (output, trace) = layer.forward(
+                y, memory: memory, selfBias: prepared.selfBiases[index], crossBias: prepared.crossBias)
+            traces.append(trace)
+            y = output
+        }
+        return (logits(y), DecoderTrace(layers: traces, last: y))
+    }
+
+    /// For y = Σ weight · logit[token] at the last position: the self and cross attention probabilities' gradients
+    /// of every layer (in layer order) and ∂y/∂(encoder output).
+    func backward(target: [(token: Int, weight: Float)], trace: DecoderTrace) -> DecoderGradients {
+        let width = configuration.modelDimension
+        let length = trace.last.shape[0]
+        var logitGradient = [Float](repeating: 0, count: configuration.vocabularySize)
+        for (token, weight) in target { logitGradient[token] += weight }
+        let normalized = backend.linearInputGradient(
+            backend.makeTensor(shape: [1, configuration.vocabularySize], values: logitGradient), weight: embedding)
+        let lastRow = finalNorm.backward(normalized, input: backend.rows(trace.last, (length - 1)..<length))
+        var g = length > 1 ? backend.concatenateRows(backend.zeros(shape: [length - 1, width]), lastRow) : lastRow
+        var selfProbabilities: [Tensor] = []
+        var crossProbabilities: [Tensor] = []
+        var memory: Tensor?
+        for (layer, layerTrace) in zip(layers, trace.layers).reversed() {
+            let step = layer.backward(g, trace: layerTrace)
+            selfProbabilities.append(step.selfProbabilities)
+            crossProbabilities.append(step.crossProbabilities)
+            memory = memory.map { backend.add($0, step.memory) } ?? step.memory
+            g = step.input
+        }
+        return DecoderGradients(
+            selfProbabilities: selfProbabilities.reversed(), crossProbabilities: crossProbabilities.reversed(),
+            memory: memory!)
+    }
+
+    /// Logits `[V]` of the last row of the last layer's output.
+    private func logits(_ y: Tensor) -> Tensor {
+        let length = y.shape[0]
+        let last = backend.rows(finalNorm(y), (length - 1)..<length)
+        return backend.linear(last, weight: embedding, bias: nil, activation: .none)
+            .reshaped([configuration.vocabularySize])
+    }
+
+    /// The first layer's input and the attention biases.
+    private func input(tokens: [Int], encoder: EncoderOutput) -> DecoderInput {
         let heads = configuration.decoderAttentionHeads
         let length = tokens.count
         let scale = configuration.attentionScale(heads: heads)
@@ -83,21 +148,29 @@ struct Decoder {
             values: PositionBuckets.token(
                 length: length, bucketSize: configuration.tokenBucketSize,
                 maximumPosition: configuration.maximumPositions))
-        for (index, layer) in layers.enumerated() {
-            let bias = AttentionBias(
-                absolute: selfBias,
-                relative: [
-                    .init(table: tokenTables[index], buckets: buckets, rowOffset: 0, columnOffset: 0)
-                ])
-            let memory = layer.crossAttention.keysAndValues(encoder.hidden)
-            y = layer(
-                y, memory: memory, selfBias: bias, crossBias: AttentionBias(absolute: crossBias),
-                recordSelf: { recorder?.record(.decoderSelf, layer: index, probabilities: $0, backend: backend) },
-                recordCross: { recorder?.record(.cross, layer: index, probabilities: $0, backend: backend) })
+        let selfBiases = tokenTables.map { table in
+            AttentionBias(
+                absolute: selfBias, relative: [.init(table: table, buckets: buckets, rowOffset: 0, columnOffset: 0)])
         }
-        let last = backend.rows(finalNorm(y), (length - 1)..<length)
-        let logits = backend.linear(last, weight: embedding, bias: nil, activation: .none)
-        probe?.record("decoder_logits", logits, backend)
-        return logits.reshaped([configuration.vocabularySize])
+        return DecoderInput(embedded: y, selfBiases: selfBiases, crossBias: AttentionBias(absolute: crossBias))
     }
+}
+
+private struct DecoderInput {
+    let embedded: Tensor
+    let selfBiases: [AttentionBias]
+    let crossBias: AttentionBias
+}
+
+/// The decoder's forward pass as its backward pass reads it: each layer's, and the last layer's output.
+struct DecoderTrace {
+    let layers: [DecoderLayerTrace]
+    let last: Tensor
+}
+
+struct DecoderGradients {
+    let selfProbabilities: [Tensor]
+    let crossProbabilities: [Tensor]
+    /// ∂y/∂(encoder output), summed over the layers' cross attention.
+    let memory: Tensor
 }

@@ -52,4 +52,58 @@ struct DecoderLayer {
         x = backend.add(x, crossAttended)
         return backend.add(x, feedForward(feedForwardNorm(x)))
     }
+
+    /// The same pass, keeping what `backward` reads.
+    func forward(
+        _ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: AttentionBias, crossBias: AttentionBias
+    ) -> (output: Tensor, trace: DecoderLayerTrace) {
+        let (selfAttended, selfTrace) = selfAttention.forward(
+            selfAttentionNorm(input), bias: selfBias, causal: true, record: { _ in })
+        let x = backend.add(input, selfAttentionMiddleNorm(selfAttended))
+        let (crossAttended, crossTrace) = crossAttention.forward(
+            crossAttentionNorm(x), keysAndValues: memory, bias: crossBias, causal: false, record: { _ in })
+        let y = backend.add(x, crossAttentionMiddleNorm(crossAttended))
+        let (fed, feedForwardTrace) = feedForward.forward(feedForwardNorm(y))
+        let trace = DecoderLayerTrace(
+            input: input, selfAttended: selfAttended, afterSelf: x, crossAttended: crossAttended, afterCross: y,
+            selfAttention: selfTrace, crossAttention: crossTrace, feedForward: feedForwardTrace)
+        return (backend.add(y, fed), trace)
+    }
+
+    /// For ∂y/∂output: ∂y/∂input, the self and cross attention probabilities' gradients, and ∂y/∂memory (the
+    /// encoder output, through this layer's cross-attention keys and values).
+    func backward(_ gradient: Tensor, trace: DecoderLayerTrace) -> DecoderLayerGradients {
+        let fed = feedForward.backward(gradient, trace: trace.feedForward)
+        let y = backend.add(gradient, feedForwardNorm.backward(fed, input: trace.afterCross))
+        let cross = crossAttention.backward(
+            crossAttentionMiddleNorm.backward(y, input: trace.crossAttended), trace: trace.crossAttention)
+        let memory = crossAttention.keysAndValuesBackward(keys: cross.keys, values: cross.values)
+        let x = backend.add(y, crossAttentionNorm.backward(cross.query, input: trace.afterSelf))
+        let attended = selfAttention.backward(
+            selfAttentionMiddleNorm.backward(x, input: trace.selfAttended), trace: trace.selfAttention)
+        let normalized = backend.add(
+            attended.query, selfAttention.keysAndValuesBackward(keys: attended.keys, values: attended.values))
+        return DecoderLayerGradients(
+            input: backend.add(x, selfAttentionNorm.backward(normalized, input: trace.input)),
+            selfProbabilities: attended.probabilities, crossProbabilities: cross.probabilities, memory: memory)
+    }
+}
+
+/// One decoder layer's forward pass as its backward pass reads it.
+struct DecoderLayerTrace {
+    let input: Tensor
+    let selfAttended: Tensor
+    let afterSelf: Tensor
+    let crossAttended: Tensor
+    let afterCross: Tensor
+    let selfAttention: AttentionTrace
+    let crossAttention: AttentionTrace
+    let feedForward: FeedForwardTrace
+}
+
+struct DecoderLayerGradients {
+    let input: Tensor
+    let selfProbabilities: Tensor
+    let crossProbabilities: Tensor
+    let memory: Tensor
 }

@@ -118,6 +118,48 @@ struct Encoder {
         image: ImageFeatures, tokens: [Int], recorder: AttentionRecorder?,
         probe: ForwardProbe?
     ) -> EncoderOutput {
+        let prepared = input(image: image, tokens: tokens, probe: probe)
+        var x = prepared.embedded
+        for (index, layer) in layers.enumerated() {
+            x = layer(x, bias: prepared.biases[index]) {
+                recorder?.record(.encoder, layer: index, probabilities: $0, backend: backend)
+            }
+            probe?.record("encoder_layer.\(index)", x, backend)
+        }
+        let hidden = finalNorm(x)
+        probe?.record("encoder_output", hidden, backend)
+        return EncoderOutput(hidden: hidden, positions: prepared.positions)
+    }
+
+    /// The same pass, keeping what `backward` reads.
+    func forward(image: ImageFeatures, tokens: [Int]) -> (output: EncoderOutput, trace: EncoderTrace) {
+        let prepared = input(image: image, tokens: tokens, probe: nil)
+        var x = prepared.embedded
+        var traces: [EncoderLayerTrace] = []
+        for (index, layer) in layers.enumerated() {
+            let (output, trace) = layer.forward(x, bias: prepared.biases[index])
+            traces.append(trace)
+            x = output
+        }
+        return (
+            EncoderOutput(hidden: finalNorm(x), positions: prepared.positions), EncoderTrace(layers: traces, last: x)
+        )
+    }
+
+    /// ∂y/∂(attention probabilities) of every layer, in layer order, for ∂y/∂(encoder output).
+    func backward(_ gradient: Tensor, trace: EncoderTrace) -> [Tensor] {
+        var g = finalNorm.backward(gradient, input: trace.last)
+        var probabilities: [Tensor] = []
+        for (layer, layerTrace) in zip(layers, trace.layers).reversed() {
+            let step = layer.backward(g, trace: layerTrace)
+            probabilities.append(step.probabilities)
+            g = step.input
+        }
+        return probabilities.reversed()
+    }
+
+    /// The first layer's input, the position rows, and each layer's attention bias.
+    private func input(image: ImageFeatures, tokens: [Int], probe: ForwardProbe?) -> EncoderInput {
         let width = configuration.modelDimension
         let heads = configuration.encoderAttentionHeads
         let patchCount = image.grid.count
@@ -130,7 +172,7 @@ struct Encoder {
         } else if embeddingScale != 1 {
             backend.scaleInPlace(text, by: embeddingScale)
         }
-        var x = backend.concatenateRows(image.patches, tokenNorm(text))
+        let x = backend.concatenateRows(image.patches, tokenNorm(text))
         probe?.record("encoder_input", x, backend)
 
         let positionIndices = backend.makeIndices(shape: [length], values: (0..<length).map(Int32.init))
@@ -153,8 +195,8 @@ struct Encoder {
             values: PositionBuckets.image(
                 rows: image.grid.rows, columns: image.grid.columns,
                 bucketSize: configuration.imageBucketSize))
-        for (index, layer) in layers.enumerated() {
-            let bias = AttentionBias(
+        let biases = layers.indices.map { index in
+            AttentionBias(
                 absolute: absoluteBias,
                 relative: [
                     .init(
@@ -162,11 +204,19 @@ struct Encoder {
                         columnOffset: patchCount),
                     .init(table: imageTables[index], buckets: imageBuckets, rowOffset: 0, columnOffset: 0),
                 ])
-            x = layer(x, bias: bias) { recorder?.record(.encoder, layer: index, probabilities: $0, backend: backend) }
-            probe?.record("encoder_layer.\(index)", x, backend)
         }
-        let hidden = finalNorm(x)
-        probe?.record("encoder_output", hidden, backend)
-        return EncoderOutput(hidden: hidden, positions: positions)
+        return EncoderInput(embedded: x, positions: positions, biases: biases)
     }
+}
+
+private struct EncoderInput {
+    let embedded: Tensor
+    let positions: Tensor
+    let biases: [AttentionBias]
+}
+
+/// The encoder's forward pass as its backward pass reads it: each layer's, and the last layer's output.
+struct EncoderTrace {
+    let layers: [EncoderLayerTrace]
+    let last: Tensor
 }

@@ -32,6 +32,39 @@ struct EncoderLayer {
         let x = backend.add(input, attended)
         return backend.add(x, feedForward(feedForwardNorm(x)))
     }
+
+    /// The same pass, keeping what `backward` reads.
+    func forward(_ input: Tensor, bias: AttentionBias) -> (output: Tensor, trace: EncoderLayerTrace) {
+        let (attended, attentionTrace) = attention.forward(
+            attentionNorm(input), bias: bias, causal: false, record: { _ in })
+        let x = backend.add(input, attentionMiddleNorm(attended))
+        let (fed, feedForwardTrace) = feedForward.forward(feedForwardNorm(x))
+        let trace = EncoderLayerTrace(
+            input: input, attended: attended, residual: x, attention: attentionTrace, feedForward: feedForwardTrace)
+        return (backend.add(x, fed), trace)
+    }
+
+    /// ∂y/∂input and ∂y/∂(attention probabilities) for ∂y/∂output.
+    func backward(_ gradient: Tensor, trace: EncoderLayerTrace) -> (input: Tensor, probabilities: Tensor) {
+        let fed = feedForward.backward(gradient, trace: trace.feedForward)
+        let x = backend.add(gradient, feedForwardNorm.backward(fed, input: trace.residual))
+        let attention = attention.backward(
+            attentionMiddleNorm.backward(x, input: trace.attended), trace: trace.attention)
+        let normalized = backend.add(
+            attention.query, self.attention.keysAndValuesBackward(keys: attention.keys, values: attention.values))
+        return (backend.add(x, attentionNorm.backward(normalized, input: trace.input)), attention.probabilities)
+    }
+}
+
+/// One encoder layer's forward pass as its backward pass reads it.
+struct EncoderLayerTrace {
+    let input: Tensor
+    /// The attention's output, before its middle LayerNorm.
+    let attended: Tensor
+    /// input + the normalised attention: the feed-forward's residual stream.
+    let residual: Tensor
+    let attention: AttentionTrace
+    let feedForward: FeedForwardTrace
 }
 
 extension ModelConfiguration {

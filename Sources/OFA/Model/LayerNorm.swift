@@ -20,8 +20,17 @@ struct LayerNorm {
     func callAsFunction(_ input: Tensor) -> Tensor {
         backend.layerNorm(input, weight: weight, bias: bias, epsilon: LayerNorm.epsilon)
     }
+
+    /// ∂y/∂input for ∂y/∂output, given the forward's input.
+    func backward(_ gradient: Tensor, input: Tensor) -> Tensor {
+        backend.layerNormGradient(gradient, input: input, weight: weight, epsilon: LayerNorm.epsilon)
+    }
 }
 
 extension Optional where Wrapped == LayerNorm {
     func callAsFunction(_ input: Tensor) -> Tensor { self.map { $0(input) } ?? input }
+
+    func backward(_ gradient: Tensor, input: Tensor) -> Tensor {
+        self.map { $0.backward(gradient, input: input) } ?? gradient
+    }
 }

@@ -46,6 +46,14 @@ struct MultiheadAttention {
         _ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
         causal: Bool, record: (Tensor) -> Void
     ) -> Tensor {
+        forward(input, keysAndValues: keysAndValues, bias: bias, causal: causal, record: record).output
+    }
+
+    /// The forward pass and what its backward pass reads (references to tensors it made anyway).
+    func forward(
+        _ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
+        causal: Bool, record: (Tensor) -> Void
+    ) -> (output: Tensor, trace: AttentionTrace) {
         let projectedQuery = query(input)
         backend.scaleInPlace(projectedQuery, by: scale)
         let (keys, values) = keysAndValues ?? self.keysAndValues(input)
@@ -61,6 +69,52 @@ struct MultiheadAttention {
         let context = backend.attentionContext(
             probabilities: scores, value: values, heads: heads,
             headScale: headScale)
-        return output(context)
+        let trace = AttentionTrace(query: projectedQuery, keys: keys, values: values, probabilities: scores)
+        return (output(context), trace)
     }
+
+    /// Gradients of one forward pass for `gradient` ∂y/∂output: the input's (through the query only; the keys'
+    /// and values' are returned apart, for self attention the caller maps them too), and the probabilities'.
+    func backward(_ gradient: Tensor, trace: AttentionTrace) -> AttentionGradients {
+        let context = backend.linearInputGradient(gradient, weight: output.weight)
+        let probabilities = backend.attentionProbabilityGradient(
+            contextGradient: context, value: trace.values, heads: heads, headScale: headScale)
+        let values = backend.attentionTransposedContext(
+            trace.probabilities, rows: context, heads: heads, headScale: headScale)
+        let scores = backend.softmaxGradient(probabilities, probabilities: trace.probabilities)
+        // The query is scaled after its projection: ∂/∂(projection) = scale · ∂/∂(scaled query).
+        let projectedQuery = backend.attentionContext(
+            probabilities: scores, value: trace.keys, heads: heads, headScale: unitHeadScale)
+        backend.scaleInPlace(projectedQuery, by: scale)
+        let keys = backend.attentionTransposedContext(scores, rows: trace.query, heads: heads, headScale: nil)
+        return AttentionGradients(
+            query: backend.linearInputGradient(projectedQuery, weight: query.weight), keys: keys, values: values,
+            probabilities: probabilities)
+    }
+
+    /// The input gradient of keys and values computed from one tensor (`keysAndValues`).
+    func keysAndValuesBackward(keys: Tensor, values: Tensor) -> Tensor {
+        backend.add(
+            backend.linearInputGradient(keys, weight: key.weight),
+            backend.linearInputGradient(values, weight: value.weight))
+    }
+
+    private var unitHeadScale: Tensor { backend.makeTensor(shape: [heads], values: Array(repeating: 1, count: heads)) }
+}
+
+/// What the backward pass of one attention reads: the scaled query, keys, values and probabilities.
+struct AttentionTrace {
+    let query: Tensor
+    let keys: Tensor
+    let values: Tensor
+    let probabilities: Tensor
+}
+
+/// ∂y/∂ of an attention's inputs: the input through the query, the keys and values (before their projection's
+/// input gradient), and the probabilities `[H, T, S]` (the relevance rules' ∇A).
+struct AttentionGradients {
+    let query: Tensor
+    let keys: Tensor
+    let values: Tensor
+    let probabilities: Tensor
 }

@@ -105,10 +105,18 @@ public final class OFAModel: @unchecked Sendable {
         answerTokens: [Int], attention: AttentionRequest? = nil,
         probe: ForwardProbe? = nil
     ) throws -> Classification {
+        try classify(
+            image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens,
+            recorder: attention.map { AttentionRecorder($0) }, probe: probe)
+    }
+
+    func classify(
+        image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
+        recorder: AttentionRecorder?, probe: ForwardProbe?
+    ) throws -> Classification {
         try validate(tokens: sourceTokens, name: "source")
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
-        let recorder = attention.map(AttentionRecorder.init)
         let encoded = encoder(image: image, tokens: sourceTokens, recorder: recorder, probe: probe)
         let logits = decoder(tokens: decoderTokens, encoder: encoded, recorder: recorder, probe: probe)
         let scores = backend.read(logits)
@@ -117,7 +125,7 @@ public final class OFAModel: @unchecked Sendable {
         return Classification(probabilities: probabilities, attention: recorder?.maps ?? [], geometry: geometry)
     }
 
-    private func validate(tokens: [Int], name: String) throws {
+    func validate(tokens: [Int], name: String) throws {
         guard !tokens.isEmpty else { throw InputError.emptySequence(name) }
         guard tokens.count <= configuration.maximumPositions else {
             throw InputError.sequenceTooLong(name, length: tokens.count, limit: configuration.maximumPositions)
@@ -143,6 +151,7 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     case emptySequence(String)
     case sequenceTooLong(String, length: Int, limit: Int)
     case tokenOutOfRange(String, token: Int, vocabularySize: Int)
+    case targetOutOfRange(String, answers: Int)
 
     public var description: String {
         switch self {
@@ -151,6 +160,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
             return "the \(name) sequence has \(length) tokens, more than the model's \(limit) positions"
         case .tokenOutOfRange(let name, let token, let size):
             return "\(name) token \(token) is outside the vocabulary of \(size)"
+        case .targetOutOfRange(let target, let answers):
+            return "relevance target \(target) is not one of the \(answers) answers"
         }
     }
 }

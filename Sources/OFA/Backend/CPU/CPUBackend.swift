@@ -1,4 +1,5 @@
-// The CPU backend: OpenBLAS sgemm for matrix work, plain loops for the rest. The only file that imports COpenBLAS.
+// The CPU backend: OpenBLAS sgemm for matrix work, plain loops for the rest. The only file that imports COpenBLAS
+// (CPUBackend+Gradients.swift calls sgemm through `gemm`).
 import COpenBLAS
 import Foundation
 
@@ -22,7 +23,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return DeviceBuffer(address: pool.take(bytes), byteCount: bytes) { pool.give($0, bytes: bytes) }
     }
 
-    private func empty(_ shape: [Int]) -> Tensor {
+    func empty(_ shape: [Int]) -> Tensor {
         Tensor(shape: shape, buffer: allocate(shape.reduce(1, *)))
     }
 
@@ -105,6 +106,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 Int32(width))
         }
         return output
+    }
+
+    /// Row-major sgemm: `c = alpha · op(a) · op(b) + beta · c`, op transposing where asked; m × n result, k inner.
+    func gemm(
+        transposingA: Bool, transposingB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, beta: Float,
+        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transposingA ? CblasTrans : CblasNoTrans, transposingB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     // MARK: Convolution
@@ -372,7 +384,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Threads
 
     /// Splits `count` items of `cost` elements each over the backend's threads when there is enough work.
-    private func parallel(_ count: Int, cost: Int, _ body: (Range<Int>) -> Void) {
+    func parallel(_ count: Int, cost: Int, _ body: (Range<Int>) -> Void) {
         let workers = threads == 1 || count * cost < 65_536 ? 1 : min(threads, count)
         if workers <= 1 {
             body(0..<count)
@@ -422,7 +434,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
     }
 
-    private func apply(_ activation: Activation, _ line: UnsafeMutablePointer<Float>, _ count: Int) {
+    func apply(_ activation: Activation, _ line: UnsafeMutablePointer<Float>, _ count: Int) {
         switch activation {
         case .none: break
         case .relu: for j in 0..<count { line[j] = max(line[j], 0) }
@@ -432,8 +444,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 }
 
 extension Tensor {
-    /// Host pointer to the elements; valid for CPU-backend tensors only.
-    fileprivate var floats: UnsafeMutablePointer<Float> {
+    /// Host pointer to the elements; valid for CPU-backend tensors only, used by the CPU backend's files only.
+    var floats: UnsafeMutablePointer<Float> {
         buffer.address.assumingMemoryBound(to: Float.self)
     }
 

@@ -1,0 +1,189 @@
+// The CPU backend's gradient kernels (input gradients only) and the relevance rules' matrix steps; sgemm through
+// `gemm`, loops for the rest. Sums of a row accumulate in Double.
+import Foundation
+
+extension CPUBackend {
+    public func activate(_ input: Tensor, _ activation: Activation) -> Tensor {
+        let output = copy(input)
+        let width = input.shape.last ?? 1
+        let rows = input.count / max(width, 1)
+        parallel(rows, cost: width) { range in
+            for row in range { apply(activation, output.floats + row * width, width) }
+        }
+        return output
+    }
+
+    public func linearInputGradient(_ gradient: Tensor, weight: Tensor) -> Tensor {
+        let outputs = weight.shape[0]
+        let inputs = weight.shape[1]
+        precondition(gradient.shape.last == outputs, "linear gradient \(gradient.shape) vs weight \(weight.shape)")
+        let rows = gradient.count / outputs
+        let result = empty(Array(gradient.shape.dropLast()) + [inputs])
+        gemm(
+            transposingA: false, transposingB: false, m: rows, n: inputs, k: outputs, alpha: 1,
+            gradient.floats, outputs, weight.floats, inputs, beta: 0, result.floats, inputs)
+        return result
+    }
+
+    public func activationGradient(_ gradient: Tensor, preActivation: Tensor, activation: Activation) -> Tensor {
+        precondition(gradient.count == preActivation.count, "activation gradient \(gradient.shape)")
+        let result = copy(gradient)
+        let g = result.floats
+        let x = preActivation.floats
+        switch activation {
+        case .none: break
+        case .relu: for i in 0..<result.count where x[i] <= 0 { g[i] = 0 }
+        case .gelu:
+            // d/dx x·Φ(x) = Φ(x) + x·φ(x), exact (erf) GELU as torch's backward.
+            let chunk = 16_384
+            parallel((result.count + chunk - 1) / chunk, cost: chunk) { range in
+                for i in (range.lowerBound * chunk)..<min(result.count, range.upperBound * chunk) {
+                    let value = Double(x[i])
+                    let cumulative = 0.5 * (1 + Foundation.erf(value * 0.707_106_781_186_547_5))
+                    let density = Foundation.exp(-0.5 * value * value) * 0.398_942_280_401_432_7
+                    g[i] = Float(Double(g[i]) * (cumulative + value * density))
+                }
+            }
+        }
+        return result
+    }
+
+    public func layerNormGradient(_ gradient: Tensor, input: Tensor, weight: Tensor, epsilon: Float) -> Tensor {
+        let width = input.shape.last!
+        precondition(gradient.count == input.count && weight.count == width, "layer norm gradient shapes")
+        let rows = input.count / width
+        let result = empty(input.shape)
+        let gain = weight.floats
+        parallel(rows, cost: width) { range in
+            for row in range {
+                let x = input.floats + row * width
+                let g = gradient.floats + row * width
+                let out = result.floats + row * width
+                var sum = 0.0
+                for i in 0..<width { sum += Double(x[i]) }
+                let mean = sum / Double(width)
+                var squares = 0.0
+                for i in 0..<width { squares += (Double(x[i]) - mean) * (Double(x[i]) - mean) }
+                let inverse = 1 / (squares / Double(width) + Double(epsilon)).squareRoot()
+                var gradientMean = 0.0
+                var projection = 0.0
+                for i in 0..<width {
+                    let scaled = Double(g[i]) * Double(gain[i])
+                    gradientMean += scaled
+                    projection += scaled * (Double(x[i]) - mean) * inverse
+                }
+                gradientMean /= Double(width)
+                projection /= Double(width)
+                for i in 0..<width {
+                    let normalized = (Double(x[i]) - mean) * inverse
+                    let scaled = Double(g[i]) * Double(gain[i])
+                    out[i] = Float(inverse * (scaled - gradientMean - normalized * projection))
+                }
+            }
+        }
+        return result
+    }
+
+    public func attentionProbabilityGradient(
+        contextGradient: Tensor, value: Tensor, heads: Int, headScale: Tensor
+    ) -> Tensor {
+        let queries = contextGradient.shape[0]
+        let keys = value.shape[0]
+        let width = value.shape[1]
+        let headWidth = width / heads
+        let result = empty([heads, queries, keys])
+        for head in 0..<heads {
+            gemm(
+                transposingA: false, transposingB: true, m: queries, n: keys, k: headWidth,
+                alpha: headScale.floats[head], contextGradient.floats + head * headWidth, width,
+                value.floats + head * headWidth, width, beta: 0, result.floats + head * queries * keys, keys)
+        }
+        return result
+    }
+
+    public func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor {
+        let queries = matrix.shape[1]
+        let keys = matrix.shape[2]
+        let width = rows.shape[1]
+        let headWidth = width / heads
+        precondition(rows.shape[0] == queries, "transposed context: \(matrix.shape) and rows \(rows.shape)")
+        let result = empty([keys, width])
+        for head in 0..<heads {
+            gemm(
+                transposingA: true, transposingB: false, m: keys, n: headWidth, k: queries,
+                alpha: headScale?.floats[head] ?? 1, matrix.floats + head * queries * keys, keys,
+                rows.floats + head * headWidth, width, beta: 0, result.floats + head * headWidth, width)
+        }
+        return result
+    }
+
+    public func softmaxGradient(_ gradient: Tensor, probabilities: Tensor) -> Tensor {
+        precondition(gradient.count == probabilities.count, "softmax gradient shapes")
+        let width = probabilities.shape.last!
+        let rows = probabilities.count / width
+        let result = empty(probabilities.shape)
+        parallel(rows, cost: width) { range in
+            for row in range {
+                let g = gradient.floats + row * width
+                let p = probabilities.floats + row * width
+                let out = result.floats + row * width
+                var dot = 0.0
+                for i in 0..<width { dot += Double(g[i]) * Double(p[i]) }
+                let shift = Float(dot)
+                for i in 0..<width { out[i] = p[i] * (g[i] - shift) }
+            }
+        }
+        return result
+    }
+
+    public func gradientWeightedMean(_ gradient: Tensor, probabilities: Tensor) -> Tensor {
+        precondition(gradient.shape == probabilities.shape && gradient.rank == 3, "weighted mean shapes")
+        let heads = gradient.shape[0]
+        let plane = gradient.shape[1] * gradient.shape[2]
+        let result = zeros(shape: Array(gradient.shape.dropFirst()))
+        let out = result.floats
+        let chunk = 16_384
+        parallel((plane + chunk - 1) / chunk, cost: chunk * heads) { range in
+            let elements = (range.lowerBound * chunk)..<min(plane, range.upperBound * chunk)
+            for head in 0..<heads {
+                let g = gradient.floats + head * plane
+                let p = probabilities.floats + head * plane
+                for i in elements { out[i] += max(g[i] * p[i], 0) }
+            }
+            let inverse = 1 / Float(heads)
+            for i in elements { out[i] *= inverse }
+        }
+        return result
+    }
+
+    public func matrixProduct(_ a: Tensor, _ b: Tensor, transposingA: Bool) -> Tensor {
+        let m = transposingA ? a.shape[1] : a.shape[0]
+        let k = transposingA ? a.shape[0] : a.shape[1]
+        precondition(b.shape[0] == k, "matrix product \(a.shape)\(transposingA ? "ᵀ" : "") · \(b.shape)")
+        let n = b.shape[1]
+        let result = empty([m, n])
+        gemm(
+            transposingA: transposingA, transposingB: false, m: m, n: n, k: k, alpha: 1, a.floats, a.shape[1],
+            b.floats, n, beta: 0, result.floats, n)
+        return result
+    }
+
+    public func residualNormalized(_ relevance: Tensor) -> Tensor {
+        let n = relevance.shape[0]
+        precondition(relevance.shape == [n, n], "residual normalisation needs a square matrix")
+        let result = empty([n, n])
+        for row in 0..<n {
+            let r = relevance.floats + row * n
+            let out = result.floats + row * n
+            var sum: Float = 0
+            for j in 0..<n { sum += r[j] - (j == row ? 1 : 0) }
+            for j in 0..<n { out[j] = (r[j] - (j == row ? 1 : 0)) / sum + (j == row ? 1 : 0) }
+        }
+        return result
+    }
+
+    public func zeroNaNInPlace(_ tensor: Tensor) {
+        let x = tensor.floats
+        for i in 0..<tensor.count where x[i].isNaN { x[i] = 0 }
+    }
+}
