@@ -123,7 +123,8 @@ public final class PipelineEngine: InferenceEngine {
         case let error as InputError:
             switch error {
             case .sequenceTooLong: return .inputTooLarge(error.description)
-            case .emptySequence, .targetOutOfRange: return .invalidInput(error.description)
+            case .emptySequence, .targetOutOfRange, .windowOutsideGrid, .fractionOutOfRange, .mapSizeMismatch:
+                return .invalidInput(error.description)
             case .tokenOutOfRange: return .failed(error.description)
             }
         default:

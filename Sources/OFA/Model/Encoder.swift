@@ -8,6 +8,29 @@ public struct ImageFeatures: @unchecked Sendable {
     /// `[P, d]`: image_pos_ln(embed_image_positions[ids]).
     let positions: Tensor
     public let grid: PatchGrid
+    /// The grid's patches these rows are, row-major, when only some are (nil: all, in order).
+    let kept: [Int]?
+
+    init(patches: Tensor, positions: Tensor, grid: PatchGrid, kept: [Int]? = nil) {
+        self.patches = patches
+        self.positions = positions
+        self.grid = grid
+        self.kept = kept
+    }
+
+    /// Patches in the encoder sequence.
+    var count: Int { kept?.count ?? grid.count }
+
+    /// Only `patches` (grid indices, increasing) of this image, as if the others were padding: the reference masks
+    /// them as keys (−∞ before every softmax that reads the encoder), so they add exactly nothing; leaving them out
+    /// is the same computation on fewer rows. The ResNet does not run again.
+    func keeping(_ patches: [Int], backend: Backend) -> ImageFeatures {
+        precondition(kept == nil && patches.allSatisfy { (0..<grid.count).contains($0) }, "patches of the grid")
+        let indices = backend.makeIndices(shape: [patches.count], values: patches.map(Int32.init))
+        return ImageFeatures(
+            patches: backend.gatherRows(self.patches, indices: indices),
+            positions: backend.gatherRows(positions, indices: indices), grid: grid, kept: patches)
+    }
 
     /// Bytes the two tensors hold.
     public var byteCount: Int {
@@ -162,7 +185,7 @@ struct Encoder {
     private func input(image: ImageFeatures, tokens: [Int], probe: ForwardProbe?) -> EncoderInput {
         let width = configuration.modelDimension
         let heads = configuration.encoderAttentionHeads
-        let patchCount = image.grid.count
+        let patchCount = image.count
         let length = tokens.count
         let tokenIndices = backend.makeIndices(shape: [length], values: tokens.map(Int32.init))
         var text = backend.gatherRows(embedding, indices: tokenIndices)
@@ -194,7 +217,7 @@ struct Encoder {
             shape: [patchCount, patchCount],
             values: PositionBuckets.image(
                 rows: image.grid.rows, columns: image.grid.columns,
-                bucketSize: configuration.imageBucketSize))
+                bucketSize: configuration.imageBucketSize, patches: image.kept))
         let biases = layers.indices.map { index in
             AttentionBias(
                 absolute: absoluteBias,

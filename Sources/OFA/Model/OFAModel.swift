@@ -152,6 +152,9 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     case sequenceTooLong(String, length: Int, limit: Int)
     case tokenOutOfRange(String, token: Int, vocabularySize: Int)
     case targetOutOfRange(String, answers: Int)
+    case windowOutsideGrid(window: Int, grid: PatchGrid)
+    case fractionOutOfRange(Double)
+    case mapSizeMismatch(values: Int, patches: Int)
 
     public var description: String {
         switch self {
@@ -162,6 +165,12 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
             return "\(name) token \(token) is outside the vocabulary of \(size)"
         case .targetOutOfRange(let target, let answers):
             return "relevance target \(target) is not one of the \(answers) answers"
+        case .windowOutsideGrid(let window, let grid):
+            return "an occlusion window of \(window) patches does not fit the \(grid) patch grid"
+        case .fractionOutOfRange(let fraction):
+            return "perturbation fraction \(fraction) is outside 0…1"
+        case .mapSizeMismatch(let values, let patches):
+            return "a map of \(values) values for \(patches) patches"
         }
     }
 }

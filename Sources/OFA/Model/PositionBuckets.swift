@@ -28,16 +28,18 @@ enum PositionBuckets {
         return result
     }
 
-    /// Image: `[P, P]` indices for a rows×columns patch grid laid out in a bucketSize-wide id space.
-    static func image(rows: Int, columns: Int, bucketSize: Int) -> [Int32] {
-        let count = rows * columns
+    /// Image: `[P, P]` indices for a rows×columns patch grid laid out in a bucketSize-wide id space; with
+    /// `patches`, `[K, K]` for those patches only (row-major indices on the grid, in their order).
+    static func image(rows: Int, columns: Int, bucketSize: Int, patches: [Int]? = nil) -> [Int32] {
+        let kept = patches ?? Array(0..<(rows * columns))
+        let count = kept.count
         let span = 2 * bucketSize - 1
         var result = [Int32](repeating: 0, count: count * count)
-        for a in 0..<count {
+        for (i, a) in kept.enumerated() {
             let (ra, ca) = a.quotientAndRemainder(dividingBy: columns)
-            for b in 0..<count {
+            for (j, b) in kept.enumerated() {
                 let (rb, cb) = b.quotientAndRemainder(dividingBy: columns)
-                result[a * count + b] = Int32((ra - rb + bucketSize - 1) * span + (ca - cb + bucketSize - 1))
+                result[i * count + j] = Int32((ra - rb + bucketSize - 1) * span + (ca - cb + bucketSize - 1))
             }
         }
         return result

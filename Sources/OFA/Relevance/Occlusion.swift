@@ -1,0 +1,92 @@
+// Occlusion maps: a window of patches masked at a time (forward passes only; the ResNet ran once), the map the
+// drop in the target that masking each patch caused, averaged over the windows that covered it.
+
+public struct OcclusionSettings: Sendable, Equatable {
+    /// Side of the square window, in patches.
+    public var window: Int
+    /// Step between window positions, in patches.
+    public var stride: Int
+    public var measure: PerturbationMeasure
+
+    public init(window: Int = 3, stride: Int = 3, measure: PerturbationMeasure = .probability) {
+        self.window = window
+        self.stride = stride
+        self.measure = measure
+    }
+
+    /// Window origins along a side of `size` patches: every `stride` from 0, plus `size − window` when the last
+    /// stride leaves patches uncovered, so every patch is in a window.
+    public static func origins(size: Int, window: Int, stride: Int) -> [Int] {
+        guard window <= size, window > 0, stride > 0 else { return [] }
+        var origins = Array(Swift.stride(from: 0, through: size - window, by: stride))
+        if let last = origins.last, last != size - window { origins.append(size - window) }
+        return origins
+    }
+
+    /// Forward passes on a grid: one per window, plus the unmasked one.
+    public func passes(grid: PatchGrid) -> Int {
+        Self.origins(size: grid.rows, window: window, stride: stride).count
+            * Self.origins(size: grid.columns, window: window, stride: stride).count + 1
+    }
+}
+
+public struct OcclusionResult: Sendable {
+    public struct Window: Sendable, Equatable {
+        public let row: Int
+        public let column: Int
+        /// The target with this window masked.
+        public let value: Float
+    }
+
+    /// The target with nothing masked.
+    public let base: Float
+    public let windows: [Window]
+    /// Per patch (row-major): base − the mean over the windows covering it of the masked value.
+    public let map: [Float]
+}
+
+extension OFAModel {
+    public func occlusion(
+        image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
+        target: RelevanceTarget, settings: OcclusionSettings, progress: PerturbationProgress? = nil
+    ) throws -> OcclusionResult {
+        try target.check(answers: answerTokens.count)
+        let grid = image.grid
+        guard settings.window >= 1, settings.window <= min(grid.rows, grid.columns) else {
+            throw InputError.windowOutsideGrid(window: settings.window, grid: grid)
+        }
+        let rows = OcclusionSettings.origins(size: grid.rows, window: settings.window, stride: settings.stride)
+        let columns = OcclusionSettings.origins(size: grid.columns, window: settings.window, stride: settings.stride)
+        let total = rows.count * columns.count + 1
+        func score(_ kept: [Int]?) throws -> Float {
+            target.value(
+                of: try answerScores(
+                    image: image, keptPatches: kept, sourceTokens: sourceTokens, decoderTokens: decoderTokens,
+                    answerTokens: answerTokens), settings.measure)
+        }
+        let base = try score(nil)
+        if let progress, !progress(1, total) { throw PerturbationCancelled(done: 1, total: total) }
+        var windows: [OcclusionResult.Window] = []
+        var drops = [Double](repeating: 0, count: grid.count)
+        var covered = [Int](repeating: 0, count: grid.count)
+        for row in rows {
+            for column in columns {
+                var masked = Set<Int>()
+                for r in row..<(row + settings.window) {
+                    for c in column..<(column + settings.window) { masked.insert(r * grid.columns + c) }
+                }
+                let value = try score((0..<grid.count).filter { !masked.contains($0) })
+                windows.append(.init(row: row, column: column, value: value))
+                for patch in masked {
+                    drops[patch] += Double(base - value)
+                    covered[patch] += 1
+                }
+                if let progress, !progress(windows.count + 1, total) {
+                    throw PerturbationCancelled(done: windows.count + 1, total: total)
+                }
+            }
+        }
+        let map = zip(drops, covered).map { drop, count in count > 0 ? Float(drop / Double(count)) : 0 }
+        return OcclusionResult(base: base, windows: windows, map: map)
+    }
+}

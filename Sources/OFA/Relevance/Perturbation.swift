@@ -1,0 +1,61 @@
+// Forward passes on a perturbed input, for occlusion maps and faithfulness tests: image patches left out of the
+// encoder (the reference's key-padding mask; see ImageFeatures.keeping), the answers scored as in `classify`.
+
+/// The answers' logits at the answer row and their probabilities (restricted softmax), for one pass.
+public struct AnswerScores: Sendable, Equatable {
+    public let logits: [Float]
+    public let probabilities: [Float]
+
+    /// Index of the most probable answer (first on ties).
+    public var best: Int { AnswerScoring.argmax(probabilities) }
+}
+
+/// What a perturbation test reads from a pass: the target answer's probability, or the target's logit value.
+public enum PerturbationMeasure: String, Sendable, CaseIterable {
+    case probability
+    case logit
+}
+
+/// Work that runs many passes stopped because its caller asked (`progress` returned false).
+public struct PerturbationCancelled: Error, CustomStringConvertible {
+    public let done: Int
+    public let total: Int
+
+    public var description: String { "stopped after \(done) of \(total) passes" }
+}
+
+/// Called after each pass with (passes done, passes in all); returning false stops the work.
+public typealias PerturbationProgress = (_ done: Int, _ total: Int) -> Bool
+
+extension RelevanceTarget {
+    /// The target read from one pass.
+    public func value(of scores: AnswerScores, _ measure: PerturbationMeasure) -> Float {
+        switch measure {
+        case .probability: return scores.probabilities[answer]
+        case .logit: return scores.logits[answer] - (contrast.map { scores.logits[$0] } ?? 0)
+        }
+    }
+
+    func check(answers: Int) throws {
+        guard (0..<answers).contains(answer), contrast.map({ (0..<answers).contains($0) }) ?? true else {
+            throw InputError.targetOutOfRange(description, answers: answers)
+        }
+    }
+}
+
+extension OFAModel {
+    /// One forward pass with only `keptPatches` of the image (grid indices, increasing; nil: every patch).
+    public func answerScores(
+        image: ImageFeatures, keptPatches: [Int]? = nil, sourceTokens: [Int], decoderTokens: [Int],
+        answerTokens: [Int]
+    ) throws -> AnswerScores {
+        let input = keptPatches.map { image.keeping($0, backend: backend) } ?? image
+        try validate(tokens: sourceTokens, name: "source")
+        try validate(tokens: decoderTokens, name: "decoder prompt")
+        try validate(tokens: answerTokens, name: "answer")
+        let encoded = encoder(image: input, tokens: sourceTokens, recorder: nil, probe: nil)
+        let scores = backend.read(decoder(tokens: decoderTokens, encoder: encoded, recorder: nil, probe: nil))
+        let logits = answerTokens.map { scores[$0] }
+        return AnswerScores(logits: logits, probabilities: AnswerScoring.probabilities(logits: logits))
+    }
+}
