@@ -118,7 +118,8 @@ let package = Package(
         .testTarget(
             name: "OFAServerTests",
             dependencies: [
-                "OFAServer", "OFAWire", "OFAPipeline", "OFA", "ImageIO", "Visualize", "FixtureSupport",
+                "OFAServer", "OFAWire", "OFAPipeline", "OFAPreprocessing", "OFA", "ImageIO", "Visualize",
+                "FixtureSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -37,34 +37,49 @@ public struct Explainer: Sendable {
     }
 
     /// A render's or stats request's maps with their statistics and (unless the plan is for stats) the output file.
-    /// `imageBytes` are decoded again for drawing, within `pixelLimit`.
-    public func explain(image: PreparedImageFeatures, imageBytes: [UInt8], plan: RenderPlan, pixelLimit: Int) throws
-        -> Explanation
-    {
+    /// `imageBytes` are decoded again for drawing, within `pixelLimit`. Work of many passes (occlusion, the
+    /// faithfulness test) answers to `budget`.
+    public func explain(
+        image: PreparedImageFeatures, imageBytes: [UInt8], plan: RenderPlan, pixelLimit: Int,
+        budget: WorkBudget = .unlimited
+    ) throws -> Explanation {
         let clock = ContinuousClock()
         let start = clock.now
         let text = try pipeline.prepareText(hypothesis: plan.hypothesis, premise: plan.premise)
-        let tokens: TokenSelection
-        if let token = plan.settings.token {
-            guard token < text.sourceIDs.count else {
-                throw ParameterError(
-                    "token", "\(token) is out of range: this prompt has \(text.sourceIDs.count) source tokens (0 = bos)"
-                )
+        let prediction: Prediction
+        let maps: ExplanationMaps
+        var tokenRelevance: [TokenRelevance]?
+        var request = AttentionRequest(kinds: [])
+        if plan.settings.source.isAttention {
+            let tokens: TokenSelection
+            if let token = plan.settings.token {
+                guard token < text.sourceIDs.count else {
+                    throw ParameterError(
+                        "token",
+                        "\(token) is out of range: this prompt has \(text.sourceIDs.count) source tokens (0 = bos)")
+                }
+                tokens = .token(token)
+            } else {
+                // The hypothesis's own tokens; every prompt token when none survived max_src_length.
+                let span = text.hypothesisTokens.isEmpty ? 1..<max(1, text.sourceIDs.count - 1) : text.hypothesisTokens
+                tokens = .mean(Array(span))
             }
-            tokens = .token(token)
+            request = plan.recording(sourceRows: tokens.indices.map { image.grid.count + $0 })
+            let result = try pipeline.predict(image: image, text: text, attention: request)
+            prediction = Prediction(result, hypothesis: plan.hypothesis)
+            maps = try ExplanationMaps(result, plan: plan, tokens: tokens)
         } else {
-            // The hypothesis's own tokens; every prompt token when none survived max_src_length.
-            let span = text.hypothesisTokens.isEmpty ? 1..<max(1, text.sourceIDs.count - 1) : text.hypothesisTokens
-            tokens = .mean(Array(span))
+            let answer = try answerMap(image: image, text: text, plan: plan, budget: budget)
+            prediction = Prediction(
+                probabilities: answer.probabilities, answers: plan.answers, hypothesis: plan.hypothesis)
+            maps = try ExplanationMaps(single: answer.values, grid: image.grid, method: answer.method, plan: plan)
+            tokenRelevance = answer.tokens
         }
-        let request = plan.recording(sourceRows: tokens.indices.map { image.grid.count + $0 })
-        let result = try pipeline.predict(image: image, text: text, attention: request)
-        let prediction = Prediction(result, hypothesis: plan.hypothesis)
+        let faithfulness = try faithfulnessReport(of: maps, image: image, text: text, plan: plan, budget: budget)
         let forward = clock.now
 
-        let maps = try ExplanationMaps(result, plan: plan, tokens: tokens)
         let statistics = maps.statistics(
-            layers: plan.layers, imageWidth: result.originalWidth, imageHeight: result.originalHeight,
+            layers: plan.layers, imageWidth: image.originalWidth, imageHeight: image.originalHeight,
             focusThreshold: plan.settings.focusThreshold, topK: plan.settings.topK)
         var output: RenderedOutput?
         var method = maps.method(drawnWith: nil, sharedScale: false, averaged: false)
@@ -79,7 +94,8 @@ public struct Explainer: Sendable {
         return Explanation(
             prediction: prediction, layers: plan.layers, method: method, statistics: statistics, output: output,
             patchGrid: PatchGridSize(rows: maps.grid.rows, cols: maps.grid.columns),
-            imageWidth: result.originalWidth, imageHeight: result.originalHeight, recording: request,
+            imageWidth: image.originalWidth, imageHeight: image.originalHeight, recording: request,
+            faithfulness: faithfulness, tokens: tokenRelevance,
             modelSeconds: Self.seconds(forward - start), renderSeconds: Self.seconds(clock.now - forward))
     }
 
@@ -103,8 +119,12 @@ public struct Explanation: Sendable {
     /// The upright original image's size.
     public let imageWidth: Int
     public let imageHeight: Int
-    /// What the one forward pass recorded: only what the maps read.
+    /// What the one forward pass recorded: only what the maps read (nothing for relevance and occlusion).
     public let recording: AttentionRequest
+    /// The map's perturbation test, when asked for.
+    public let faithfulness: FaithfulnessReport?
+    /// Source relevance: each source token's share.
+    public let tokens: [TokenRelevance]?
     /// Text, forward pass; maps, statistics and drawing.
     public let modelSeconds: Double
     public let renderSeconds: Double

@@ -34,6 +34,8 @@ struct ExplanationMaps {
                         try recorded(.encoder, layer), grid: grid, tokens: tokens, heads: plan.heads,
                         renormalize: true))
             }
+        case .relevance, .occlusion:
+            throw ExplanationError.notRecorded("\(plan.settings.source.rawValue) maps come from their own passes")
         case .rollout:
             let encoder = result.attention.filter { $0.kind == .encoder }.sorted { $0.layer < $1.layer }
             let rollout = try AttentionRollout(
@@ -46,6 +48,13 @@ struct ExplanationMaps {
             }
         }
         self.maps = maps.map { HeatmapOverlay.prepare($0, options: plan.options) }
+        self.grid = grid
+    }
+
+    /// One map of the whole model (relevance, occlusion), processed as the plan asks.
+    init(single values: [Float], grid: PatchGrid, method: MapMethod, plan: RenderPlan) throws {
+        let map = try Heatmap(grid: grid, values: values, method: method)
+        maps = [HeatmapOverlay.prepare(map, options: plan.options)]
         self.grid = grid
     }
 

@@ -15,6 +15,10 @@ public struct RenderPlan: Sendable {
     public let rolloutFusion: HeadFusion
     /// `forStats`: statistics only, nothing drawn.
     public let forStats: Bool
+    /// relevance, occlusion, faithfulness: what is explained (nil: the predicted answer).
+    public let target: RelevanceTarget?
+    /// The model's answers, for naming targets.
+    public let answers: [String]
 
     public init(_ params: RenderParams, model: ModelShape, forStats: Bool) throws {
         let settings = try RenderSettings(params)
@@ -23,9 +27,26 @@ public struct RenderPlan: Sendable {
         premise = params.premise
         self.forStats = forStats
         let part = settings.source.part
-        layers = try settings.resolvedLayers(count: model.layers(of: part), forStats: forStats)
+        // relevance and occlusion are one map of the whole model, listed as the last decoder layer's.
+        layers =
+            settings.source.isAttention
+            ? try settings.resolvedLayers(count: model.layers(of: part), forStats: forStats)
+            : [model.layers(of: .decoder) - 1]
         heads = Self.fusion(try settings.heads.checked(count: model.heads(of: part), part: part))
         rolloutFusion = Self.fusion(.fusion(settings.fusion))
+        answers = model.answers
+        target = try settings.target.map { try Self.target($0, answers: model.answers) }
+    }
+
+    /// A target by name, or a ParameterError naming "target".
+    public static func target(_ name: String, answers: [String]) throws -> RelevanceTarget {
+        guard let target = RelevanceTarget(name, answers: answers) else {
+            throw ParameterError(
+                "target",
+                "\"\(name)\" is not one of this model's answers (\(answers.joined(separator: ", "))), two of them "
+                    + "joined by \"-\" (a contrast), or \"predicted\"")
+        }
+        return target
     }
 
     /// How maps are drawn, from the settings.
@@ -42,6 +63,7 @@ public struct RenderPlan: Sendable {
         case .cross: return AttentionRequest(kinds: [.cross], layers: Set(layers), rows: [-1])
         case .encoder: return AttentionRequest(kinds: [.encoder], layers: Set(layers), rows: sourceRows)
         case .rollout: return AttentionRequest(kinds: [.encoder, .cross])
+        case .relevance, .occlusion: return AttentionRequest(kinds: [])
         }
     }
 

@@ -82,7 +82,7 @@ public final class VisualEntailmentPipeline: Sendable {
     ) throws -> EntailmentResult {
         guard image.model === model else { throw PipelineError.imageFromAnotherModel }
         let clock = ContinuousClock()
-        let decoderTokens = model.task.promptType == .previousOutput ? text.decoderIDs : [tokenizer.bosID]
+        let decoderTokens = self.decoderTokens(for: text)
         let tokenized = clock.now
         let classification = try model.classify(
             image: image.features, sourceTokens: text.sourceIDs, decoderTokens: decoderTokens,
@@ -123,7 +123,13 @@ public final class VisualEntailmentPipeline: Sendable {
         if hypothesis.allSatisfy(\.isWhitespace) { throw PipelineError.emptyHypothesis }
     }
 
-    private func strings(_ ids: [Int]) -> [String] {
+    /// The decoder prompt for a prepared text: the source without its eos (prompt_type prev_output), else bos.
+    public func decoderTokens(for text: PreparedText) -> [Int] {
+        model.task.promptType == .previousOutput ? text.decoderIDs : [tokenizer.bosID]
+    }
+
+    /// The text of each token id.
+    public func strings(_ ids: [Int]) -> [String] {
         ids.map { tokenDecoder.text(of: $0) ?? "<\($0)>" }
     }
 

@@ -81,9 +81,12 @@ public protocol InferenceEngine: Sendable {
     /// its layers' order.
     func attention(image: EngineImage, hypothesis: String, premise: String?, selection: AttentionSelection)
         throws -> (Prediction, [AttentionMap])
-    /// render and stats: one forward pass, the maps, statistics and (unless the plan is for stats) the file.
-    /// `imageBytes` are the image's file, for drawing on.
-    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation
+    /// render and stats: the maps (one forward pass for attention, more for relevance, occlusion and the
+    /// faithfulness test), statistics and (unless the plan is for stats) the file. `imageBytes` are the image's file,
+    /// for drawing on; work of many passes answers to `budget`.
+    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan, budget: WorkBudget) throws -> Explanation
+    /// The relevance method: relevance of the image patches and tokens for each target.
+    func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance])
 }
 
 extension InferenceEngine {
@@ -91,8 +94,15 @@ extension InferenceEngine {
     public var model: ModelShape? { describe().model }
 
     /// Engines without raw attention (test doubles) refuse render and stats.
-    public func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation {
+    public func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan, budget: WorkBudget) throws
+        -> Explanation
+    {
         throw EngineError.unavailable("this engine does not record attention for maps")
+    }
+
+    /// Engines without the model's gradients (test doubles) refuse relevance.
+    public func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance]) {
+        throw EngineError.unavailable("this engine computes no relevance")
     }
 }
 

@@ -69,11 +69,19 @@ public final class PipelineEngine: InferenceEngine {
         }
     }
 
-    public func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation {
+    public func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan, budget: WorkBudget) throws
+        -> Explanation
+    {
         let features = try Self.features(of: image)
         return try Self.mappingErrors {
-            try explainer.explain(image: features, imageBytes: imageBytes, plan: plan, pixelLimit: pixelLimit)
+            try explainer.explain(
+                image: features, imageBytes: imageBytes, plan: plan, pixelLimit: pixelLimit, budget: budget)
         }
+    }
+
+    public func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance]) {
+        let features = try Self.features(of: image)
+        return try Self.mappingErrors { try explainer.relevance(image: features, params: params) }
     }
 
     private static func features(of image: EngineImage) throws -> PreparedImageFeatures {
@@ -101,7 +109,8 @@ public final class PipelineEngine: InferenceEngine {
         case let error as ExplanationError:
             switch error {
             case .selectionOutOfRange: return .selectionOutOfRange(error.description)
-            case .notRecorded: return .failed(error.description)
+            case .notRecorded, .cancelled: return .failed(error.description)
+            case .timedOut: return .timedOut(error.description)
             }
         case let error as ImageError:
             switch error {

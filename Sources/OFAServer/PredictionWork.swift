@@ -12,6 +12,7 @@ final class PredictionWork: @unchecked Sendable {
         case attention(AttentionParams)
         case render(ImageInput, RenderPlan)
         case stats(ImageInput, RenderPlan)
+        case relevance(ImageInput, RelevanceParams)
     }
 
     let configuration: DaemonConfiguration
@@ -47,6 +48,21 @@ final class PredictionWork: @unchecked Sendable {
                 try checkTexts([plan.hypothesis] + [plan.premise].compactMap { $0 })
                 if plan.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
                 return .success(request.method == Method.render ? .render(image, plan) : .stats(image, plan))
+            } else if request.method == Method.relevance {
+                let relevance = try params.decodeParameters(RelevanceParams.self)
+                guard let model = engine.model else {
+                    throw Self.rpcError(.unavailable("this engine computes no relevance"))
+                }
+                guard let image = relevance.imageInput else {
+                    throw invalid("give the image as exactly one of \"image\" ({\"data\"} or {\"path\"}) and \"path\"")
+                }
+                for name in relevance.targets ?? [] where name != "predicted" {
+                    _ = try RenderPlan.target(name, answers: model.answers)
+                }
+                try checkImage(image)
+                try checkTexts([relevance.hypothesis] + [relevance.premise].compactMap { $0 })
+                if relevance.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
+                return .success(.relevance(image, relevance))
             } else if request.method == Method.predict {
                 let predict = try params.decodeParameters(PredictParams.self)
                 try checkImage(predict.image)
@@ -123,9 +139,10 @@ final class PredictionWork: @unchecked Sendable {
     // MARK: running (on a worker thread)
 
     /// `deadline` (monotonic nanoseconds) is the request's: image decoding stops there.
-    func run(_ task: Task, engine: any InferenceEngine, queuedAt: UInt64, startedAt: UInt64, deadline: UInt64)
-        -> JobResult
-    {
+    func run(
+        _ task: Task, engine: any InferenceEngine, queuedAt: UInt64, startedAt: UInt64, deadline: UInt64,
+        isWithdrawn: @escaping @Sendable () -> Bool = { false }
+    ) -> JobResult {
         var timings = Timings(queueMs: Double(startedAt - queuedAt) / 1e6)
         do {
             let value: JSONValue
@@ -147,7 +164,20 @@ final class PredictionWork: @unchecked Sendable {
                 timings.totalMs = milliseconds(since: queuedAt)
                 value = try JSONValue(encoding: AttentionResult(prediction: prediction, maps: maps, timings: timings))
             case .render(let image, let plan), .stats(let image, let plan):
-                value = try render(image, plan, engine: engine, queuedAt: queuedAt, deadline: deadline, &timings)
+                let budget = WorkBudget(
+                    deadline: .now + .nanoseconds(Int64(bitPattern: deadline &- monotonicNanoseconds())),
+                    isCancelled: isWithdrawn)
+                value = try render(
+                    image, plan, engine: engine, queuedAt: queuedAt, deadline: deadline, budget: budget, &timings)
+            case .relevance(let image, let params):
+                let bytes = try loadImage(image)
+                let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), deadline: deadline, &timings)
+                let modelStart = monotonicNanoseconds()
+                let (prediction, targets) = try engine.relevance(image: prepared, params: params)
+                timings.modelMs = milliseconds(since: modelStart)
+                timings.totalMs = milliseconds(since: queuedAt)
+                value = try JSONValue(
+                    encoding: RelevanceMethodResult(prediction: prediction, targets: targets, timings: timings))
             }
             return .success(value)
         } catch let error as RPCError {

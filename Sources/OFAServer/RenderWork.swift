@@ -7,11 +7,11 @@ import OFAWire
 extension PredictionWork {
     func render(
         _ image: ImageInput, _ plan: RenderPlan, engine: any InferenceEngine, queuedAt: UInt64, deadline: UInt64,
-        _ timings: inout Timings
+        budget: WorkBudget, _ timings: inout Timings
     ) throws -> JSONValue {
         let bytes = try loadImage(image)
         let prepared = try prepare(engine, bytes, key: imageKey(engine, bytes), deadline: deadline, &timings)
-        let explanation = try engine.explain(image: prepared, imageBytes: bytes, plan: plan)
+        let explanation = try engine.explain(image: prepared, imageBytes: bytes, plan: plan, budget: budget)
         timings.modelMs = explanation.modelSeconds * 1000
         timings.renderMs = explanation.renderSeconds * 1000
         guard let output = explanation.output else {
@@ -20,7 +20,8 @@ extension PredictionWork {
                 encoding: StatsResult(
                     method: explanation.method, prediction: explanation.prediction, patchGrid: explanation.patchGrid,
                     imageWidth: explanation.imageWidth, imageHeight: explanation.imageHeight,
-                    statistics: explanation.statistics, timings: timings))
+                    statistics: explanation.statistics, faithfulness: explanation.faithfulness,
+                    tokens: explanation.tokens, timings: timings))
         }
         // Base64 grows the bytes by a third; the answer must fit the frames clients accept.
         let encodedLength = (output.bytes.count + 2) / 3 * 4
@@ -36,6 +37,7 @@ extension PredictionWork {
             encoding: RenderResult(
                 format: output.format, data: output.bytes, width: output.width, height: output.height,
                 frames: output.frames, layers: explanation.layers, method: explanation.method,
-                prediction: explanation.prediction, statistics: explanation.statistics, timings: timings))
+                prediction: explanation.prediction, statistics: explanation.statistics,
+                faithfulness: explanation.faithfulness, tokens: explanation.tokens, timings: timings))
     }
 }

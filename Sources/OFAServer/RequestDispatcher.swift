@@ -98,7 +98,8 @@ public final class RequestDispatcher: @unchecked Sendable {
         case Method.status: answer(status())
         case Method.metrics:
             answer(.success((try? JSONValue(encoding: MetricsResult(text: prometheusText()))) ?? .null))
-        case Method.predict, Method.attention, Method.render, Method.stats: return enqueue(request, answer: answer)
+        case Method.predict, Method.attention, Method.render, Method.stats, Method.relevance:
+            return enqueue(request, answer: answer)
         default:
             answer(
                 .failure(
@@ -132,12 +133,17 @@ public final class RequestDispatcher: @unchecked Sendable {
             task = validated
         }
         let queuedAt = monotonicNanoseconds()
+        // The work asks its job whether it was withdrawn (timed out, or its client went away) between passes.
+        let handle = JobHandle()
         let job = Job(
             timeoutSeconds: configuration.requestTimeoutSeconds,
             work: { [work] startedAt, deadline in
-                work.run(task, engine: engine, queuedAt: queuedAt, startedAt: startedAt, deadline: deadline)
+                work.run(
+                    task, engine: engine, queuedAt: queuedAt, startedAt: startedAt, deadline: deadline,
+                    isWithdrawn: { handle.job?.isFinished ?? true })
             },
             completion: answer)
+        handle.job = job
         switch queue.submit(job) {
         case .accepted:
             let timeout = configuration.requestTimeoutSeconds
@@ -200,4 +206,9 @@ public final class RequestDispatcher: @unchecked Sendable {
             ],
             caches: [("image", work.imageCache.statistics), ("result", work.resultCache.statistics)])
     }
+}
+
+/// A weak reference to the job a work closure belongs to (the job owns the closure).
+private final class JobHandle: @unchecked Sendable {
+    weak var job: Job?
 }

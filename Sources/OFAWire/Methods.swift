@@ -9,7 +9,8 @@ public enum Method {
     public static let metrics = "metrics"
     public static let render = "render"
     public static let stats = "stats"
-    public static let all = [health, status, predict, attention, render, stats, metrics]
+    public static let relevance = "relevance"
+    public static let all = [health, status, predict, attention, render, stats, relevance, metrics]
 }
 
 /// The image of a request: bytes (base64 in JSON) or a path under one of the daemon's allowed roots.

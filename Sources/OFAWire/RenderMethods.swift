@@ -15,6 +15,11 @@ public struct RenderParams: Codable, Sendable, Equatable {
     public var token: Int?
     public var discardRatio: Double?
     public var fusion: String?
+    public var target: String?
+    public var window: Int?
+    public var stride: Int?
+    public var measure: String?
+    public var faithfulness: String?
     public var layers: LayerChoice?
     public var heads: HeadChoice?
     public var colormap: String?
@@ -37,7 +42,8 @@ public struct RenderParams: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, path, hypothesis, premise, output, source, token, fusion, layers, heads, colormap, alpha
+        case image, path, hypothesis, premise, output, source, token, fusion, target, window, stride, measure
+        case faithfulness, layers, heads, colormap, alpha
         case smoothing, temperature, colorbar, columns, loop
         case discardRatio = "discard_ratio"
         case maxSide = "max_side"
@@ -146,11 +152,16 @@ public struct RenderResult: Codable, Sendable, Equatable {
     public var prediction: Prediction
     /// One entry per layer drawn, in order.
     public var statistics: [LayerStatistics]
+    /// With `faithfulness` fast or full: the map's perturbation test.
+    public var faithfulness: FaithfulnessReport?
+    /// Source relevance: each source token's share of the answer row.
+    public var tokens: [TokenRelevance]?
     public var timings: Timings
 
     public init(
         format: String, data: [UInt8], width: Int, height: Int, frames: Int?, layers: [Int], method: MapMethodInfo,
-        prediction: Prediction, statistics: [LayerStatistics], timings: Timings
+        prediction: Prediction, statistics: [LayerStatistics], faithfulness: FaithfulnessReport? = nil,
+        tokens: [TokenRelevance]? = nil, timings: Timings
     ) {
         self.format = format
         self.data = BinaryBytes(data)
@@ -161,6 +172,8 @@ public struct RenderResult: Codable, Sendable, Equatable {
         self.method = method
         self.prediction = prediction
         self.statistics = statistics
+        self.faithfulness = faithfulness
+        self.tokens = tokens
         self.timings = timings
     }
 }
@@ -173,11 +186,14 @@ public struct StatsResult: Codable, Sendable, Equatable {
     public var imageWidth: Int
     public var imageHeight: Int
     public var statistics: [LayerStatistics]
+    public var faithfulness: FaithfulnessReport?
+    public var tokens: [TokenRelevance]?
     public var timings: Timings
 
     public init(
         method: MapMethodInfo, prediction: Prediction, patchGrid: PatchGridSize, imageWidth: Int, imageHeight: Int,
-        statistics: [LayerStatistics], timings: Timings
+        statistics: [LayerStatistics], faithfulness: FaithfulnessReport? = nil, tokens: [TokenRelevance]? = nil,
+        timings: Timings
     ) {
         self.method = method
         self.prediction = prediction
@@ -185,11 +201,13 @@ public struct StatsResult: Codable, Sendable, Equatable {
         self.imageWidth = imageWidth
         self.imageHeight = imageHeight
         self.statistics = statistics
+        self.faithfulness = faithfulness
+        self.tokens = tokens
         self.timings = timings
     }
 
     enum CodingKeys: String, CodingKey {
-        case method, prediction, statistics, timings
+        case method, prediction, statistics, faithfulness, tokens, timings
         case patchGrid = "patch_grid"
         case imageWidth = "image_width"
         case imageHeight = "image_height"

@@ -36,6 +36,10 @@ struct MapSelection: ParsableArguments {
     @Option(help: help(.discardRatio)) var discardRatio: Double?
     @Option(help: help(.smoothing)) var smoothing: Double?
     @Option(help: help(.temperature)) var temperature: Double?
+    @Option(help: help(.target)) var target: String?
+    @Option(help: help(.window)) var window: Int?
+    @Option(help: help(.stride)) var stride: Int?
+    @Option(help: help(.measure)) var measure: String?
 
     func validate() throws {
         if let layers, LayerChoice(text: layers) == nil {
@@ -58,6 +62,10 @@ struct MapSelection: ParsableArguments {
         params.discardRatio = discardRatio
         params.smoothing = smoothing
         params.temperature = temperature
+        params.target = target
+        params.window = window
+        params.stride = stride
+        params.measure = measure
     }
 }
 

@@ -19,7 +19,7 @@ struct OFACtl: ParsableCommand {
               64  wrong usage
             """,
         subcommands: [
-            Predict.self, Attention.self, Heatmap.self, Grid.self, Animate.self, Stats.self, Status.self, Health.self,
-            Metrics.self, Call.self, Batch.self,
+            Predict.self, Attention.self, Heatmap.self, Grid.self, Animate.self, Stats.self, Relevance.self,
+            Faithfulness.self, Status.self, Health.self, Metrics.self, Call.self, Batch.self,
         ])
 }

@@ -13,12 +13,14 @@ struct Stats: ParsableCommand {
     @OptionGroup var selection: MapSelection
     @Option(help: help(.focusThreshold)) var focusThreshold: Double?
     @Option(help: help(.topK)) var topK: Int?
+    @Option(help: help(.faithfulness)) var faithfulness: String?
 
     func run() throws {
         var params = input.params()
         selection.apply(to: &params)
         params.focusThreshold = focusThreshold
         params.topK = topK
+        params.faithfulness = faithfulness
         try checked(params)
         let value = connection.call(Method.stats, params: try JSONValue(encoding: params))
         if connection.json { return printJSON(value) }
@@ -29,6 +31,8 @@ struct Stats: ParsableCommand {
             "image \(result.imageWidth)×\(result.imageHeight), patch grid \(result.patchGrid.rows)×\(result.patchGrid.cols)"
         )
         print(Self.table(result.statistics))
+        if let tokens = result.tokens { print(Relevance.tokenLine(tokens)) }
+        if let report = result.faithfulness { print(Faithfulness.table(report)) }
     }
 
     static func table(_ statistics: [LayerStatistics]) -> String {

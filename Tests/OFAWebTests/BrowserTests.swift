@@ -103,6 +103,31 @@ final class BrowserTests: XCTestCase {
                       return !i.hidden && i.naturalWidth > 0 && i.src.startsWith('data:image/gif'); })()
                     """), "the animation is shown")
             try browser.click(".tabs button[data-view='overlay']")
+
+            // Relevance with its faithfulness test: the words shaded, the two curves drawn, from the daemon.
+            try browser.script(
+                """
+                const s = document.getElementById('source'); s.value = 'relevance';
+                s.dispatchEvent(new Event('change'));
+                const f = document.getElementById('faithfulness'); f.checked = true;
+                f.dispatchEvent(new Event('change'));
+                """)
+            XCTAssertTrue(
+                browser.waitFor(
+                    """
+                    !document.getElementById('tokens-panel').hidden
+                      && document.querySelectorAll('#tokens .token').length > 0
+                      && !document.getElementById('faithfulness-panel').hidden
+                      && document.getElementById('faithfulness-text').textContent.includes('area')
+                    """), "relevance tokens and the faithfulness curves are shown")
+            let words =
+                try browser.script(
+                    "return [...document.querySelectorAll('#tokens .token')].map(t => t.textContent).join('')")
+                as? String
+            XCTAssertTrue(words?.contains("birds") ?? false, words ?? "no tokens")
+            XCTAssertEqual(
+                try browser.script("return document.getElementById('target-field').hidden") as? Bool, false,
+                "the target can be chosen")
         }
 
         let directory = ProcessInfo.processInfo.environment["OFA_WEB_SCREENSHOT"]

@@ -84,7 +84,7 @@ final class RoutesTests: XCTestCase {
         let config = try httpRequest(port: web.port, path: "/api/config").json
         XCTAssertEqual(config["max_upload_bytes"] as? Int, 4096)
         XCTAssertEqual(config["max_text_length"] as? Int, 77)
-        XCTAssertEqual(config["sources"] as? [String], ["cross", "encoder", "rollout"])
+        XCTAssertEqual(config["sources"] as? [String], ["cross", "encoder", "rollout", "relevance", "occlusion"])
     }
 
     func testStatusReportsADaemonThatIsDownAsData() throws {

@@ -44,15 +44,15 @@ public struct RelevanceResult: Sendable {
 
 extension OFAModel {
     /// Relevance of every target for one image and source sequence (spec §7's one-pass scoring); several targets
-    /// share the forward pass.
+    /// share the forward pass. `includingPredicted`: the predicted answer's target first, unless listed already.
     public func relevance(
         image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
-        targets: [RelevanceTarget], keepingDetail: Bool = false
+        targets requested: [RelevanceTarget], includingPredicted: Bool = false, keepingDetail: Bool = false
     ) throws -> RelevanceResult {
         try validate(tokens: sourceTokens, name: "source")
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
-        if let bad = targets.first(where: { target in
+        if let bad = requested.first(where: { target in
             !answerTokens.indices.contains(target.answer)
                 || target.contrast.map { !answerTokens.indices.contains($0) } ?? false
         }) {
@@ -62,6 +62,8 @@ extension OFAModel {
         let (logits, decoderTrace) = decoder.forward(tokens: decoderTokens, encoder: encoded)
         let scores = backend.read(logits)
         let probabilities = AnswerScoring.probabilities(logits: answerTokens.map { scores[$0] })
+        let predicted = RelevanceTarget(answer: AnswerScoring.argmax(probabilities))
+        let targets = includingPredicted && !requested.contains(predicted) ? [predicted] + requested : requested
         let rules = RelevanceRules(backend: backend)
         let relevances = targets.map { target in
             let weights = target.logitWeights(answerTokens: answerTokens)

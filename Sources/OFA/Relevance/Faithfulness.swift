@@ -19,6 +19,8 @@ public struct FaithfulnessResult: Sendable, Equatable {
     public let negative: FaithfulnessCurve
     /// The unperturbed answer.
     public let answer: Int
+    /// Whose probability the curves follow (the unperturbed answer when none was given).
+    public let target: RelevanceTarget
 }
 
 public enum Faithfulness {
@@ -49,19 +51,25 @@ public enum Faithfulness {
 }
 
 extension OFAModel {
-    /// Both curves for `map` (one value per patch, row-major); 2 · fractions.count forward passes.
+    /// Both curves for `map` (one value per patch, row-major): the unperturbed pass, reused at fraction 0, and one
+    /// pass per other fraction and curve.
     public func faithfulness(
         image: ImageFeatures, map: [Float], sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
-        target: RelevanceTarget, fractions: [Double] = Faithfulness.fullFractions,
+        target requested: RelevanceTarget?, fractions: [Double] = Faithfulness.fullFractions,
         progress: PerturbationProgress? = nil
     ) throws -> FaithfulnessResult {
-        try target.check(answers: answerTokens.count)
+        try requested?.check(answers: answerTokens.count)
         let patches = image.grid.count
         guard map.count == patches else { throw InputError.mapSizeMismatch(values: map.count, patches: patches) }
         if let bad = fractions.first(where: { !(0...1).contains($0) }) { throw InputError.fractionOutOfRange(bad) }
-        let total = 2 * fractions.count
-        var done = 0
-        var unperturbed: Int?
+        let perturbed = fractions.filter { Faithfulness.removedCount($0, patches: patches) > 0 }.count
+        let total = 1 + 2 * perturbed
+        var done = 1
+        // The unperturbed pass first: it names the answer (and the target, when none was given).
+        let unperturbed = try answerScores(
+            image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens)
+        let target = requested ?? RelevanceTarget(answer: unperturbed.best)
+        if let progress, !progress(done, total) { throw PerturbationCancelled(done: done, total: total) }
         func curve(positive: Bool) throws -> FaithfulnessCurve {
             let order = Faithfulness.order(map, positive: positive)
             var removed: [Int] = []
@@ -70,13 +78,16 @@ extension OFAModel {
             for fraction in fractions {
                 let count = Faithfulness.removedCount(fraction, patches: patches)
                 let gone = Set(order.prefix(count))
-                let scores = try answerScores(
-                    image: image, keptPatches: count == 0 ? nil : (0..<patches).filter { !gone.contains($0) },
-                    sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens)
-                if unperturbed == nil, count == 0 { unperturbed = scores.best }
+                let scores =
+                    count == 0
+                    ? unperturbed
+                    : try answerScores(
+                        image: image, keptPatches: (0..<patches).filter { !gone.contains($0) },
+                        sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens)
                 removed.append(count)
                 probabilities.append(scores.probabilities[target.answer])
-                changed.append(scores.best != (unperturbed ?? scores.best))
+                changed.append(scores.best != unperturbed.best)
+                guard count > 0 else { continue }
                 done += 1
                 if let progress, !progress(done, total) { throw PerturbationCancelled(done: done, total: total) }
             }
@@ -84,14 +95,8 @@ extension OFAModel {
                 fractions: fractions, removed: removed, probabilities: probabilities, answerChanged: changed,
                 area: Faithfulness.trapezoid(fractions, probabilities))
         }
-        if !fractions.contains(0) {
-            unperturbed =
-                try answerScores(
-                    image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens
-                ).best
-        }
         let positive = try curve(positive: true)
         let negative = try curve(positive: false)
-        return FaithfulnessResult(positive: positive, negative: negative, answer: unperturbed ?? 0)
+        return FaithfulnessResult(positive: positive, negative: negative, answer: unperturbed.best, target: target)
     }
 }

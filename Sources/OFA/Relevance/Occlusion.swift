@@ -38,7 +38,10 @@ public struct OcclusionResult: Sendable {
         public let value: Float
     }
 
-    /// The target with nothing masked.
+    /// The target explained (the predicted answer's when none was given).
+    public let target: RelevanceTarget
+    /// The pass with nothing masked, and the target read from it.
+    public let unmasked: AnswerScores
     public let base: Float
     public let windows: [Window]
     /// Per patch (row-major): base − the mean over the windows covering it of the masked value.
@@ -48,9 +51,9 @@ public struct OcclusionResult: Sendable {
 extension OFAModel {
     public func occlusion(
         image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
-        target: RelevanceTarget, settings: OcclusionSettings, progress: PerturbationProgress? = nil
+        target requested: RelevanceTarget?, settings: OcclusionSettings, progress: PerturbationProgress? = nil
     ) throws -> OcclusionResult {
-        try target.check(answers: answerTokens.count)
+        try requested?.check(answers: answerTokens.count)
         let grid = image.grid
         guard settings.window >= 1, settings.window <= min(grid.rows, grid.columns) else {
             throw InputError.windowOutsideGrid(window: settings.window, grid: grid)
@@ -58,13 +61,14 @@ extension OFAModel {
         let rows = OcclusionSettings.origins(size: grid.rows, window: settings.window, stride: settings.stride)
         let columns = OcclusionSettings.origins(size: grid.columns, window: settings.window, stride: settings.stride)
         let total = rows.count * columns.count + 1
-        func score(_ kept: [Int]?) throws -> Float {
-            target.value(
-                of: try answerScores(
-                    image: image, keptPatches: kept, sourceTokens: sourceTokens, decoderTokens: decoderTokens,
-                    answerTokens: answerTokens), settings.measure)
+        func scores(_ kept: [Int]?) throws -> AnswerScores {
+            try answerScores(
+                image: image, keptPatches: kept, sourceTokens: sourceTokens, decoderTokens: decoderTokens,
+                answerTokens: answerTokens)
         }
-        let base = try score(nil)
+        let unmasked = try scores(nil)
+        let target = requested ?? RelevanceTarget(answer: unmasked.best)
+        let base = target.value(of: unmasked, settings.measure)
         if let progress, !progress(1, total) { throw PerturbationCancelled(done: 1, total: total) }
         var windows: [OcclusionResult.Window] = []
         var drops = [Double](repeating: 0, count: grid.count)
@@ -75,7 +79,8 @@ extension OFAModel {
                 for r in row..<(row + settings.window) {
                     for c in column..<(column + settings.window) { masked.insert(r * grid.columns + c) }
                 }
-                let value = try score((0..<grid.count).filter { !masked.contains($0) })
+                let value = target.value(
+                    of: try scores((0..<grid.count).filter { !masked.contains($0) }), settings.measure)
                 windows.append(.init(row: row, column: column, value: value))
                 for patch in masked {
                     drops[patch] += Double(base - value)
@@ -87,6 +92,6 @@ extension OFAModel {
             }
         }
         let map = zip(drops, covered).map { drop, count in count > 0 ? Float(drop / Double(count)) : 0 }
-        return OcclusionResult(base: base, windows: windows, map: map)
+        return OcclusionResult(target: target, unmasked: unmasked, base: base, windows: windows, map: map)
     }
 }

@@ -21,6 +21,11 @@ public struct PerturbationCancelled: Error, CustomStringConvertible {
     public let done: Int
     public let total: Int
 
+    public init(done: Int, total: Int) {
+        self.done = done
+        self.total = total
+    }
+
     public var description: String { "stopped after \(done) of \(total) passes" }
 }
 

@@ -249,20 +249,27 @@ function updateHeadChoices() {
   select.value = [...select.options].some((o) => o.value === current) ? current : "mean";
 }
 
+// relevance and occlusion are one map of the whole model: no layers or heads, but a target.
+function isAnswerMap(source) { return source === "relevance" || source === "occlusion"; }
+
 // The render params of docs/protocol.md for what is on screen.
 function renderOptions(output) {
   const heads = $("heads").value;
   const source = $("source").value;
   const options = {
     output, source,
-    heads: /^\d+$/.test(heads) ? Number(heads) : heads,
     colormap: $("colormap").value,
     alpha: Number($("alpha").value), smoothing: Number($("smoothing").value),
   };
+  if (!isAnswerMap(source)) options.heads = /^\d+$/.test(heads) ? Number(heads) : heads;
+  if (isAnswerMap(source) || $("faithfulness").checked) options.target = $("target").value;
+  if ($("faithfulness").checked) options.faithfulness = "fast";
   // Rollout fuses each encoder layer's heads too: with the same choice when it is mean, max or min.
   if (source === "rollout") options.fusion = /^\d+$/.test(heads) ? "mean" : heads;
-  if (output === "overlay") { options.layers = [Number($("layer").value)]; options.colorbar = true; options.max_side = 720; }
-  else options.layers = "all";
+  if (output === "overlay") {
+    if (!isAnswerMap(source)) options.layers = [Number($("layer").value)];
+    options.colorbar = true; options.max_side = 720;
+  } else if (!isAnswerMap(source)) options.layers = "all";
   if (output === "grid") options.max_side = 240;
   if (output === "animation") { options.max_side = 640; options.frame_delay_ms = 600; options.loop = 0; }
   return options;
@@ -283,6 +290,52 @@ function showRender(output, result) {
   element.dataset.height = result.height;
   if (output === "overlay") $("heatmap-canvas").hidden = true;
   if (result.statistics) showStatistics(result.statistics, result.method && (result.method.text || result.method));
+  showTokens(result.tokens);
+  showFaithfulness(result.faithfulness);
+}
+
+// The hypothesis's tokens shaded by their relevance to the answer (source: relevance).
+function showTokens(tokens) {
+  $("tokens-panel").hidden = !tokens;
+  if (!tokens) return;
+  const own = tokens.filter((t) => t.hypothesis);
+  const shown = own.length ? own : tokens;
+  const high = Math.max(...shown.map((t) => t.relevance), 1e-12);
+  const box = $("tokens");
+  box.textContent = "";
+  for (const token of shown) {
+    const span = document.createElement("span");
+    span.className = "token";
+    span.textContent = token.text;
+    const share = Math.max(0, token.relevance) / high;
+    span.style.backgroundColor = `rgba(255, 140, 0, ${share.toFixed(3)})`;
+    span.title = `relevance ${token.relevance.toPrecision(3)}`;
+    box.appendChild(span);
+  }
+}
+
+// The two perturbation curves: most relevant patches removed first (should fall) and least relevant first (should hold).
+function showFaithfulness(report) {
+  $("faithfulness-panel").hidden = !report;
+  if (!report) return;
+  const canvas = $("faithfulness-plot");
+  const context = canvas.getContext("2d");
+  const [w, h, pad] = [canvas.width, canvas.height, 28];
+  context.clearRect(0, 0, w, h);
+  context.strokeStyle = "#888"; context.strokeRect(pad, 8, w - pad - 8, h - pad - 8);
+  context.fillStyle = "#888"; context.font = "11px sans-serif";
+  context.fillText("0%", pad, h - 10); context.fillText("patches removed", w / 2 - 40, h - 10); context.fillText("100%", w - 36, h - 10);
+  context.fillText("1", 12, 16); context.fillText("0", 12, h - pad);
+  const x = (f) => pad + f * (w - pad - 8);
+  const y = (p) => 8 + (1 - p) * (h - pad - 16);
+  for (const [curve, colour] of [[report.positive, "#d62728"], [report.negative, "#1f77b4"]]) {
+    context.strokeStyle = colour; context.lineWidth = 2; context.beginPath();
+    curve.fractions.forEach((f, i) => (i ? context.lineTo(x(f), y(curve.probabilities[i])) : context.moveTo(x(f), y(curve.probabilities[i]))));
+    context.stroke();
+  }
+  $("faithfulness-text").textContent =
+    `p(${report.target}) as patches are removed — red: most relevant first (area ${report.positive.area.toFixed(3)}, ` +
+    `lower is more faithful); blue: least relevant first (area ${report.negative.area.toFixed(3)}, higher is more faithful).`;
 }
 
 async function fetchRender(output, signal) {
@@ -485,11 +538,18 @@ function init() {
   $("alpha").addEventListener("input", () => { $("alpha-value").textContent = $("alpha").value; scheduleRender(); });
   $("smoothing").addEventListener("input", () => { $("smoothing-value").textContent = $("smoothing").value; scheduleRender(); });
   $("source").addEventListener("change", () => {
+    const answerMap = isAnswerMap($("source").value);
+    $("target-field").hidden = !answerMap && !$("faithfulness").checked;
+    $("layer").disabled = answerMap; $("heads").disabled = answerMap;
     updateLayerRange(); updateHeadChoices();
     $("layer").value = defaultLayer(); $("layer-value").textContent = $("layer").value;
     scheduleRender();
   });
-  for (const id of ["heads", "colormap"]) $(id).addEventListener("change", scheduleRender);
+  for (const id of ["heads", "colormap", "target"]) $(id).addEventListener("change", scheduleRender);
+  $("faithfulness").addEventListener("change", () => {
+    $("target-field").hidden = !isAnswerMap($("source").value) && !$("faithfulness").checked;
+    scheduleRender();
+  });
   $("download-png").addEventListener("click", () => downloadOutput(page.view === "grid" ? "grid" : "overlay", "image/png", "png"));
   $("download-gif").addEventListener("click", () => downloadOutput("animation", "image/gif", "gif"));
   $("download-npy").addEventListener("click", () => downloadOutput("npy", "application/octet-stream", "npy"));

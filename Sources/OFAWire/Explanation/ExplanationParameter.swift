@@ -13,6 +13,8 @@ public struct ExplanationParameter: Sendable, CustomStringConvertible {
         case layers
         /// "mean", "max", "min" or a head index; checked against the model later.
         case heads
+        /// An answer ("yes"), two answers' contrast ("yes-no") or "predicted"; checked against the model later.
+        case target
     }
 
     /// As the wire spells it ("discard_ratio"); the command line uses `optionName` ("discard-ratio").
@@ -34,7 +36,7 @@ public struct ExplanationParameter: Sendable, CustomStringConvertible {
         case .number(let range, let open):
             return "in [\(Self.text(range.lowerBound)), \(Self.text(range.upperBound))\(open ? ")" : "]")"
         case .integer(let range): return "in [\(range.lowerBound), \(range.upperBound)]"
-        case .flag, .layers, .heads: return nil
+        case .flag, .layers, .heads, .target: return nil
         }
     }
 
@@ -73,7 +75,27 @@ extension ExplanationParameter {
         summary: "What to return: overlay (PNG), grid (PNG, a cell per layer), animation (GIF) or npy (raw maps)")
     public static let source = ExplanationParameter(
         key: "source", domain: .choice(MapSource.allCases.map(\.rawValue)), defaultText: "cross",
-        summary: "cross (decoder cross-attention from the answer), encoder (text→image) or rollout")
+        summary:
+            "cross (decoder cross-attention from the answer), encoder (text→image), rollout, relevance (gradient-"
+            + "weighted, answer-specific) or occlusion (masking windows of patches)")
+    public static let target = ExplanationParameter(
+        key: "target", domain: .target, defaultText: "predicted",
+        summary:
+            "relevance, occlusion, faithfulness: the answer explained (yes, no, maybe), a contrast of two (yes-no: "
+            + "logit difference) or predicted")
+    public static let window = ExplanationParameter(
+        key: "window", domain: .integer(1...64), defaultText: "3",
+        summary: "occlusion: side of the masked square, in patches")
+    public static let stride = ExplanationParameter(
+        key: "stride", domain: .integer(1...64), defaultText: "the window", summary: "occlusion: step between windows")
+    public static let measure = ExplanationParameter(
+        key: "measure", domain: .choice(MeasureName.allCases.map(\.rawValue)), defaultText: "probability",
+        summary: "occlusion: the drop measured in the target answer's probability or in the target's logit")
+    public static let faithfulness = ExplanationParameter(
+        key: "faithfulness", domain: .choice(FaithfulnessChoice.allCases.map(\.rawValue)), defaultText: "none",
+        summary:
+            "Perturbation test of the map: remove patches most (positive) and least (negative) relevant first, at "
+            + "4 fractions (fast) or 9 (full), and report the target's probability curves and their areas")
     public static let token = ExplanationParameter(
         key: "token", domain: .integer(0...65_535), defaultText: "the hypothesis's tokens",
         summary: "encoder source: the source token (0 = bos) whose attention is drawn")
@@ -122,8 +144,9 @@ extension ExplanationParameter {
 
     /// Every render / stats option, in the order docs list them.
     public static let all: [ExplanationParameter] = [
-        output, source, token, fusion, discardRatio, layers, heads, colormap, alpha, smoothing, temperature, colorbar,
-        maxSide, columns, sharedScale, frameDelayMs, loop, focusThreshold, topK,
+        output, source, token, fusion, discardRatio, target, window, stride, measure, faithfulness, layers, heads,
+        colormap, alpha, smoothing, temperature, colorbar, maxSide, columns, sharedScale, frameDelayMs, loop,
+        focusThreshold, topK,
     ]
 
     public static func named(_ key: String) -> ExplanationParameter? { all.first { $0.key == key } }

@@ -9,9 +9,26 @@ public enum MapSource: String, CaseIterable, Codable, Sendable {
     case encoder
     /// Encoder attention rollout seen from the answer's cross-attention.
     case rollout
+    /// Answer relevance (Chefer et al. 2021): gradient-weighted attention through every layer, for a target.
+    case relevance
+    /// The drop in the target when a window of patches is masked, window by window.
+    case occlusion
 
     /// Which part of the model the `layers` and `heads` of this source count in.
     public var part: ModelPart { self == .encoder ? .encoder : .decoder }
+
+    /// Whether the map is one per layer of raw attention (layers and heads apply), or of the whole model.
+    public var isAttention: Bool { self == .cross || self == .encoder || self == .rollout }
+}
+
+/// How the faithfulness of a map is tested (render and stats): not at all, 4 steps, or the paper's 9.
+public enum FaithfulnessChoice: String, CaseIterable, Codable, Sendable {
+    case none, fast, full
+}
+
+/// What an occlusion or faithfulness pass reads: the target answer's probability or the target's logit.
+public enum MeasureName: String, CaseIterable, Codable, Sendable {
+    case probability, logit
 }
 
 /// The encoder or the decoder (for layer and head counts).

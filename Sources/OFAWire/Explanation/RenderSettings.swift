@@ -12,6 +12,13 @@ public struct RenderSettings: Sendable, Equatable {
     /// rollout: head fusion per encoder layer, and the share of the smallest weights dropped.
     public var fusion: HeadFusionName
     public var discardRatio: Double
+    /// relevance, occlusion, faithfulness: the target as sent ("yes", "yes-no"); nil: the predicted answer.
+    public var target: String?
+    /// occlusion: window side and stride in patches, and what is measured.
+    public var window: Int
+    public var stride: Int
+    public var measure: MeasureName
+    public var faithfulness: FaithfulnessChoice
     /// Unresolved: nil is the last layer for an overlay, every layer otherwise (and for stats).
     public var layers: LayerChoice?
     public var heads: HeadChoice
@@ -60,6 +67,30 @@ public struct RenderSettings: Sendable, Equatable {
         }
         fusion = try choice(params.fusion, P.fusion, HeadFusionName.mean)
         discardRatio = try number(params.discardRatio, P.discardRatio, 0)
+        faithfulness = try choice(params.faithfulness, P.faithfulness, FaithfulnessChoice.none)
+        if params.target != nil && source.isAttention && faithfulness == .none {
+            throw ParameterError("target", "applies to sources \"relevance\" and \"occlusion\", or with faithfulness")
+        }
+        if let target = params.target, target.isEmpty || target.count > 64 {
+            throw ParameterError("target", "must be an answer, two answers joined by \"-\", or \"predicted\"")
+        }
+        target = params.target == "predicted" ? nil : params.target
+        if source != .occlusion,
+            let key = params.window != nil
+                ? "window"
+                : params.stride != nil
+                    ? "stride"
+                    : params.measure != nil ? "measure" : nil
+        {
+            throw ParameterError(key, "applies to source \"occlusion\" only")
+        }
+        window = try integer(params.window, P.window, 3)
+        stride = try integer(params.stride, P.stride, window)
+        measure = try choice(params.measure, P.measure, MeasureName.probability)
+        if !source.isAttention, let key = params.layers != nil ? "layers" : params.heads != nil ? "heads" : nil {
+            throw ParameterError(
+                key, "applies to attention sources (cross, encoder, rollout): \(source.rawValue) is one map")
+        }
         layers = params.layers
         if case .list(let list)? = layers, list.isEmpty {
             throw ParameterError("layers", "is empty (give indices or \"all\")")

@@ -88,4 +88,40 @@ final class OfactlRenderTests: XCTestCase {
         let usage = try runProcess(ofactl, ["grid", imagePath, "x", "--layers", "1,two"], environment: environment)
         XCTAssertEqual(usage.status, 64, usage.stderr)
     }
+
+    func testRelevanceHeatmapsTheRelevanceCommandAndTheFaithfulnessTable() throws {
+        let ofactl = try executable("ofactl")
+        let heatmap = try runProcess(
+            ofactl,
+            ["heatmap", imagePath, "two birds", "--source", "relevance", "--target", "yes-no", "-o", "r.png"],
+            environment: environment, currentDirectory: server.directory)
+        XCTAssertEqual(heatmap.status, 0, heatmap.stderr)
+        XCTAssertTrue(heatmap.stdout.contains("method: relevance(rules=chefer2021, target=yes-no)"), heatmap.stdout)
+        XCTAssertNoThrow(
+            try ImageDecoder().decode(
+                Array(try Data(contentsOf: URL(fileURLWithPath: server.directory + "/r.png")))))
+
+        let relevance = try runProcess(
+            ofactl, ["relevance", imagePath, "two birds", "--target", "yes", "--target", "no-maybe"],
+            environment: environment)
+        XCTAssertEqual(relevance.status, 0, relevance.stderr)
+        XCTAssertTrue(relevance.stdout.contains("target yes (value "), relevance.stdout)
+        XCTAssertTrue(relevance.stdout.contains("target no-maybe (value "), relevance.stdout)
+        XCTAssertTrue(relevance.stdout.contains("birds "), relevance.stdout)
+
+        let faithfulness = try runProcess(
+            ofactl, ["faithfulness", imagePath, "two birds", "--steps", "fast"], environment: environment)
+        XCTAssertEqual(faithfulness.status, 0, faithfulness.stderr)
+        let lines = faithfulness.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines[1].hasPrefix("map: relevance("), lines[1])
+        XCTAssertEqual(lines[3], "removed  positive  negative")
+        XCTAssertEqual(lines.count, 9, "prediction, map, title, header, 4 steps, areas")
+        XCTAssertTrue(lines[8].hasPrefix("area "), lines[8])
+
+        let bad = try runProcess(
+            ofactl, ["heatmap", imagePath, "two birds", "--source", "relevance", "--window", "2"],
+            environment: environment)
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--window applies to source \"occlusion\" only"), bad.stderr)
+    }
 }

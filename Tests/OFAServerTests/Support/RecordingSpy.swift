@@ -28,9 +28,12 @@ final class RecordingSpy: InferenceEngine, @unchecked Sendable {
     {
         try inner.attention(image: image, hypothesis: hypothesis, premise: premise, selection: selection)
     }
-    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation {
-        let explanation = try inner.explain(image: image, imageBytes: imageBytes, plan: plan)
+    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan, budget: WorkBudget) throws -> Explanation {
+        let explanation = try inner.explain(image: image, imageBytes: imageBytes, plan: plan, budget: budget)
         lock.withLock { log.append(explanation.recording) }
         return explanation
+    }
+    func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance]) {
+        try inner.relevance(image: image, params: params)
     }
 }

@@ -58,9 +58,14 @@ final class HeldEngine: InferenceEngine, @unchecked Sendable {
         return try engine.attention(image: image, hypothesis: hypothesis, premise: premise, selection: selection)
     }
 
-    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan) throws -> Explanation {
+    func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan, budget: WorkBudget) throws -> Explanation {
         arrive([plan.hypothesis])
-        return try engine.explain(image: image, imageBytes: imageBytes, plan: plan)
+        return try engine.explain(image: image, imageBytes: imageBytes, plan: plan, budget: budget)
+    }
+
+    func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance]) {
+        arrive([params.hypothesis])
+        return try engine.relevance(image: image, params: params)
     }
 }
 

@@ -133,7 +133,22 @@ final class RenderSettingsTests: XCTestCase {
             })
         guard case .object(let members) = encoded else { return XCTFail("not an object") }
         let optionKeys = Set(members.keys).subtracting(["image", "hypothesis"])
-        XCTAssertEqual(optionKeys.union(["token"]), Set(keys), "every RenderParams option is in the table")
+        XCTAssertEqual(
+            optionKeys.union(["token", "target", "window", "stride", "measure", "faithfulness"]), Set(keys),
+            "every RenderParams option is in the table")
+        let occlusion = try JSONValue(
+            encoding: params {
+                $0.source = "occlusion"
+                $0.target = "yes-no"
+                $0.window = 2
+                $0.stride = 1
+                $0.measure = "logit"
+                $0.faithfulness = "fast"
+            })
+        guard case .object(let more) = occlusion else { return XCTFail("not an object") }
+        XCTAssertEqual(
+            Set(more.keys).subtracting(["image", "hypothesis", "source"]),
+            ["target", "window", "stride", "measure", "faithfulness"])
         XCTAssertEqual(ExplanationParameter.temperature.help, "Temperature; below 1 sharpens, in [0.001, 1000]. [1]")
         XCTAssertEqual(ExplanationParameter.discardRatio.optionName, "discard-ratio")
     }
