@@ -14,10 +14,17 @@ public struct WorkBudget: Sendable {
     public let deadline: ContinuousClock.Instant
     /// Whether the caller went away (the work's answer would be thrown away).
     public let isCancelled: @Sendable () -> Bool
+    /// Told after each pass what the work is, how many passes are done and how many there are; `nil` work: it
+    /// ended.
+    public let report: @Sendable (_ work: String?, _ done: Int, _ total: Int) -> Void
 
-    public init(deadline: ContinuousClock.Instant, isCancelled: @escaping @Sendable () -> Bool) {
+    public init(
+        deadline: ContinuousClock.Instant, isCancelled: @escaping @Sendable () -> Bool,
+        report: @escaping @Sendable (String?, Int, Int) -> Void = { _, _, _ in }
+    ) {
         self.deadline = deadline
         self.isCancelled = isCancelled
+        self.report = report
     }
 
     public static var unlimited: WorkBudget {
@@ -34,7 +41,9 @@ public struct WorkBudget: Sendable {
         var refusal: ParameterError?
         var cancelled = false
         var expired = false
+        defer { report(nil, 0, 0) }
         let progress: PerturbationProgress = { done, total in
+            report(passes, done, total)
             if isCancelled() {
                 cancelled = true
                 return false
@@ -103,6 +112,15 @@ extension Explainer {
                 try pipeline.occlusion(
                     image: image, text: text, target: plan.target, settings: settings, progress: progress)
             }
+            // The text side: each hypothesis token left out, its drop as the token's value.
+            let words = try budget.run(passes: "text occlusion", key: "window") { progress in
+                try pipeline.textOcclusion(
+                    image: image, text: text, target: result.target, measure: settings.measure, progress: progress)
+            }
+            let strings = pipeline.strings(text.sourceIDs)
+            let tokens = words.tokens.map {
+                TokenRelevance(index: $0.index, text: strings[$0.index], relevance: $0.drop, hypothesis: true)
+            }
             return AnswerMap(
                 values: result.map,
                 method: MapMethod(
@@ -111,7 +129,7 @@ extension Explainer {
                         "target": result.target.name(answers: plan.answers), "window": String(settings.window),
                         "stride": String(settings.stride), "measure": settings.measure.rawValue,
                     ]),
-                probabilities: result.unmasked.probabilities, tokens: nil)
+                probabilities: result.unmasked.probabilities, tokens: tokens)
         case .cross, .encoder, .rollout:
             throw ExplanationError.notRecorded("an answer map for an attention source")
         }

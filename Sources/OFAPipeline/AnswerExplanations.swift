@@ -25,6 +25,21 @@ extension VisualEntailmentPipeline {
             answerTokens: model.answerTokens, target: target, settings: settings, progress: progress)
     }
 
+    /// Each of the hypothesis's tokens left out in turn (as padding); `target` nil: the predicted answer's.
+    public func textOcclusion(
+        image: PreparedImageFeatures, text: PreparedText, target: RelevanceTarget?, measure: PerturbationMeasure,
+        progress: PerturbationProgress? = nil
+    ) throws -> TextOcclusionResult {
+        guard image.model === model else { throw PipelineError.imageFromAnotherModel }
+        let prompt = decoderTokens(for: text)
+        // The answer row (the prompt's last token) stays, and so does anything past it.
+        let tokens = text.hypothesisTokens.filter { $0 < prompt.count - 1 }
+        return try model.textOcclusion(
+            image: image.features, sourceTokens: text.sourceIDs, decoderTokens: prompt,
+            answerTokens: model.answerTokens, target: target, tokens: Array(tokens),
+            promptRepeatsSource: model.task.promptType == .previousOutput, measure: measure, progress: progress)
+    }
+
     /// The perturbation test of `map` (a value per patch); `target` nil: the unperturbed answer's.
     public func faithfulness(
         image: PreparedImageFeatures, text: PreparedText, map: [Float], target: RelevanceTarget?,

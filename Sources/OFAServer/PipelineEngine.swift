@@ -132,7 +132,8 @@ public final class PipelineEngine: InferenceEngine {
         case let error as InputError:
             switch error {
             case .sequenceTooLong: return .inputTooLarge(error.description)
-            case .emptySequence, .targetOutOfRange, .windowOutsideGrid, .fractionOutOfRange, .mapSizeMismatch:
+            case .emptySequence, .targetOutOfRange, .windowOutsideGrid, .fractionOutOfRange, .mapSizeMismatch,
+                .tokenNotDroppable:
                 return .invalidInput(error.description)
             case .tokenOutOfRange: return .failed(error.description)
             }

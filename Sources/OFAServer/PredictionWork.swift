@@ -21,6 +21,8 @@ final class PredictionWork: @unchecked Sendable {
     let imageCache: LRUCache<String, EngineImage>
     /// Predictions by image key, premise and hypothesis.
     let resultCache: LRUCache<String, Prediction>
+    /// Work of many passes in progress, for status.
+    let progress = ProgressBoard()
 
     init(configuration: DaemonConfiguration) {
         self.configuration = configuration
@@ -166,7 +168,7 @@ final class PredictionWork: @unchecked Sendable {
             case .render(let image, let plan), .stats(let image, let plan):
                 let budget = WorkBudget(
                     deadline: .now + .nanoseconds(Int64(bitPattern: deadline &- monotonicNanoseconds())),
-                    isCancelled: isWithdrawn)
+                    isCancelled: isWithdrawn, report: progress.reporter(method: plan.forStats ? "stats" : "render"))
                 value = try render(
                     image, plan, engine: engine, queuedAt: queuedAt, deadline: deadline, budget: budget, &timings)
             case .relevance(let image, let params):

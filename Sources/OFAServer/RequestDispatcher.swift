@@ -187,8 +187,10 @@ public final class RequestDispatcher: @unchecked Sendable {
             queueDepth: queue.depth, queueCapacity: queue.capacity, connections: metrics.openConnections,
             requestsServed: counts.served, requestsFailed: counts.failed, latency: metrics.latencySummaries(),
             imageCache: work.imageCache.statistics, resultCache: work.resultCache.statistics)
+        var withWork = result
+        withWork.work = work.progress.snapshot
         do {
-            return .success(try JSONValue(encoding: result))
+            return .success(try JSONValue(encoding: withWork))
         } catch {
             return .failure(RPCError(code: RPCErrorCode.internalError, message: "\(error)"))
         }

@@ -345,6 +345,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
     public var latency: [String: LatencySummary]
     public var imageCache: CacheStatistics
     public var resultCache: CacheStatistics
+    /// Requests running work of many forward passes (occlusion, faithfulness), with how far they are.
+    public var work: [WorkInProgress]?
 
     public init(
         version: String, state: HealthState, modelDirectory: String, modelChecksum: String?,
@@ -373,7 +375,7 @@ public struct StatusResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, state, architecture, model, device, threads, connections, latency
+        case version, state, architecture, model, device, threads, connections, latency, work
         case modelDirectory = "model_directory"
         case modelChecksum = "model_checksum"
         case uptimeSeconds = "uptime_seconds"
@@ -383,6 +385,24 @@ public struct StatusResult: Codable, Sendable, Equatable {
         case requestsFailed = "requests_failed"
         case imageCache = "image_cache"
         case resultCache = "result_cache"
+    }
+}
+
+/// One request's work of many passes, as `status` shows it.
+public struct WorkInProgress: Codable, Sendable, Equatable {
+    public var method: String
+    /// What the passes are for ("occlusion 3/3 on 30×30", "the full faithfulness test").
+    public var work: String
+    public var done: Int
+    public var total: Int
+    public var seconds: Double
+
+    public init(method: String, work: String, done: Int, total: Int, seconds: Double) {
+        self.method = method
+        self.work = work
+        self.done = done
+        self.total = total
+        self.seconds = seconds
     }
 }
 

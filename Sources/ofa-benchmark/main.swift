@@ -1,6 +1,7 @@
 // Times the engine on one visual-entailment query: load time, median latency after warm-up, peak RSS, and the
 // answer probabilities against the reference's. Usage:
-//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--compare]
+//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--compare] [--explain]
+// --explain adds relevance, occlusion and faithfulness costs (Explanations.swift).
 // INPUTS holds patch_image [3,H,W], source_ids, decoder_ids and optionally probabilities (reference goldens).
 import Foundation
 import OFA
@@ -103,6 +104,11 @@ do {
         for map in compared.attention { compare("attention.\(map.kind.rawValue).\(map.layer)", map.values) }
         compare("probabilities", compared.probabilities)
         report["stages"] = differences
+    }
+    if CommandLine.arguments.contains("--explain") {
+        let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
+        report["explain"] = try explanationReport(
+            model: model, features: features, source: source, prompt: prompt, runs: max(1, min(runs, 3)))
     }
     let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))

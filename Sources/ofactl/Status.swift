@@ -40,5 +40,10 @@ struct Status: ParsableCommand {
                     ("latency " + method).padding(toLength: 20, withPad: " ", startingAt: 0), latency.count,
                     latency.p50Ms, latency.p90Ms, latency.p99Ms, latency.maxMs))
         }
+        for work in status.work ?? [] {
+            print(
+                "working      \(work.method): \(work.work), pass \(work.done)/\(work.total), "
+                    + String(format: "%.1f s", work.seconds))
+        }
     }
 }

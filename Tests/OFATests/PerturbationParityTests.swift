@@ -126,6 +126,37 @@ final class PerturbationParityTests: XCTestCase {
         }
     }
 
+    /// Each source token left out (the reference: the pad token there, masked as a key everywhere); the first
+    /// `limit` of them (a pass each, in a debug build).
+    func checkTextOcclusion(_ name: String, limit: Int = .max) throws {
+        for item in try cases(name) {
+            let expected = try XCTUnwrap(item.description["text_occlusion"] as? [String: Any])
+            let tokens = Array(try XCTUnwrap(expected["tokens"] as? [Int]).prefix(limit))
+            let drops = try XCTUnwrap(expected["drops"] as? [Double])
+            XCTAssertFalse(tokens.isEmpty)
+            let result = try item.model.textOcclusion(
+                image: item.image, sourceTokens: item.source, decoderTokens: item.prompt,
+                answerTokens: item.model.answerTokens, target: item.target, tokens: tokens, promptRepeatsSource: true)
+            XCTAssertEqual(result.tokens.map(\.index), tokens)
+            let logits = try item.goldens.floats("\(item.label).text_occlusion.logits")
+            let answers = item.model.answerTokens.count
+            for (step, token) in result.tokens.enumerated() {
+                let what = "\(name) \(item.label) text occlusion of token \(token.index)"
+                XCTAssertEqual(Double(token.drop), drops[step], accuracy: 1e-5, what)
+                // The answer logits of the first few probes too (each is one more pass).
+                guard step < 4 else { continue }
+                let scores = try item.model.answerScores(
+                    image: item.image, sourceTokens: item.source, decoderTokens: item.prompt,
+                    answerTokens: item.model.answerTokens, droppedSource: [token.index], droppedDecoder: [token.index])
+                let expectedLogits = Array(logits[(step * answers)..<((step + 1) * answers)])
+                XCTAssertLessThanOrEqual(maximumDifference(scores.logits, expectedLogits), 1e-4, what)
+            }
+        }
+    }
+
+    func testTinyATextOcclusionMatchesTheReference() throws { try checkTextOcclusion("tiny-a") }
+    func testTinyBTextOcclusionMatchesTheReference() throws { try checkTextOcclusion("tiny-b", limit: 12) }
+
     func testTinyAOcclusionMatchesTheReference() throws { try checkOcclusion("tiny-a") }
     func testTinyBOcclusionMatchesTheReference() throws { try checkOcclusion("tiny-b") }
     func testTinyAFaithfulnessMatchesTheReference() throws { try checkFaithfulness("tiny-a") }

@@ -90,8 +90,8 @@ public protocol Backend: AnyObject, Sendable {
     /// Per head h: `headScale[h] · matrix[h]ᵀ · rows[:, h]` → [keys, d] (headScale nil: 1). With the probabilities
     /// and the context gradient, the value gradient; with the score gradient and the query, the key gradient.
     func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor
-    /// The input gradient of a softmax over the last dimension: `p ⊙ (g − Σ g·p)` per row.
-    func softmaxGradient(_ gradient: Tensor, probabilities: Tensor) -> Tensor
+    /// The input gradient of a softmax over the last dimension, over `gradient` in place: `p ⊙ (g − Σ g·p)` per row.
+    func softmaxGradientInPlace(_ gradient: Tensor, probabilities: Tensor)
     /// `[heads, T, S]` → `[T, S]`: the mean over heads of max(gradient ⊙ probabilities, 0).
     func gradientWeightedMean(_ gradient: Tensor, probabilities: Tensor) -> Tensor
     /// `a · b`, or `aᵀ · b` when `transposingA`, for 2-D tensors.

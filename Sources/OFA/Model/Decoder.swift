@@ -48,11 +48,12 @@ struct Decoder {
     }
 
     /// Full-vocabulary logits `[V]` at the last position of `tokens`.
+    /// `positions`: where `tokens` stand in the prompt (nil: 0, 1, …), when some were left out as padding.
     func callAsFunction(
-        tokens: [Int], encoder: EncoderOutput, recorder: AttentionRecorder?,
+        tokens: [Int], positions: [Int]? = nil, encoder: EncoderOutput, recorder: AttentionRecorder?,
         probe: ForwardProbe?
     ) -> Tensor {
-        let prepared = input(tokens: tokens, encoder: encoder)
+        let prepared = input(tokens: tokens, positions: positions, encoder: encoder)
         var y = prepared.embedded
         for (index, layer) in layers.enumerated() {
             let memory = layer.crossAttention.keysAndValues(encoder.hidden)
@@ -68,7 +69,7 @@ struct Decoder {
 
     /// The same pass, keeping what `backward` reads.
     func forward(tokens: [Int], encoder: EncoderOutput) -> (logits: Tensor, trace: DecoderTrace) {
-        let prepared = input(tokens: tokens, encoder: encoder)
+        let prepared = input(tokens: tokens, positions: nil, encoder: encoder)
         var y = prepared.embedded
         var traces: [DecoderLayerTrace] = []
         for (index, layer) in layers.enumerated() {
@@ -81,9 +82,12 @@ struct Decoder {
         return (logits(y), DecoderTrace(layers: traces, last: y))
     }
 
-    /// For y = Σ weight · logit[token] at the last position: the self and cross attention probabilities' gradients
-    /// of every layer (in layer order) and ∂y/∂(encoder output).
-    func backward(target: [(token: Int, weight: Float)], trace: DecoderTrace) -> DecoderGradients {
+    /// The backward pass for y = Σ weight · logit[token] at the last position, last layer first: the visits see
+    /// each layer's self and cross attention-probability gradients. Returns ∂y/∂(encoder output).
+    func backward(
+        target: [(token: Int, weight: Float)], trace: DecoderTrace, visitSelf: (Int, Tensor) -> Void,
+        visitCross: (Int, Tensor) -> Void
+    ) -> Tensor {
         let width = configuration.modelDimension
         let length = trace.last.shape[0]
         var logitGradient = [Float](repeating: 0, count: configuration.vocabularySize)
@@ -92,19 +96,14 @@ struct Decoder {
             backend.makeTensor(shape: [1, configuration.vocabularySize], values: logitGradient), weight: embedding)
         let lastRow = finalNorm.backward(normalized, input: backend.rows(trace.last, (length - 1)..<length))
         var g = length > 1 ? backend.concatenateRows(backend.zeros(shape: [length - 1, width]), lastRow) : lastRow
-        var selfProbabilities: [Tensor] = []
-        var crossProbabilities: [Tensor] = []
         var memory: Tensor?
-        for (layer, layerTrace) in zip(layers, trace.layers).reversed() {
-            let step = layer.backward(g, trace: layerTrace)
-            selfProbabilities.append(step.selfProbabilities)
-            crossProbabilities.append(step.crossProbabilities)
+        for (index, (layer, layerTrace)) in zip(layers, trace.layers).enumerated().reversed() {
+            let step = layer.backward(
+                g, trace: layerTrace, visitSelf: { visitSelf(index, $0) }, visitCross: { visitCross(index, $0) })
             memory = memory.map { backend.add($0, step.memory) } ?? step.memory
             g = step.input
         }
-        return DecoderGradients(
-            selfProbabilities: selfProbabilities.reversed(), crossProbabilities: crossProbabilities.reversed(),
-            memory: memory!)
+        return memory!
     }
 
     /// Logits `[V]` of the last row of the last layer's output.
@@ -116,9 +115,10 @@ struct Decoder {
     }
 
     /// The first layer's input and the attention biases.
-    private func input(tokens: [Int], encoder: EncoderOutput) -> DecoderInput {
+    private func input(tokens: [Int], positions kept: [Int]?, encoder: EncoderOutput) -> DecoderInput {
         let heads = configuration.decoderAttentionHeads
         let length = tokens.count
+        let places = kept ?? Array(0..<length)
         let scale = configuration.attentionScale(heads: heads)
         var y = backend.gatherRows(
             embedding,
@@ -132,7 +132,7 @@ struct Decoder {
 
         let positionRows = positionNorm(
             backend.gatherRows(
-                positions, indices: backend.makeIndices(shape: [length], values: (0..<length).map(Int32.init))))
+                positions, indices: backend.makeIndices(shape: [length], values: places.map(Int32.init))))
         let selfQuery = selfPositionQuery(positionRows)
         backend.scaleInPlace(selfQuery, by: scale)
         let selfBias = backend.attentionScores(
@@ -146,7 +146,7 @@ struct Decoder {
         let buckets = backend.makeIndices(
             shape: [length, length],
             values: PositionBuckets.token(
-                length: length, bucketSize: configuration.tokenBucketSize,
+                positions: places, bucketSize: configuration.tokenBucketSize,
                 maximumPosition: configuration.maximumPositions))
         let selfBiases = tokenTables.map { table in
             AttentionBias(
@@ -166,11 +166,4 @@ private struct DecoderInput {
 struct DecoderTrace {
     let layers: [DecoderLayerTrace]
     let last: Tensor
-}
-
-struct DecoderGradients {
-    let selfProbabilities: [Tensor]
-    let crossProbabilities: [Tensor]
-    /// ∂y/∂(encoder output), summed over the layers' cross attention.
-    let memory: Tensor
 }

@@ -70,22 +70,24 @@ struct DecoderLayer {
         return (backend.add(y, fed), trace)
     }
 
-    /// For ∂y/∂output: ∂y/∂input, the self and cross attention probabilities' gradients, and ∂y/∂memory (the
-    /// encoder output, through this layer's cross-attention keys and values).
-    func backward(_ gradient: Tensor, trace: DecoderLayerTrace) -> DecoderLayerGradients {
+    /// For ∂y/∂output: ∂y/∂input and ∂y/∂memory (the encoder output, through this layer's cross-attention keys
+    /// and values); `visitSelf` and `visitCross` see the attention probabilities' gradients on the way.
+    func backward(
+        _ gradient: Tensor, trace: DecoderLayerTrace, visitSelf: (Tensor) -> Void, visitCross: (Tensor) -> Void
+    ) -> (input: Tensor, memory: Tensor) {
         let fed = feedForward.backward(gradient, trace: trace.feedForward)
         let y = backend.add(gradient, feedForwardNorm.backward(fed, input: trace.afterCross))
         let cross = crossAttention.backward(
-            crossAttentionMiddleNorm.backward(y, input: trace.crossAttended), trace: trace.crossAttention)
+            crossAttentionMiddleNorm.backward(y, input: trace.crossAttended), trace: trace.crossAttention,
+            visit: visitCross)
         let memory = crossAttention.keysAndValuesBackward(keys: cross.keys, values: cross.values)
         let x = backend.add(y, crossAttentionNorm.backward(cross.query, input: trace.afterSelf))
         let attended = selfAttention.backward(
-            selfAttentionMiddleNorm.backward(x, input: trace.selfAttended), trace: trace.selfAttention)
+            selfAttentionMiddleNorm.backward(x, input: trace.selfAttended), trace: trace.selfAttention,
+            visit: visitSelf)
         let normalized = backend.add(
             attended.query, selfAttention.keysAndValuesBackward(keys: attended.keys, values: attended.values))
-        return DecoderLayerGradients(
-            input: backend.add(x, selfAttentionNorm.backward(normalized, input: trace.input)),
-            selfProbabilities: attended.probabilities, crossProbabilities: cross.probabilities, memory: memory)
+        return (backend.add(x, selfAttentionNorm.backward(normalized, input: trace.input)), memory)
     }
 }
 
@@ -99,11 +101,4 @@ struct DecoderLayerTrace {
     let selfAttention: AttentionTrace
     let crossAttention: AttentionTrace
     let feedForward: FeedForwardTrace
-}
-
-struct DecoderLayerGradients {
-    let input: Tensor
-    let selfProbabilities: Tensor
-    let crossProbabilities: Tensor
-    let memory: Tensor
 }

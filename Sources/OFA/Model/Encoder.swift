@@ -137,11 +137,12 @@ struct Encoder {
     }
 
     /// Runs the encoder on one image and one source sequence.
+    /// `positions`: where `tokens` stand in the source (nil: 0, 1, …), when some were left out as padding.
     func callAsFunction(
-        image: ImageFeatures, tokens: [Int], recorder: AttentionRecorder?,
+        image: ImageFeatures, tokens: [Int], positions: [Int]? = nil, recorder: AttentionRecorder?,
         probe: ForwardProbe?
     ) -> EncoderOutput {
-        let prepared = input(image: image, tokens: tokens, probe: probe)
+        let prepared = input(image: image, tokens: tokens, positions: positions, probe: probe)
         var x = prepared.embedded
         for (index, layer) in layers.enumerated() {
             x = layer(x, bias: prepared.biases[index]) {
@@ -156,7 +157,7 @@ struct Encoder {
 
     /// The same pass, keeping what `backward` reads.
     func forward(image: ImageFeatures, tokens: [Int]) -> (output: EncoderOutput, trace: EncoderTrace) {
-        let prepared = input(image: image, tokens: tokens, probe: nil)
+        let prepared = input(image: image, tokens: tokens, positions: nil, probe: nil)
         var x = prepared.embedded
         var traces: [EncoderLayerTrace] = []
         for (index, layer) in layers.enumerated() {
@@ -169,20 +170,19 @@ struct Encoder {
         )
     }
 
-    /// ∂y/∂(attention probabilities) of every layer, in layer order, for ∂y/∂(encoder output).
-    func backward(_ gradient: Tensor, trace: EncoderTrace) -> [Tensor] {
+    /// The backward pass for ∂y/∂(encoder output), last layer first: `visit(layer, ∇A)` sees each layer's
+    /// attention-probability gradient (its memory is reused right after).
+    func backward(_ gradient: Tensor, trace: EncoderTrace, visit: (Int, Tensor) -> Void) {
         var g = finalNorm.backward(gradient, input: trace.last)
-        var probabilities: [Tensor] = []
-        for (layer, layerTrace) in zip(layers, trace.layers).reversed() {
-            let step = layer.backward(g, trace: layerTrace)
-            probabilities.append(step.probabilities)
-            g = step.input
+        for (index, (layer, layerTrace)) in zip(layers, trace.layers).enumerated().reversed() {
+            g = layer.backward(g, trace: layerTrace) { visit(index, $0) }
         }
-        return probabilities.reversed()
     }
 
     /// The first layer's input, the position rows, and each layer's attention bias.
-    private func input(image: ImageFeatures, tokens: [Int], probe: ForwardProbe?) -> EncoderInput {
+    private func input(image: ImageFeatures, tokens: [Int], positions kept: [Int]?, probe: ForwardProbe?)
+        -> EncoderInput
+    {
         let width = configuration.modelDimension
         let heads = configuration.encoderAttentionHeads
         let patchCount = image.count
@@ -198,7 +198,8 @@ struct Encoder {
         let x = backend.concatenateRows(image.patches, tokenNorm(text))
         probe?.record("encoder_input", x, backend)
 
-        let positionIndices = backend.makeIndices(shape: [length], values: (0..<length).map(Int32.init))
+        let textPlaces = kept ?? Array(0..<length)
+        let positionIndices = backend.makeIndices(shape: [length], values: textPlaces.map(Int32.init))
         let textPositionRows = textPositionNorm(backend.gatherRows(textPositions, indices: positionIndices))
         let positions = backend.concatenateRows(image.positions, textPositionRows)
         let query = positionQuery(positions)
@@ -211,7 +212,7 @@ struct Encoder {
         let tokenBuckets = backend.makeIndices(
             shape: [length, length],
             values: PositionBuckets.token(
-                length: length, bucketSize: configuration.tokenBucketSize,
+                positions: textPlaces, bucketSize: configuration.tokenBucketSize,
                 maximumPosition: configuration.maximumPositions))
         let imageBuckets = backend.makeIndices(
             shape: [patchCount, patchCount],

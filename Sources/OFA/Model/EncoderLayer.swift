@@ -44,15 +44,15 @@ struct EncoderLayer {
         return (backend.add(x, fed), trace)
     }
 
-    /// ∂y/∂input and ∂y/∂(attention probabilities) for ∂y/∂output.
-    func backward(_ gradient: Tensor, trace: EncoderLayerTrace) -> (input: Tensor, probabilities: Tensor) {
+    /// ∂y/∂input for ∂y/∂output; `visit` sees ∂y/∂(attention probabilities) on the way.
+    func backward(_ gradient: Tensor, trace: EncoderLayerTrace, visit: (Tensor) -> Void) -> Tensor {
         let fed = feedForward.backward(gradient, trace: trace.feedForward)
         let x = backend.add(gradient, feedForwardNorm.backward(fed, input: trace.residual))
         let attention = attention.backward(
-            attentionMiddleNorm.backward(x, input: trace.attended), trace: trace.attention)
+            attentionMiddleNorm.backward(x, input: trace.attended), trace: trace.attention, visit: visit)
         let normalized = backend.add(
             attention.query, self.attention.keysAndValuesBackward(keys: attention.keys, values: attention.values))
-        return (backend.add(x, attentionNorm.backward(normalized, input: trace.input)), attention.probabilities)
+        return backend.add(x, attentionNorm.backward(normalized, input: trace.input))
     }
 }
 

@@ -26,23 +26,23 @@ struct FeedForward {
     func forward(_ input: Tensor) -> (output: Tensor, trace: FeedForwardTrace) {
         let preActivation = expand(input)
         let activated = expand.backend.activate(preActivation, activation)
-        return (
-            contract(normalization(activated)), FeedForwardTrace(preActivation: preActivation, activated: activated)
-        )
+        return (contract(normalization(activated)), FeedForwardTrace(preActivation: preActivation))
     }
 
     /// ∂y/∂input for ∂y/∂output.
     func backward(_ gradient: Tensor, trace: FeedForwardTrace) -> Tensor {
         let backend = expand.backend
         var g = backend.linearInputGradient(gradient, weight: contract.weight)
-        if let normalization { g = normalization.backward(g, input: trace.activated) }
+        // The activation is recomputed rather than kept: [T, hidden] floats per layer less held.
+        if let normalization {
+            g = normalization.backward(g, input: backend.activate(trace.preActivation, activation))
+        }
         g = backend.activationGradient(g, preActivation: trace.preActivation, activation: activation)
         return backend.linearInputGradient(g, weight: expand.weight)
     }
 }
 
-/// The feed-forward's hidden activations, before and after the activation.
+/// The feed-forward's hidden activations before the activation.
 struct FeedForwardTrace {
     let preActivation: Tensor
-    let activated: Tensor
 }

@@ -74,22 +74,23 @@ struct MultiheadAttention {
     }
 
     /// Gradients of one forward pass for `gradient` ∂y/∂output: the input's (through the query only; the keys'
-    /// and values' are returned apart, for self attention the caller maps them too), and the probabilities'.
-    func backward(_ gradient: Tensor, trace: AttentionTrace) -> AttentionGradients {
+    /// and values' are returned apart, for self attention the caller maps them too). `visit` sees the
+    /// probabilities' gradient ∇A `[H, T, S]` before its memory is reused for the scores' gradient.
+    func backward(_ gradient: Tensor, trace: AttentionTrace, visit: (Tensor) -> Void) -> AttentionGradients {
         let context = backend.linearInputGradient(gradient, weight: output.weight)
-        let probabilities = backend.attentionProbabilityGradient(
+        let scores = backend.attentionProbabilityGradient(
             contextGradient: context, value: trace.values, heads: heads, headScale: headScale)
+        visit(scores)
         let values = backend.attentionTransposedContext(
             trace.probabilities, rows: context, heads: heads, headScale: headScale)
-        let scores = backend.softmaxGradient(probabilities, probabilities: trace.probabilities)
+        backend.softmaxGradientInPlace(scores, probabilities: trace.probabilities)
         // The query is scaled after its projection: ∂/∂(projection) = scale · ∂/∂(scaled query).
         let projectedQuery = backend.attentionContext(
             probabilities: scores, value: trace.keys, heads: heads, headScale: unitHeadScale)
         backend.scaleInPlace(projectedQuery, by: scale)
         let keys = backend.attentionTransposedContext(scores, rows: trace.query, heads: heads, headScale: nil)
         return AttentionGradients(
-            query: backend.linearInputGradient(projectedQuery, weight: query.weight), keys: keys, values: values,
-            probabilities: probabilities)
+            query: backend.linearInputGradient(projectedQuery, weight: query.weight), keys: keys, values: values)
     }
 
     /// The input gradient of keys and values computed from one tensor (`keysAndValues`).
@@ -110,11 +111,10 @@ struct AttentionTrace {
     let probabilities: Tensor
 }
 
-/// ∂y/∂ of an attention's inputs: the input through the query, the keys and values (before their projection's
-/// input gradient), and the probabilities `[H, T, S]` (the relevance rules' ∇A).
+/// ∂y/∂ of an attention's inputs: the input through the query, and the keys and values (before their
+/// projection's input gradient).
 struct AttentionGradients {
     let query: Tensor
     let keys: Tensor
     let values: Tensor
-    let probabilities: Tensor
 }

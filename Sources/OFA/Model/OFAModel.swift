@@ -155,6 +155,7 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
     case windowOutsideGrid(window: Int, grid: PatchGrid)
     case fractionOutOfRange(Double)
     case mapSizeMismatch(values: Int, patches: Int)
+    case tokenNotDroppable
 
     public var description: String {
         switch self {
@@ -171,6 +172,8 @@ public enum InputError: Error, Equatable, CustomStringConvertible {
             return "perturbation fraction \(fraction) is outside 0…1"
         case .mapSizeMismatch(let values, let patches):
             return "a map of \(values) values for \(patches) patches"
+        case .tokenNotDroppable:
+            return "only source tokens, and decoder-prompt tokens before the answer row, can be left out"
         }
     }
 }

@@ -5,12 +5,18 @@ import Foundation
 enum PositionBuckets {
     /// Text: `[length, length]` indices into a `2·bucketSize − 1`-row table; entry [i, j] is for query i, key j.
     static func token(length: Int, bucketSize: Int, maximumPosition: Int) -> [Int32] {
+        token(positions: Array(0..<length), bucketSize: bucketSize, maximumPosition: maximumPosition)
+    }
+
+    /// The same for tokens at `positions` (some left out: the others keep their places).
+    static func token(positions: [Int], bucketSize: Int, maximumPosition: Int) -> [Int32] {
+        let length = positions.count
         let middle = bucketSize / 2
         let logRange = Foundation.log(Double(maximumPosition - 1) / Double(middle))
         var result = [Int32](repeating: 0, count: length * length)
         for i in 0..<length {
             for j in 0..<length {
-                let relative = i - j
+                let relative = positions[i] - positions[j]
                 let bucket: Int
                 if abs(relative) <= middle {
                     bucket = relative

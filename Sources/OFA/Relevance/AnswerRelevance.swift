@@ -67,29 +67,44 @@ extension OFAModel {
         let rules = RelevanceRules(backend: backend)
         let relevances = targets.map { target in
             let weights = target.logitWeights(answerTokens: answerTokens)
-            let decoderGradients = decoder.backward(target: weights, trace: decoderTrace)
-            let encoderGradients = encoder.backward(decoderGradients.memory, trace: encoderTrace)
-            func weighted(_ gradients: [Tensor], _ traces: [AttentionTrace]) -> [Tensor] {
-                zip(gradients, traces).map { backend.gradientWeightedMean($0, probabilities: $1.probabilities) }
+            // Ā of each map as soon as its ∇A exists (∇A's memory is reused next); host copies for the detail.
+            var encoderWeighted = [Tensor?](repeating: nil, count: encoderTrace.layers.count)
+            var selfWeighted = [Tensor?](repeating: nil, count: decoderTrace.layers.count)
+            var crossWeighted = selfWeighted
+            var encoderGradients = [[Float]](repeating: [], count: encoderWeighted.count)
+            var selfGradients = [[Float]](repeating: [], count: selfWeighted.count)
+            var crossGradients = selfGradients
+            let memory = decoder.backward(
+                target: weights, trace: decoderTrace,
+                visitSelf: { layer, gradient in
+                    selfWeighted[layer] = backend.gradientWeightedMean(
+                        gradient, probabilities: decoderTrace.layers[layer].selfAttention.probabilities)
+                    if keepingDetail { selfGradients[layer] = backend.read(gradient) }
+                },
+                visitCross: { layer, gradient in
+                    crossWeighted[layer] = backend.gradientWeightedMean(
+                        gradient, probabilities: decoderTrace.layers[layer].crossAttention.probabilities)
+                    if keepingDetail { crossGradients[layer] = backend.read(gradient) }
+                })
+            encoder.backward(memory, trace: encoderTrace) { layer, gradient in
+                encoderWeighted[layer] = backend.gradientWeightedMean(
+                    gradient, probabilities: encoderTrace.layers[layer].attention.probabilities)
+                if keepingDetail { encoderGradients[layer] = backend.read(gradient) }
             }
-            let encoderWeighted = weighted(encoderGradients, encoderTrace.layers.map(\.attention))
-            let selfWeighted = weighted(
-                decoderGradients.selfProbabilities, decoderTrace.layers.map(\.selfAttention))
-            let crossWeighted = weighted(
-                decoderGradients.crossProbabilities, decoderTrace.layers.map(\.crossAttention))
-            let matrices = rules.propagate(encoder: encoderWeighted, decoderSelf: selfWeighted, cross: crossWeighted)
+            let matrices = rules.propagate(
+                encoder: encoderWeighted.map { $0! }, decoderSelf: selfWeighted.map { $0! },
+                cross: crossWeighted.map { $0! })
             let decoderLength = decoderTokens.count
             let sourceLength = image.grid.count + sourceTokens.count
             let crossRow = backend.read(matrices.cross, offset: (decoderLength - 1) * sourceLength, count: sourceLength)
             var detail: RelevanceDetail?
             if keepingDetail {
-                func maps(_ gradients: [Tensor], _ weighted: [Tensor]) -> [RelevanceDetail.Map] {
-                    zip(gradients, weighted).map { .init(gradient: backend.read($0), weighted: backend.read($1)) }
+                func maps(_ gradients: [[Float]], _ weighted: [Tensor?]) -> [RelevanceDetail.Map] {
+                    zip(gradients, weighted).map { .init(gradient: $0, weighted: backend.read($1!)) }
                 }
                 detail = RelevanceDetail(
-                    encoder: maps(encoderGradients, encoderWeighted),
-                    decoderSelf: maps(decoderGradients.selfProbabilities, selfWeighted),
-                    cross: maps(decoderGradients.crossProbabilities, crossWeighted),
+                    encoder: maps(encoderGradients, encoderWeighted), decoderSelf: maps(selfGradients, selfWeighted),
+                    cross: maps(crossGradients, crossWeighted),
                     encoderRelevance: backend.read(matrices.encoder), decoderRelevance: backend.read(matrices.decoder),
                     crossRelevance: backend.read(matrices.cross))
             }

@@ -95,3 +95,49 @@ extension OFAModel {
         return OcclusionResult(target: target, unmasked: unmasked, base: base, windows: windows, map: map)
     }
 }
+
+/// Text occlusion: the drop in the target when one source token is left out (as padding: masked as a key in the
+/// encoder, in cross attention and, where the decoder prompt repeats the source, in the decoder).
+public struct TextOcclusionResult: Sendable {
+    public struct Token: Sendable, Equatable {
+        /// Position in the source (0 = bos).
+        public let index: Int
+        /// The target with this token left out, and the drop: base − value.
+        public let value: Float
+        public let drop: Float
+    }
+
+    public let target: RelevanceTarget
+    public let base: Float
+    public let tokens: [Token]
+}
+
+extension OFAModel {
+    /// One pass per token of `tokens` (source positions). `promptRepeatsSource`: the decoder prompt is the source
+    /// without its eos (prompt_type prev_output), so the token is left out of the prompt too.
+    public func textOcclusion(
+        image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
+        target requested: RelevanceTarget?, tokens: [Int], promptRepeatsSource: Bool,
+        measure: PerturbationMeasure = .probability, progress: PerturbationProgress? = nil
+    ) throws -> TextOcclusionResult {
+        try requested?.check(answers: answerTokens.count)
+        let unmasked = try answerScores(
+            image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens)
+        let target = requested ?? RelevanceTarget(answer: unmasked.best)
+        let base = target.value(of: unmasked, measure)
+        let total = tokens.count + 1
+        if let progress, !progress(1, total) { throw PerturbationCancelled(done: 1, total: total) }
+        var results: [TextOcclusionResult.Token] = []
+        for index in tokens {
+            let scores = try answerScores(
+                image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens,
+                droppedSource: [index], droppedDecoder: promptRepeatsSource ? [index] : [])
+            let value = target.value(of: scores, measure)
+            results.append(.init(index: index, value: value, drop: base - value))
+            if let progress, !progress(results.count + 1, total) {
+                throw PerturbationCancelled(done: results.count + 1, total: total)
+            }
+        }
+        return TextOcclusionResult(target: target, base: base, tokens: results)
+    }
+}

@@ -49,17 +49,29 @@ extension RelevanceTarget {
 }
 
 extension OFAModel {
-    /// One forward pass with only `keptPatches` of the image (grid indices, increasing; nil: every patch).
+    /// One forward pass with only `keptPatches` of the image (grid indices, increasing; nil: every patch), and
+    /// without the source and decoder-prompt tokens at `droppedSource` and `droppedDecoder` (positions; the
+    /// reference's pad token there, masked as a key everywhere, the other tokens keeping their positions).
     public func answerScores(
         image: ImageFeatures, keptPatches: [Int]? = nil, sourceTokens: [Int], decoderTokens: [Int],
-        answerTokens: [Int]
+        answerTokens: [Int], droppedSource: Set<Int> = [], droppedDecoder: Set<Int> = []
     ) throws -> AnswerScores {
         let input = keptPatches.map { image.keeping($0, backend: backend) } ?? image
         try validate(tokens: sourceTokens, name: "source")
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
-        let encoded = encoder(image: input, tokens: sourceTokens, recorder: nil, probe: nil)
-        let scores = backend.read(decoder(tokens: decoderTokens, encoder: encoded, recorder: nil, probe: nil))
+        guard droppedDecoder.allSatisfy({ $0 >= 0 && $0 < decoderTokens.count - 1 }),
+            droppedSource.allSatisfy({ sourceTokens.indices.contains($0) }), droppedSource.count < sourceTokens.count
+        else { throw InputError.tokenNotDroppable }
+        let source = sourceTokens.indices.filter { !droppedSource.contains($0) }
+        let prompt = decoderTokens.indices.filter { !droppedDecoder.contains($0) }
+        let encoded = encoder(
+            image: input, tokens: source.map { sourceTokens[$0] }, positions: droppedSource.isEmpty ? nil : source,
+            recorder: nil, probe: nil)
+        let scores = backend.read(
+            decoder(
+                tokens: prompt.map { decoderTokens[$0] }, positions: droppedDecoder.isEmpty ? nil : prompt,
+                encoder: encoded, recorder: nil, probe: nil))
         let logits = answerTokens.map { scores[$0] }
         return AnswerScores(logits: logits, probabilities: AnswerScoring.probabilities(logits: logits))
     }

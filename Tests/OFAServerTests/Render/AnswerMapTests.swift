@@ -122,3 +122,39 @@ final class AnswerMapTests: XCTestCase {
         XCTAssertEqual(stats.faithfulness?.target, "no")
     }
 }
+
+final class ProgressBoardTests: XCTestCase {
+    func testEachRunningWorkShowsItsPassesUntilItEnds() {
+        let board = ProgressBoard()
+        let first = board.reporter(method: "stats")
+        let second = board.reporter(method: "render")
+        first("occlusion 3/3 on 30×30", 1, 101)
+        second("the fast faithfulness test", 2, 7)
+        first("occlusion 3/3 on 30×30", 40, 101)
+        XCTAssertEqual(board.snapshot.map(\.method), ["stats", "render"])
+        XCTAssertEqual(board.snapshot.map(\.done), [40, 2])
+        XCTAssertEqual(board.snapshot.first?.total, 101)
+        first(nil, 0, 0)
+        XCTAssertEqual(board.snapshot.map(\.work), ["the fast faithfulness test"])
+        second(nil, 0, 0)
+        XCTAssertTrue(board.snapshot.isEmpty)
+    }
+}
+
+extension AnswerMapTests {
+    func testOcclusionStatsNameEachHypothesisTokensDropAndStatusShowsNoWorkLeftAfter() throws {
+        let stats = try server.client().call(
+            Method.stats, params: params(["source": "occlusion", "window": 2, "target": "yes"])
+        ).decode(StatsResult.self)
+        let tokens = try XCTUnwrap(stats.tokens)
+        let (pipeline, prepared, text) = try reference()
+        let yes = try XCTUnwrap(pipeline.model.task.answers.firstIndex(of: "yes"))
+        let expected = try pipeline.textOcclusion(
+            image: prepared, text: text, target: RelevanceTarget(answer: yes), measure: .probability)
+        XCTAssertEqual(tokens.map(\.index), expected.tokens.map(\.index))
+        XCTAssertEqual(tokens.map(\.relevance), expected.tokens.map(\.drop))
+        XCTAssertTrue(tokens.contains { $0.text.contains("birds") })
+        let status = try server.client().call(Method.status, as: StatusResult.self)
+        XCTAssertEqual(status.work, [], "no work of many passes is left running")
+    }
+}

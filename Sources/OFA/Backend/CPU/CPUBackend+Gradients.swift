@@ -1,5 +1,5 @@
 // The CPU backend's gradient kernels (input gradients only) and the relevance rules' matrix steps; sgemm through
-// `gemm`, loops for the rest. Sums of a row accumulate in Double.
+// `gemm`, loops for the rest (float32 throughout, as the forward kernels).
 import Foundation
 
 extension CPUBackend {
@@ -34,14 +34,14 @@ extension CPUBackend {
         case .none: break
         case .relu: for i in 0..<result.count where x[i] <= 0 { g[i] = 0 }
         case .gelu:
-            // d/dx x·Φ(x) = Φ(x) + x·φ(x), exact (erf) GELU as torch's backward.
+            // d/dx x·Φ(x) = Φ(x) + x·φ(x), exact (erf) GELU as torch's backward; FastMath's erf and exp.
             let chunk = 16_384
             parallel((result.count + chunk - 1) / chunk, cost: chunk) { range in
                 for i in (range.lowerBound * chunk)..<min(result.count, range.upperBound * chunk) {
-                    let value = Double(x[i])
-                    let cumulative = 0.5 * (1 + Foundation.erf(value * 0.707_106_781_186_547_5))
-                    let density = Foundation.exp(-0.5 * value * value) * 0.398_942_280_401_432_7
-                    g[i] = Float(Double(g[i]) * (cumulative + value * density))
+                    let value = x[i]
+                    let cumulative = 0.5 * (1 + FastMath.erf(value * 0.707_106_77))
+                    let density = FastMath.exp(-0.5 * value * value) * 0.398_942_28
+                    g[i] *= cumulative + value * density
                 }
             }
         }
@@ -59,25 +59,23 @@ extension CPUBackend {
                 let x = input.floats + row * width
                 let g = gradient.floats + row * width
                 let out = result.floats + row * width
-                var sum = 0.0
-                for i in 0..<width { sum += Double(x[i]) }
-                let mean = sum / Double(width)
-                var squares = 0.0
-                for i in 0..<width { squares += (Double(x[i]) - mean) * (Double(x[i]) - mean) }
-                let inverse = 1 / (squares / Double(width) + Double(epsilon)).squareRoot()
-                var gradientMean = 0.0
-                var projection = 0.0
+                var sum: Float = 0
+                for i in 0..<width { sum += x[i] }
+                let mean = sum / Float(width)
+                var squares: Float = 0
+                for i in 0..<width { squares += (x[i] - mean) * (x[i] - mean) }
+                let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
+                var gradientMean: Float = 0
+                var projection: Float = 0
                 for i in 0..<width {
-                    let scaled = Double(g[i]) * Double(gain[i])
+                    let scaled = g[i] * gain[i]
                     gradientMean += scaled
-                    projection += scaled * (Double(x[i]) - mean) * inverse
+                    projection += scaled * (x[i] - mean)
                 }
-                gradientMean /= Double(width)
-                projection /= Double(width)
+                gradientMean /= Float(width)
+                projection *= inverse / Float(width)
                 for i in 0..<width {
-                    let normalized = (Double(x[i]) - mean) * inverse
-                    let scaled = Double(g[i]) * Double(gain[i])
-                    out[i] = Float(inverse * (scaled - gradientMean - normalized * projection))
+                    out[i] = inverse * (g[i] * gain[i] - gradientMean - (x[i] - mean) * inverse * projection)
                 }
             }
         }
@@ -117,23 +115,20 @@ extension CPUBackend {
         return result
     }
 
-    public func softmaxGradient(_ gradient: Tensor, probabilities: Tensor) -> Tensor {
+    public func softmaxGradientInPlace(_ gradient: Tensor, probabilities: Tensor) {
         precondition(gradient.count == probabilities.count, "softmax gradient shapes")
         let width = probabilities.shape.last!
         let rows = probabilities.count / width
-        let result = empty(probabilities.shape)
         parallel(rows, cost: width) { range in
             for row in range {
                 let g = gradient.floats + row * width
                 let p = probabilities.floats + row * width
-                let out = result.floats + row * width
-                var dot = 0.0
-                for i in 0..<width { dot += Double(g[i]) * Double(p[i]) }
-                let shift = Float(dot)
-                for i in 0..<width { out[i] = p[i] * (g[i] - shift) }
+                let out = g
+                var dot: Float = 0
+                for i in 0..<width { dot += g[i] * p[i] }
+                for i in 0..<width { out[i] = p[i] * (g[i] - dot) }
             }
         }
-        return result
     }
 
     public func gradientWeightedMean(_ gradient: Tensor, probabilities: Tensor) -> Tensor {

@@ -101,6 +101,13 @@ private func request(_ body: [UInt8]) {
         if verbose { print("\(request.method): predict params: \(error)") }
     }
     do {
+        let relevance = try params.decodeParameters(RelevanceParams.self)
+        if let image = relevance.imageInput { header(image) }
+        if verbose { print("\(request.method): relevance params \(relevance.targets ?? [])") }
+    } catch {
+        if verbose { print("\(request.method): relevance params: \(error)") }
+    }
+    do {
         let attention = try params.decodeParameters(AttentionParams.self)
         header(attention.image)
         if verbose { print("\(request.method): attention params \(attention.attention.kinds)") }
@@ -124,7 +131,11 @@ private func echo(_ response: RPCResponse, of id: JSONValue) {
 private func response(_ body: [UInt8]) {
     do {
         let result = try RPCResponse.parse(body).get()
-        for decode in [{ _ = try result.decode(AttentionResult.self) }, { _ = try result.decode(RenderResult.self) }] {
+        let decoders: [() throws -> Void] = [
+            { _ = try result.decode(AttentionResult.self) }, { _ = try result.decode(RenderResult.self) },
+            { _ = try result.decode(RelevanceMethodResult.self) },
+        ]
+        for decode in decoders {
             do {
                 try decode()
                 if verbose { print("response: decoded") }

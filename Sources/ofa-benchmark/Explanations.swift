@@ -1,0 +1,80 @@
+// `--explain`: what answer-specific explanations cost on one prepared image (the ResNet excluded throughout):
+// relevance for one and for three targets as a multiple of one forward pass, the memory a relevance request adds,
+// and occlusion and the faithfulness test in forward passes per second.
+import Foundation
+import OFA
+
+/// VmRSS or VmHWM of this process, in bytes.
+func processMemory(_ field: String) -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+    return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+}
+
+/// Resets VmHWM to the current RSS (Linux: writing 5 to clear_refs), so the next peak is the next request's.
+func resetPeakMemory() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+func explanationReport(model: OFAModel, features: ImageFeatures, source: [Int], prompt: [Int], runs: Int) throws
+    -> [String: Any]
+{
+    let answers = model.answerTokens
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs { times.append(try seconds(body)) }
+        return times.sorted()[runs / 2]
+    }
+    let forward = try median {
+        _ = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers)
+    }
+    let everyAnswer = (0..<answers.count).map { RelevanceTarget(answer: $0) }
+    resetPeakMemory()
+    let before = processMemory("VmRSS")
+    var relevance: RelevanceResult!
+    let one = try median {
+        relevance = try model.relevance(
+            image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers, targets: [],
+            includingPredicted: true)
+    }
+    let peakOne = processMemory("VmHWM") - before
+    let three = try median {
+        _ = try model.relevance(
+            image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers, targets: everyAnswer)
+    }
+    var report: [String: Any] = [
+        "forward_median_s": forward, "relevance_1_target_median_s": one, "relevance_3_targets_median_s": three,
+        "relevance_1_target_x_forward": one / forward, "relevance_3_targets_x_forward": three / forward,
+        "relevance_peak_rss_added_bytes": peakOne, "grid": "\(features.grid)",
+    ]
+    // --relevance-only: without the passes of occlusion and faithfulness (minutes on OFA-large).
+    if CommandLine.arguments.contains("--relevance-only") { return report }
+    let settings = OcclusionSettings(window: 3, stride: 3)
+    var occlusionPasses = 0
+    let occlusion = try seconds {
+        _ = try model.occlusion(
+            image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers, target: nil,
+            settings: settings
+        ) { done, _ in
+            occlusionPasses = done
+            return true
+        }
+    }
+    var faithfulnessPasses = 0
+    let faithfulness = try seconds {
+        _ = try model.faithfulness(
+            image: features, map: relevance.relevances[0].image, sourceTokens: source, decoderTokens: prompt,
+            answerTokens: answers, target: nil
+        ) { done, _ in
+            faithfulnessPasses = done
+            return true
+        }
+    }
+    report["occlusion_3x3_passes"] = occlusionPasses
+    report["occlusion_3x3_s"] = occlusion
+    report["occlusion_passes_per_s"] = Double(occlusionPasses) / occlusion
+    report["faithfulness_full_passes"] = faithfulnessPasses
+    report["faithfulness_full_s"] = faithfulness
+    report["faithfulness_passes_per_s"] = Double(faithfulnessPasses) / faithfulness
+    return report
+}
