@@ -61,8 +61,9 @@ func explanationReport(model: OFAModel, features: ImageFeatures, source: [Int], 
         }
     }
     var faithfulnessPasses = 0
+    var areas: FaithfulnessResult!
     let faithfulness = try seconds {
-        _ = try model.faithfulness(
+        areas = try model.faithfulness(
             image: features, map: relevance.relevances[0].image, sourceTokens: source, decoderTokens: prompt,
             answerTokens: answers, target: nil
         ) { done, _ in
@@ -70,6 +71,21 @@ func explanationReport(model: OFAModel, features: ImageFeatures, source: [Int], 
             return true
         }
     }
+    // The sanity check on this model: relevance's areas against two seeded random maps'.
+    var random: [[Double]] = []
+    var state: UInt64 = 2026
+    for _ in 0..<2 {
+        let map = (0..<features.grid.count).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(state >> 40) / Float(1 << 24)
+        }
+        let result = try model.faithfulness(
+            image: features, map: map, sourceTokens: source, decoderTokens: prompt, answerTokens: answers,
+            target: nil)
+        random.append([result.positive.area, result.negative.area])
+    }
+    report["faithfulness_relevance_areas_positive_negative"] = [areas.positive.area, areas.negative.area]
+    report["faithfulness_random_maps_areas_positive_negative"] = random
     report["occlusion_3x3_passes"] = occlusionPasses
     report["occlusion_3x3_s"] = occlusion
     report["occlusion_passes_per_s"] = Double(occlusionPasses) / occlusion
