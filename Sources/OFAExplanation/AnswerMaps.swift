@@ -98,7 +98,8 @@ extension Explainer {
                 method: MapMethod(
                     name: "relevance",
                     parameters: ["target": relevance.target.name(answers: plan.answers), "rules": "chefer2021"]),
-                probabilities: result.probabilities, tokens: tokenRelevances(relevance.sourceTokens, text: text))
+                probabilities: result.probabilities,
+                tokens: tokenRelevances(relevance.sourceTokens, of: text.sourceIDs, text: text))
         case .occlusion:
             let settings = OcclusionSettings(
                 window: plan.settings.window, stride: plan.settings.stride,
@@ -117,10 +118,8 @@ extension Explainer {
                 try pipeline.textOcclusion(
                     image: image, text: text, target: result.target, measure: settings.measure, progress: progress)
             }
-            let strings = pipeline.strings(text.sourceIDs)
-            let tokens = words.tokens.map {
-                TokenRelevance(index: $0.index, text: strings[$0.index], relevance: $0.drop, hypothesis: true)
-            }
+            let tokens = tokenRelevances(
+                words.tokens.map(\.drop), of: text.sourceIDs, at: words.tokens.map(\.index), text: text)
             return AnswerMap(
                 values: result.map,
                 method: MapMethod(
@@ -164,10 +163,13 @@ extension Explainer {
             positive: curve(result.positive), negative: curve(result.negative))
     }
 
-    /// Each source token with its relevance and text, the hypothesis's own marked.
-    func tokenRelevances(_ values: [Float], text: PreparedText) -> [TokenRelevance] {
-        let strings = pipeline.strings(text.sourceIDs)
-        return values.enumerated().map { index, value in
+    /// Tokens of `ids` (the source, or the decoder prompt that repeats its start) with their relevance and text,
+    /// the hypothesis's own marked: `values[k]` is the token at `indices[k]` (nil: at k).
+    func tokenRelevances(_ values: [Float], of ids: [Int], at indices: [Int]? = nil, text: PreparedText)
+        -> [TokenRelevance]
+    {
+        let strings = pipeline.strings(ids)
+        return zip(indices ?? Array(values.indices), values).map { index, value in
             TokenRelevance(
                 index: index, text: strings[index], relevance: value,
                 hypothesis: text.hypothesisTokens.contains(index))
@@ -191,19 +193,15 @@ extension Explainer {
         let prediction = Prediction(
             probabilities: result.probabilities, answers: answers, hypothesis: params.hypothesis)
         let decoderTokens = pipeline.decoderTokens(for: text)
-        let decoderStrings = pipeline.strings(decoderTokens)
         let grid = PatchGridSize(rows: image.grid.rows, cols: image.grid.columns)
         return (
             prediction,
             result.relevances.map { relevance in
                 TargetRelevance(
                     target: relevance.target.name(answers: answers), value: relevance.value, patchGrid: grid,
-                    image: relevance.image, sourceTokens: tokenRelevances(relevance.sourceTokens, text: text),
-                    decoderTokens: relevance.decoderTokens.enumerated().map { index, value in
-                        TokenRelevance(
-                            index: index, text: decoderStrings[index], relevance: value,
-                            hypothesis: text.hypothesisTokens.contains(index))
-                    })
+                    image: relevance.image,
+                    sourceTokens: tokenRelevances(relevance.sourceTokens, of: text.sourceIDs, text: text),
+                    decoderTokens: tokenRelevances(relevance.decoderTokens, of: decoderTokens, text: text))
             }
         )
     }

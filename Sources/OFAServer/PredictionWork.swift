@@ -42,28 +42,20 @@ final class PredictionWork: @unchecked Sendable {
                 guard let model = engine.model else {
                     throw Self.rpcError(.unavailable("this engine draws no attention maps"))
                 }
-                guard let image = render.imageInput else {
-                    throw invalid("give the image as exactly one of \"image\" ({\"data\"} or {\"path\"}) and \"path\"")
-                }
+                let image = try oneImage(render.imageInput)
                 let plan = try RenderPlan(render, model: model, forStats: request.method == Method.stats)
-                try checkImage(image)
-                try checkTexts([plan.hypothesis] + [plan.premise].compactMap { $0 })
-                if plan.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
+                try checkQuestion(image, hypothesis: plan.hypothesis, premise: plan.premise)
                 return .success(request.method == Method.render ? .render(image, plan) : .stats(image, plan))
             } else if request.method == Method.relevance {
                 let relevance = try params.decodeParameters(RelevanceParams.self)
                 guard let model = engine.model else {
                     throw Self.rpcError(.unavailable("this engine computes no relevance"))
                 }
-                guard let image = relevance.imageInput else {
-                    throw invalid("give the image as exactly one of \"image\" ({\"data\"} or {\"path\"}) and \"path\"")
-                }
+                let image = try oneImage(relevance.imageInput)
                 for name in relevance.targets ?? [] where name != "predicted" {
                     _ = try RenderPlan.target(name, answers: model.answers)
                 }
-                try checkImage(image)
-                try checkTexts([relevance.hypothesis] + [relevance.premise].compactMap { $0 })
-                if relevance.hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
+                try checkQuestion(image, hypothesis: relevance.hypothesis, premise: relevance.premise)
                 return .success(.relevance(image, relevance))
             } else if request.method == Method.predict {
                 let predict = try params.decodeParameters(PredictParams.self)
@@ -102,6 +94,21 @@ final class PredictionWork: @unchecked Sendable {
         } catch {
             return .failure(invalid("\(error)"))
         }
+    }
+
+    /// render, stats and relevance take the image as `image` or `path`, exactly one.
+    private func oneImage(_ image: ImageInput?) throws -> ImageInput {
+        guard let image else {
+            throw invalid("give the image as exactly one of \"image\" ({\"data\"} or {\"path\"}) and \"path\"")
+        }
+        return image
+    }
+
+    /// One image and one hypothesis (with an optional premise), as render, stats and relevance ask.
+    private func checkQuestion(_ image: ImageInput, hypothesis: String, premise: String?) throws {
+        try checkImage(image)
+        try checkTexts([hypothesis] + [premise].compactMap { $0 })
+        if hypothesis.allSatisfy(\.isWhitespace) { throw invalid("the hypothesis is empty") }
     }
 
     private func checkImage(_ image: ImageInput) throws {

@@ -20,6 +20,15 @@ public struct ImageInput: Codable, Sendable, Equatable {
 
     public init(bytes: [UInt8]) { self.data = BinaryBytes(bytes) }
     public init(path: String) { self.path = path }
+
+    /// A request's image given as `image` or as a top-level `path` shorthand: nil when neither or both are.
+    public static func given(image: ImageInput?, path: String?) -> ImageInput? {
+        switch (image, path) {
+        case (let image?, nil): return image
+        case (nil, let path?): return ImageInput(path: path)
+        default: return nil
+        }
+    }
 }
 
 /// Raw bytes carried as base64.

@@ -54,13 +54,7 @@ public struct RenderParams: Codable, Sendable, Equatable {
     }
 
     /// The image, whichever key carried it (nil when neither or both did).
-    public var imageInput: ImageInput? {
-        switch (image, path) {
-        case (let image?, nil): return image
-        case (nil, let path?): return ImageInput(path: path)
-        default: return nil
-        }
-    }
+    public var imageInput: ImageInput? { ImageInput.given(image: image, path: path) }
 }
 
 /// Which method made a map, with its parameters and the processing after it (Visualize's MapMethod).

@@ -21,6 +21,8 @@ struct MultiheadAttention {
     let value: Linear
     let output: Linear
     let headScale: Tensor
+    /// Ones, for the backward pass's products that no head scale multiplies.
+    let unitHeadScale: Tensor
     let heads: Int
     let scale: Float
     let backend: Backend
@@ -31,6 +33,7 @@ struct MultiheadAttention {
         value = try Linear(scope.scope("v_proj"), backend: backend, inputs: width, outputs: width)
         output = try Linear(scope.scope("out_proj"), backend: backend, inputs: width, outputs: width)
         headScale = try scope.tensor("c_attn", shape: [heads])
+        unitHeadScale = backend.makeTensor(shape: [heads], values: Array(repeating: 1, count: heads))
         self.heads = heads
         self.scale = scale
         self.backend = backend
@@ -99,8 +102,6 @@ struct MultiheadAttention {
             backend.linearInputGradient(keys, weight: key.weight),
             backend.linearInputGradient(values, weight: value.weight))
     }
-
-    private var unitHeadScale: Tensor { backend.makeTensor(shape: [heads], values: Array(repeating: 1, count: heads)) }
 }
 
 /// What the backward pass of one attention reads: the scaled query, keys, values and probabilities.

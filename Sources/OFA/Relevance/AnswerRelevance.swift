@@ -52,12 +52,7 @@ extension OFAModel {
         try validate(tokens: sourceTokens, name: "source")
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
-        if let bad = requested.first(where: { target in
-            !answerTokens.indices.contains(target.answer)
-                || target.contrast.map { !answerTokens.indices.contains($0) } ?? false
-        }) {
-            throw InputError.targetOutOfRange(bad.description, answers: answerTokens.count)
-        }
+        for target in requested { try target.check(answers: answerTokens.count) }
         let (encoded, encoderTrace) = encoder.forward(image: image, tokens: sourceTokens)
         let (logits, decoderTrace) = decoder.forward(tokens: decoderTokens, encoder: encoded)
         let scores = backend.read(logits)

@@ -77,13 +77,7 @@ public struct RelevanceParams: Codable, Sendable, Equatable {
     }
 
     /// The image, whichever key carried it (nil when neither or both did).
-    public var imageInput: ImageInput? {
-        switch (image, path) {
-        case (let image?, nil): return image
-        case (nil, let path?): return ImageInput(path: path)
-        default: return nil
-        }
-    }
+    public var imageInput: ImageInput? { ImageInput.given(image: image, path: path) }
 }
 
 /// One target's relevance: the answer row of Chefer et al.'s R^de (image and source tokens) and R^dd (prompt).
