@@ -26,10 +26,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // oneDNN for products and convolutions (Debian: libdnnl-dev; OpenMP threads).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(
             name: "OFA",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["CDNNL"]
         ),
         // libjpeg-turbo + libpng behind a setjmp-safe C helper (Debian: libjpeg62-turbo-dev, libpng-dev).
         .target(

@@ -26,7 +26,7 @@ flock /tmp/ofad-swift-build.lock make all SWIFT_BUILD_FLAGS=--static-swift-stdli
 
 # What ofad needs at run time besides systemd (the Swift runtime and swift-crypto are linked in statically);
 # libsystemd0 comes with systemd and is named so that a minimal root without it fails here, not at start.
-runtime_packages=(libstdc++6 libopenblas0-pthread libjpeg62-turbo libpng16-16 libgif7 libsystemd0)
+runtime_packages=(libstdc++6 libdnnl2 libjpeg62-turbo libpng16-16 libgif7 libsystemd0)
 if [ ! -x "$rootfs/lib/systemd/systemd" ]; then
     echo "== debootstrap into $rootfs (once)"
     mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)

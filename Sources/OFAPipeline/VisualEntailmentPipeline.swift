@@ -17,8 +17,12 @@ public final class VisualEntailmentPipeline: Sendable {
 
     /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory.
     /// `threads` 0 uses every core; `pixelLimit` bounds decoded image size.
-    public init(modelDirectory: String, threads: Int = 0, pixelLimit: Int = ImageDecoder.defaultPixelLimit) throws {
-        let backend = CPUBackend(threads: threads)
+    /// `precision`: the CPU backend's arithmetic (refused with BackendError where this CPU does not offer it).
+    public init(
+        modelDirectory: String, threads: Int = 0, precision: Precision = .float32,
+        pixelLimit: Int = ImageDecoder.defaultPixelLimit
+    ) throws {
+        let backend = try CPUBackend(threads: threads, precision: precision)
         model = try OFAModel(directory: modelDirectory, backend: backend)
         self.threads = backend.threads
         let directory = URL(fileURLWithPath: modelDirectory)

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import OFA
 import OFAWire
 
 public enum DaemonError: Error, CustomStringConvertible {
@@ -47,6 +48,8 @@ public final class Daemon: @unchecked Sendable {
     /// Starts listening and loading; returns at once.
     public func start() throws {
         let device = try configuration.device.resolved()
+        // The CPU backend's precisions (a GPU backend will offer its own): refused here, before listening.
+        try CPUBackend.check(configuration.precision)
         notify("STATUS=Starting")
         try listen()
         startWatchdog()
@@ -54,7 +57,7 @@ public final class Daemon: @unchecked Sendable {
             modelDirectory: configuration.modelDirectory,
             threads: configuration.threads == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
-            device: device, maximumImagePixels: configuration.maximumImagePixels)
+            device: device, maximumImagePixels: configuration.maximumImagePixels, precision: configuration.precision)
         let thread = Thread { [self] in loadModel(options) }
         thread.name = "ofad-load"
         thread.stackSize = 8 << 20

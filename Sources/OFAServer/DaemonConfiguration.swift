@@ -1,5 +1,6 @@
 // Everything ofad can be told: each default is written once on the type, and each option, environment variable,
 // help line and check once in `settings`.
+import OFA
 import ServiceSettings
 
 public enum Device: String, Sendable, CaseIterable {
@@ -28,6 +29,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Threads for the engine's own parallelism; 0 means one per core.
     public var threads = 0
     public var device = Device.auto
+    /// The engine's arithmetic; which values a device offers is checked at start.
+    public var precision = Precision.float32
     /// Requests the engine runs at once (each one uses `threads`).
     public var workers = 1
     public var maximumFrameLength = 32 << 20
@@ -81,6 +84,12 @@ extension DaemonConfiguration {
                 "device", environment: "OFAD_DEVICE", \.device,
                 summary: "cpu, cuda or auto (no GPU backend yet: cuda fails, auto uses the CPU).",
                 parse: SettingParser.choice(Device.self), show: \.rawValue),
+            Setting(
+                "precision", environment: "OFAD_PRECISION", \.precision,
+                summary:
+                    "fp32 (exact, the default), bf16 (CPUs with AVX512-BF16 or AMX: about twice as fast, half the "
+                    + "memory) or tf32 (GPU; no GPU backend yet).",
+                parse: SettingParser.choice(Precision.self), show: \.rawValue),
             Setting(
                 "workers", environment: "OFAD_WORKERS", \.workers, summary: "Requests the engine runs at once.",
                 parse: SettingParser.integer(minimum: 1)),

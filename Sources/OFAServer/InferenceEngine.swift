@@ -1,5 +1,6 @@
 // The daemon's only view of the model: a small protocol that the real adapter (PipelineEngine) and test
 // doubles implement.
+import OFA
 import OFAExplanation
 import OFAWire
 
@@ -10,6 +11,8 @@ public struct EngineDescription: Sendable, Equatable {
     public var modelDirectory: String
     public var device: String
     public var threads: Int
+    /// The arithmetic the engine runs in (fp32, bf16, …).
+    public var precision: String
     /// Identifies what turns image bytes into features (model, resolution, normalisation); part of the
     /// image-cache key.
     public var imageParameters: String
@@ -19,8 +22,9 @@ public struct EngineDescription: Sendable, Equatable {
 
     public init(
         architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String,
-        model: ModelShape? = nil
+        model: ModelShape? = nil, precision: String = Precision.float32.rawValue
     ) {
+        self.precision = precision
         self.architecture = architecture
         self.modelDirectory = modelDirectory
         self.device = device
@@ -112,10 +116,15 @@ public struct EngineOptions: Sendable, Equatable {
     public var modelDirectory: String
     public var threads: Int
     public var device: Device
+    public var precision: Precision
     /// Largest image (width × height) the engine decodes.
     public var maximumImagePixels: Int
 
-    public init(modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int) {
+    public init(
+        modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int,
+        precision: Precision = .float32
+    ) {
+        self.precision = precision
         self.modelDirectory = modelDirectory
         self.threads = threads
         self.device = device

@@ -26,7 +26,7 @@ public final class PipelineEngine: InferenceEngine {
     /// through and names the culprit.
     public init(options: EngineOptions) throws {
         pipeline = try VisualEntailmentPipeline(
-            modelDirectory: options.modelDirectory, threads: options.threads,
+            modelDirectory: options.modelDirectory, threads: options.threads, precision: options.precision,
             pixelLimit: options.maximumImagePixels)
         explainer = Explainer(pipeline: pipeline)
         pixelLimit = options.maximumImagePixels
@@ -37,8 +37,8 @@ public final class PipelineEngine: InferenceEngine {
             threads: model.threads,
             imageParameters:
                 "\(model.directory)/\(model.weightsFile) \(model.resnetType) \(model.patchImageSize)px "
-                + "mean \(image.mean) std \(image.std)",
-            model: explainer.modelShape)
+                + "mean \(image.mean) std \(image.std) \(options.precision.rawValue)",
+            model: explainer.modelShape, precision: options.precision.rawValue)
     }
 
     public func describe() -> EngineDescription { engineDescription }

@@ -189,6 +189,7 @@ public final class RequestDispatcher: @unchecked Sendable {
             imageCache: work.imageCache.statistics, resultCache: work.resultCache.statistics)
         var withWork = result
         withWork.work = work.progress.snapshot
+        withWork.precision = description?.precision ?? configuration.precision.rawValue
         do {
             return .success(try JSONValue(encoding: withWork))
         } catch {

@@ -343,6 +343,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
     /// The model's shape (nil until it is loaded).
     public var model: ModelShape?
     public var device: String
+    /// The engine's arithmetic: fp32, bf16 (CPU) or tf32 (GPU).
+    public var precision: String?
     public var threads: Int
     public var uptimeSeconds: Double
     public var queueDepth: Int

@@ -1,6 +1,9 @@
 // Times the engine on one visual-entailment query: load time, median latency after warm-up, peak RSS, and the
 // answer probabilities against the reference's. Usage:
-//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--compare] [--explain]
+//   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--precision fp32|bf16]
+//                 [--compare] [--explain] [--gemm-rate]
+// --gemm-rate adds the float32 (and, where offered, bfloat16) product rate of the backend's library on the model's
+// largest product shape, measured in the same process, for the "share of GEMM speed" figure.
 // --explain adds relevance, occlusion and faithfulness costs (Explanations.swift).
 // INPUTS holds patch_image [3,H,W], source_ids, decoder_ids and optionally probabilities (reference goldens).
 import Foundation
@@ -47,7 +50,13 @@ do {
         guard let value = inputs[prefix + name] else { throw CheckpointError.missingTensor(prefix + name) }
         return value
     }
-    let backend = CPUBackend(threads: threads)
+    let precisionName = CommandLine.arguments.firstIndex(of: "--precision").map { CommandLine.arguments[$0 + 1] }
+    guard let precision = Precision(rawValue: precisionName ?? "fp32") else {
+        throw BackendError.unsupportedPrecision(
+            .float32, backend: "cpu", offered: CPUBackend.offeredPrecisions,
+            reason: "unknown precision \(precisionName!)")
+    }
+    let backend = try CPUBackend(threads: threads, precision: precision)
     var model: OFAModel!
     let loadSeconds = try seconds { model = try OFAModel(directory: arguments[1], backend: backend) }
     let rssAfterLoad = peakResidentBytes()
@@ -72,6 +81,7 @@ do {
     times.sort()
     var report: [String: Any] = [
         "engine": "swift", "threads": backend.threads, "load_s": loadSeconds, "runs": runs,
+        "precision": precision.rawValue, "instruction_set": CPUBackend.instructionSet,
         "median_s": times[times.count / 2], "image_backbone_median_s": imageSeconds.suffix(runs).sorted()[runs / 2],
         "min_s": times[0], "max_s": times[times.count - 1],
         "peak_rss_bytes": peakResidentBytes(), "peak_rss_after_load_bytes": rssAfterLoad,
@@ -104,6 +114,16 @@ do {
         for map in compared.attention { compare("attention.\(map.kind.rawValue).\(map.layer)", map.values) }
         compare("probabilities", compared.probabilities)
         report["stages"] = differences
+    }
+    if CommandLine.arguments.contains("--gemm-rate") {
+        var rates: [String: Double] = [:]
+        for offered in CPUBackend.offeredPrecisions {
+            rates[offered.rawValue] = try CPUBackend(threads: threads, precision: offered).productRate()
+        }
+        report["gemm_gflops"] = rates
+        let before = backend.productOperations
+        try query()
+        report["query_gemm_gflop"] = Double(backend.productOperations - before) / 1e9
     }
     if CommandLine.arguments.contains("--explain") {
         let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])

@@ -26,7 +26,8 @@ struct Status: ParsableCommand {
         let lines: [(String, String)] = [
             ("version", status.version), ("state", status.state.rawValue),
             ("model", status.modelDirectory), ("checksum", status.modelChecksum ?? "(computing)"),
-            ("architecture", status.architecture), ("device", status.device), ("threads", "\(status.threads)"),
+            ("architecture", status.architecture), ("device", status.device),
+            ("precision", status.precision ?? "fp32"), ("threads", "\(status.threads)"),
             ("uptime", String(format: "%.0f s", status.uptimeSeconds)),
             ("queue", "\(status.queueDepth)/\(status.queueCapacity)"), ("connections", "\(status.connections)"),
             ("served", "\(status.requestsServed)"), ("failed", "\(status.requestsFailed)"),

@@ -10,8 +10,8 @@ private let sceneBytes = try! PipelineFixtures.bytes("images/scene-160x120.png")
 private let hypotheses = ["there are two birds.", "the two dogs are eating.", "a cat sits on the sofa."]
 
 /// Same answers, same order, probabilities equal to float32 rounding. Swift Testing runs suites in parallel, and
-/// OpenBLAS called from several threads at once may split a GEMM differently, which moves the last bits
-/// (seen in CI: differences of 5e-7); a real difference between two paths would be far larger.
+/// the products' library called from several threads at once may split a GEMM differently, which moves the last
+/// bits (seen in CI: differences of 5e-7); a real difference between two paths would be far larger.
 func closeEnough(_ a: [AnswerProbability], _ b: [AnswerProbability]) -> Bool {
     a.count == b.count
         && zip(a, b).allSatisfy {

@@ -42,4 +42,33 @@ final class LargeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, try truth("probabilities")), 1e-4)
         XCTAssertLessThanOrEqual(maximumDifference(cross.values, try truth("attention.cross.11")), 1e-3)
     }
+
+    /// bf16 on the OFA-large shape: the float32 answer, |Δp| ≤ 0.05 and no further than PyTorch's autocast run
+    /// (make_bf16_yardstick.py --large DIR writes DIR/bf16-autocast-large.json).
+    func testBFloat16OnTheOFALargeShapeIsNoFurtherFromFloat32ThanPyTorchsAutocast() throws {
+        guard let folder = ProcessInfo.processInfo.environment["OFA_LARGE_FIXTURES"] else {
+            throw XCTSkip("OFA_LARGE_FIXTURES is not set: the OFA-large check runs outside CI (see BENCHMARKS.md)")
+        }
+        guard CPUBackend.offeredPrecisions.contains(.bfloat16) else { throw XCTSkip("this CPU offers no bf16") }
+        let yardstickData = try Data(contentsOf: URL(fileURLWithPath: folder + "/bf16-autocast-large.json"))
+        let yardstick = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: yardstickData) as? [String: [String: Any]])?.values.first)
+        let theirs = try XCTUnwrap(yardstick["max_abs_difference"] as? Double)
+        let model = try OFAModel(
+            directory: folder + "/ofa-large-random", backend: try CPUBackend(threads: 2, precision: .bfloat16))
+        let inputs = try TensorFile.read(path: folder + "/goldens-large.safetensors")
+        let prefix = try XCTUnwrap(inputs.keys.first { $0.hasSuffix(".patch_image") }).dropLast("patch_image".count)
+        func input(_ name: String) throws -> TensorValues { try XCTUnwrap(inputs[prefix + name], name) }
+        let image = try input("patch_image")
+        let result = try model.classify(
+            image: model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2]),
+            sourceTokens: try input("source_ids").integers, decoderTokens: try input("decoder_ids").integers,
+            answerTokens: model.answerTokens)
+        let reference = try input("probabilities").floats
+        let ours = maximumDifference(result.probabilities, reference)
+        print("bf16 OFA-large: max |Δp| ours \(ours), PyTorch autocast \(theirs)")
+        XCTAssertEqual(result.best, reference.indices.max { reference[$0] < reference[$1] })
+        XCTAssertLessThanOrEqual(ours, 0.05)
+        XCTAssertLessThanOrEqual(Double(ours), theirs)
+    }
 }

@@ -14,8 +14,8 @@ swift build -c release --product ofa-benchmark >&2
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 reference=$("$python" Tools/benchmarks/reference_benchmark.py "$model" --threads "$threads" --warmup "$warmup" \
     --repeats "$runs" 2>/dev/null | grep '^{' | tail -1)
-# As ofad.service runs it: OpenBLAS workers sleep right after a GEMM instead of spinning (see BENCHMARKS.md).
-engine=$(OPENBLAS_THREAD_TIMEOUT=${OPENBLAS_THREAD_TIMEOUT:-4} .build/release/ofa-benchmark "$model" "$inputs" --threads "$threads" --runs "$runs" --warmup "$warmup")
+# With no environment of its own (env -i): the engine must be fast by itself.
+engine=$(env -i PATH="$PATH" .build/release/ofa-benchmark "$model" "$inputs" --threads "$threads" --runs "$runs" --warmup "$warmup")
 echo "reference: $reference"
 echo "swift:     $engine"
 "$python" - "$reference" "$engine" <<'PY'

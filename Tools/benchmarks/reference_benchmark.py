@@ -10,6 +10,9 @@ The query: a deterministic 480x480 patch tensor (the one in goldens-large) and t
   traverse   modelscope's OfaForAllTasks._traverse_inference: encoder, then per candidate answer one decoder
              pass on prompt+answer (3 passes, cross-attention K/V recomputed each time)
   one_pass   encoder + ONE decoder pass on the prompt, restricted softmax over the answer logits
+With --autocast-bf16 the one pass is also timed under torch.autocast('cpu', dtype=torch.bfloat16)
+(one_pass_bf16_autocast). gemm_gflops: the float32 product rate of torch.mm and of numpy's OpenBLAS, and torch's
+bfloat16 rate, on 914 x 1024 . 1024 x 4096 (OFA-large's feed-forward), best of 10, in the same process.
 Peak RSS: ru_maxrss of this process, and of a fresh process (started first) that only loads and runs each
 query once. load_s is OfaForAllTasks construction; transformers maps the weights lazily, so the first query
 (first_traverse_s) also pays for paging them in. The load average is printed: on a shared machine, compare
@@ -99,6 +102,26 @@ def timed(fn, warmup, repeats):
             'all_ms': [round(t, 1) for t in times]}
 
 
+def gemm_rates():
+    import numpy
+    import torch
+    a, b = torch.randn(914, 1024), torch.randn(1024, 4096)
+    flop = 2 * 914 * 1024 * 4096
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return round(flop / min(times) / 1e9, 1)
+    na, nb = a.numpy(), b.numpy()
+    ab, bb = a.bfloat16(), b.bfloat16()
+    return {'torch_fp32': best(lambda: torch.mm(a, b)), 'numpy_openblas_fp32': best(lambda: na @ nb),
+            'torch_bf16': best(lambda: torch.mm(ab, bb))}
+
+
 def vm_hwm_mb():
     """Peak RSS of this process image from /proc (VmHWM; reset at exec, unlike ru_maxrss)."""
     try:
@@ -128,6 +151,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--repeats', type=int, default=5)
     ap.add_argument('--no-fresh', action='store_true', help='skip the fresh-process peak RSS measurement')
+    ap.add_argument('--autocast-bf16', action='store_true', help='also time the one pass under bf16 autocast')
     ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args()
     fresh = None if (args.child or args.no_fresh) else fresh_process(args)
@@ -153,17 +177,24 @@ def main():
             return
         t_traverse = timed(lambda: traverse(batch), args.warmup, args.repeats)
         t_one = timed(lambda: one_pass(model, src, img, answer_ids), args.warmup, args.repeats)
+        if args.autocast_bf16:
+            def autocast_pass():
+                with torch.autocast('cpu', dtype=torch.bfloat16):
+                    return one_pass(model, src, img, answer_ids)
+            t_autocast = timed(autocast_pass, args.warmup, args.repeats)
     out = {
         'model_dir': str(Path(args.model_dir).resolve()), 'reference': kind, 'threads': args.threads,
         'torch': torch.__version__, 'patch_image_size': size, 'L': src.numel(),
         'load_s': round(load_s, 2), 'first_traverse_s': round(first_query_s, 2),
-        'traverse': t_traverse, 'one_pass': t_one,
+        'traverse': t_traverse, 'one_pass': t_one, 'gemm_gflops': gemm_rates(),
         'label': result['labels'][0], 'score': result['scores'][0],
         'probabilities': [round(float(p), 6) for p in probs],
         'rss_after_load_mb': round(rss_after_load, 1), 'peak_rss_mb': round(rss_mb(), 1),
         'load_avg_start': [round(x, 2) for x in load_avg_start],
         'load_avg_end': [round(x, 2) for x in os.getloadavg()],
     }
+    if args.autocast_bf16:
+        out['one_pass_bf16_autocast'] = t_autocast
     if fresh is not None:
         if 'error' in fresh:
             out['fresh_process_error'] = fresh['error']

@@ -1,5 +1,5 @@
 // The compute interface every layer uses: memory, GEMM, convolution and elementwise kernels.
-// The OpenBLAS backend implements it today; a CUDA backend slots in beside it without touching the layers.
+// The CPU backend (oneDNN) implements it today; a CUDA backend slots in beside it without touching the layers.
 
 /// Convolution shape parameters (square kernels, as in the ResNet).
 public struct ConvolutionGeometry: Equatable, Sendable {
@@ -24,6 +24,8 @@ public enum Activation: Sendable {
 /// called on activations a request owns.
 public protocol Backend: AnyObject, Sendable {
     var name: String { get }
+    /// The arithmetic the backend runs in (chosen when it is made).
+    var precision: Precision { get }
 
     // Memory
     /// A new float tensor whose contents `fill` writes in host order (a device backend stages and uploads).
@@ -35,6 +37,16 @@ public protocol Backend: AnyObject, Sendable {
     /// Host copy of selected float elements: `count` elements from `offset`, for recording attention.
     func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float]
 
+    // Weights
+    /// A float32 weight `[out, in]` (or an embedding table) as the backend's products read it: itself, or a copy
+    /// in the precision's storage type (bfloat16). The result goes to `linear`, `linearInputGradient` and
+    /// `gatherRows`.
+    func prepareProductWeight(_ weight: Tensor) -> Tensor
+    /// A float32 convolution weight `[O, C·k·k]` (PyTorch's OIHW order) for `convolution` with this geometry, in the
+    /// backend's own layout for square inputs of `inputSide` (other sizes still work); only `convolution` reads it.
+    func prepareConvolutionWeight(_ weight: Tensor, inputs: Int, geometry: ConvolutionGeometry, inputSide: Int)
+        -> Tensor
+
     // GEMM
     /// `input [n, in] · weightᵀ [out, in] + bias`, then the activation.
     func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, activation: Activation) -> Tensor
@@ -44,12 +56,13 @@ public protocol Backend: AnyObject, Sendable {
     func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor
 
     // Convolution
-    /// `input [C, H, W]`, weight [O, C·k·k], bias [O] → [O, H', W'], plus `residual`, then the activation.
+    /// Channels last: `input [H, W, C]`, a prepared weight, bias [O] → [H', W', O], plus `residual`, then the
+    /// activation (none or ReLU).
     func convolution(
         _ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
         residual: Tensor?, activation: Activation
     ) -> Tensor
-    /// Max pooling with −∞ padding over [C, H, W].
+    /// Max pooling with −∞ padding over channels-last [H, W, C].
     func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor
 
     // Elementwise and data movement

@@ -1,5 +1,6 @@
 // Recycles large host buffers so activations do not page-fault fresh memory on every layer. Idle buffers are
-// kept up to a byte budget, oldest evicted first, so the pool follows the sizes of the current work.
+// kept up to a byte budget, oldest evicted first, so the pool follows the sizes of the current work. Large buffers
+// are mapped and unmapped directly (not malloc's heap), so memory the pool lets go of leaves the process at once.
 import Foundation
 
 final class BufferPool: @unchecked Sendable {
@@ -14,7 +15,11 @@ final class BufferPool: @unchecked Sendable {
     /// `capacity`: most bytes kept idle.
     init(capacity: Int) { self.capacity = capacity }
 
-    deinit { for block in idle { free(block.address) } }
+    deinit { for block in idle { BufferPool.release(block.address, bytes: block.bytes) } }
+
+    private static func release(_ address: UnsafeMutableRawPointer, bytes: Int) {
+        if bytes >= minimumPooledBytes { munmap(address, bytes) } else { free(address) }
+    }
 
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
         if bytes >= BufferPool.minimumPooledBytes {
@@ -26,6 +31,10 @@ final class BufferPool: @unchecked Sendable {
                 return address
             }
             lock.unlock()
+            guard let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                address != MAP_FAILED
+            else { fatalError("out of memory mapping \(bytes) bytes") }
+            return address
         }
         var address: UnsafeMutableRawPointer?
         guard posix_memalign(&address, 64, bytes) == 0, let address else {
@@ -35,17 +44,19 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ address: UnsafeMutableRawPointer, bytes: Int) {
-        guard bytes >= BufferPool.minimumPooledBytes, bytes <= capacity else { return free(address) }
+        guard bytes >= BufferPool.minimumPooledBytes, bytes <= capacity else {
+            return BufferPool.release(address, bytes: bytes)
+        }
         lock.lock()
         idle.append((bytes, address))
         idleBytes += bytes
-        var evicted: [UnsafeMutableRawPointer] = []
+        var evicted: [(UnsafeMutableRawPointer, Int)] = []
         while idleBytes > capacity {
             let oldest = idle.removeFirst()
             idleBytes -= oldest.bytes
-            evicted.append(oldest.address)
+            evicted.append((oldest.address, oldest.bytes))
         }
         lock.unlock()
-        for address in evicted { free(address) }
+        for (address, bytes) in evicted { BufferPool.release(address, bytes: bytes) }
     }
 }

@@ -8,10 +8,11 @@ struct ConvolutionBatchNorm {
     let geometry: ConvolutionGeometry
     let backend: Backend
 
-    /// `convolution` and `normalization` are the scopes of the Conv2d and its BatchNorm2d.
+    /// `convolution` and `normalization` are the scopes of the Conv2d and its BatchNorm2d; `inputSide` the input
+    /// size the weight is laid out for.
     init(
         convolution: WeightScope, normalization: WeightScope, backend: Backend, inputs: Int, outputs: Int,
-        geometry: ConvolutionGeometry
+        geometry: ConvolutionGeometry, inputSide: Int
     ) throws {
         let area = inputs * geometry.kernel * geometry.kernel
         var kernel = try convolution.values("weight", shape: [outputs, inputs, geometry.kernel, geometry.kernel])
@@ -30,7 +31,9 @@ struct ConvolutionBatchNorm {
                 folded[channel] = shift[channel] - mean[channel] * scale
             }
         }
-        weight = backend.makeTensor(shape: [outputs, area], values: kernel)
+        weight = backend.prepareConvolutionWeight(
+            backend.makeTensor(shape: [outputs, area], values: kernel), inputs: inputs, geometry: geometry,
+            inputSide: inputSide)
         bias = backend.makeTensor(shape: [outputs], values: folded)
         self.geometry = geometry
         self.backend = backend

@@ -65,13 +65,17 @@ struct Encoder {
     let embedding: Tensor
     let backend: Backend
 
-    init(_ scope: WeightScope, backend: Backend, configuration: ModelConfiguration, embedding: Tensor) throws {
+    /// `imageSize`: the side of the images the backbone's weights are laid out for (others work, more slowly).
+    init(
+        _ scope: WeightScope, backend: Backend, configuration: ModelConfiguration, embedding: Tensor, imageSize: Int
+    ) throws {
         let width = configuration.modelDimension
         let heads = configuration.encoderAttentionHeads
         self.configuration = configuration
         self.embedding = embedding
         self.backend = backend
-        resnet = try ResNet(scope.scope("embed_images"), backend: backend, blocks: configuration.resnetBlocks)
+        resnet = try ResNet(
+            scope.scope("embed_images"), backend: backend, blocks: configuration.resnetBlocks, imageSize: imageSize)
         imageProjection = try Linear(
             scope.scope("image_proj"), backend: backend, inputs: ResNet.outputChannels,
             outputs: width)
@@ -109,14 +113,14 @@ struct Encoder {
         configuration.scaleEmbedding ? Float(configuration.modelDimension).squareRoot() : 1
     }
 
-    /// ResNet output `[1024, h, w]` for a `[3, H, W]` image.
+    /// ResNet output `[h, w, 1024]` for a `[3, H, W]` image.
     func backbone(_ image: Tensor) -> Tensor { resnet(image) }
 
-    /// Patch rows and position rows for backbone features `[1024, h, w]`.
+    /// Patch rows and position rows for backbone features `[h, w, 1024]`.
     func imageFeatures(backbone features: Tensor) -> ImageFeatures {
-        let rows = features.shape[1]
-        let columns = features.shape[2]
-        let flat = backend.transpose(features.reshaped([ResNet.outputChannels, rows * columns]))
+        let rows = features.shape[0]
+        let columns = features.shape[1]
+        let flat = features.reshaped([rows * columns, ResNet.outputChannels])
         var patches = imageProjection(flat)
         if let typeEmbedding {
             patches = backend.addRow(

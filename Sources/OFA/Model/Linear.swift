@@ -6,7 +6,7 @@ struct Linear {
     let backend: Backend
 
     init(_ scope: WeightScope, backend: Backend, inputs: Int, outputs: Int, bias hasBias: Bool = true) throws {
-        weight = try scope.tensor("weight", shape: [outputs, inputs])
+        weight = backend.prepareProductWeight(try scope.tensor("weight", shape: [outputs, inputs]))
         bias = hasBias ? try scope.tensor("bias", shape: [outputs]) : nil
         self.backend = backend
     }

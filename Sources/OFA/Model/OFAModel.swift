@@ -41,10 +41,11 @@ public final class OFAModel: @unchecked Sendable {
             ? try Safetensors.read(path: weightsPath) : try TorchArchive.read(path: weightsPath)
         let store = try WeightStore(file: file, backend: backend)
         let root = WeightScope(store: store, prefix: "")
-        let embedding = try store.tiedEmbedding(shape: [configuration.vocabularySize, configuration.modelDimension])
+        let embedding = backend.prepareProductWeight(
+            try store.tiedEmbedding(shape: [configuration.vocabularySize, configuration.modelDimension]))
         encoder = try Encoder(
             root.scope("encoder"), backend: backend, configuration: configuration,
-            embedding: embedding)
+            embedding: embedding, imageSize: task.patchImageSize)
         decoder = try Decoder(
             root.scope("decoder"), backend: backend, configuration: configuration,
             embedding: embedding)
@@ -94,7 +95,14 @@ public final class OFAModel: @unchecked Sendable {
         precondition(pixels.count == 3 * height * width, "image needs 3·\(height)·\(width) values")
         let image = backend.makeTensor(shape: [3, height, width], values: pixels)
         let features = encoder.backbone(image)
-        probe?.record("resnet_output", features, backend)
+        if let probe {
+            // Recorded in PyTorch's [1024, h, w] order.
+            let side = features.shape[0] * features.shape[1]
+            probe.record(
+                "resnet_output",
+                backend.transpose(features.reshaped([side, features.shape[2]]))
+                    .reshaped([features.shape[2], features.shape[0], features.shape[1]]), backend)
+        }
         return encoder.imageFeatures(backbone: features)
     }
 

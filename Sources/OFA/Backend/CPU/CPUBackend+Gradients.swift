@@ -1,5 +1,5 @@
-// The CPU backend's gradient kernels (input gradients only) and the relevance rules' matrix steps; sgemm through
-// `gemm`, loops for the rest (float32 throughout, as the forward kernels).
+// The CPU backend's gradient kernels (input gradients only) and the relevance rules' matrix steps; products through
+// `gemm` (float32, except where a weight is stored in bfloat16), loops for the rest.
 import Foundation
 
 extension CPUBackend {
@@ -21,7 +21,7 @@ extension CPUBackend {
         let result = empty(Array(gradient.shape.dropLast()) + [inputs])
         gemm(
             transposingA: false, transposingB: false, m: rows, n: inputs, k: outputs, alpha: 1,
-            gradient.floats, outputs, weight.floats, inputs, beta: 0, result.floats, inputs)
+            gradient, outputs, weight, inputs, beta: 0, result.floats, inputs)
         return result
     }
 
@@ -93,8 +93,8 @@ extension CPUBackend {
         for head in 0..<heads {
             gemm(
                 transposingA: false, transposingB: true, m: queries, n: keys, k: headWidth,
-                alpha: headScale.floats[head], contextGradient.floats + head * headWidth, width,
-                value.floats + head * headWidth, width, beta: 0, result.floats + head * queries * keys, keys)
+                alpha: headScale.floats[head], contextGradient, offsetA: head * headWidth, width,
+                value, offsetB: head * headWidth, width, beta: 0, result.floats + head * queries * keys, keys)
         }
         return result
     }
@@ -109,8 +109,8 @@ extension CPUBackend {
         for head in 0..<heads {
             gemm(
                 transposingA: true, transposingB: false, m: keys, n: headWidth, k: queries,
-                alpha: headScale?.floats[head] ?? 1, matrix.floats + head * queries * keys, keys,
-                rows.floats + head * headWidth, width, beta: 0, result.floats + head * headWidth, width)
+                alpha: headScale?.floats[head] ?? 1, matrix, offsetA: head * queries * keys, keys,
+                rows, offsetB: head * headWidth, width, beta: 0, result.floats + head * headWidth, width)
         }
         return result
     }
@@ -158,8 +158,8 @@ extension CPUBackend {
         let n = b.shape[1]
         let result = empty([m, n])
         gemm(
-            transposingA: transposingA, transposingB: false, m: m, n: n, k: k, alpha: 1, a.floats, a.shape[1],
-            b.floats, n, beta: 0, result.floats, n)
+            transposingA: transposingA, transposingB: false, m: m, n: n, k: k, alpha: 1, a, a.shape[1],
+            b, n, beta: 0, result.floats, n)
         return result
     }
 

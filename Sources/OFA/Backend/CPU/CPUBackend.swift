@@ -1,18 +1,73 @@
-// The CPU backend: OpenBLAS sgemm for matrix work, plain loops for the rest. The only file that imports COpenBLAS
-// (CPUBackend+Gradients.swift calls sgemm through `gemm`).
-import COpenBLAS
+// The CPU backend: oneDNN for matrix products and convolutions (OneDNN.swift), plain loops for the rest. Float32
+// by default; in bfloat16 precision the weights are stored as bfloat16 and every product and convolution reads
+// bfloat16 inputs (float32 accumulation and outputs), while LayerNorm, softmax and residuals stay float32.
 import Foundation
 
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
     public let threads: Int
+    public let precision: Precision
     private let pool = BufferPool(capacity: 128 << 20)
+    private let library: OneDNN
+    private let counterLock = NSLock()
+    private var operations = 0
 
-    /// `threads` sets OpenBLAS's thread count for the whole process.
-    public init(threads: Int = 0) {
+    /// Floating-point operations (2 per multiply-add) of every product and convolution run so far.
+    public var productOperations: Int {
+        counterLock.lock()
+        defer { counterLock.unlock() }
+        return operations
+    }
+
+    private func count(_ multiplyAdds: Int) {
+        counterLock.lock()
+        operations += 2 * multiplyAdds
+        counterLock.unlock()
+    }
+
+    /// GFLOP/s of this backend's product on the model's largest shape (914 × 1024 · 1024 × 4096, OFA-large's
+    /// feed-forward), best of `repeats` after a warm-up.
+    public func productRate(repeats: Int = 10) -> Double {
+        let input = zeros(shape: [914, 1024])
+        let weight = prepareProductWeight(zeros(shape: [4096, 1024]))
+        _ = linear(input, weight: weight, bias: nil, activation: .none)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = linear(input, weight: weight, bias: nil, activation: .none)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * 914 * 1024 * 4096 / best / 1e9
+    }
+
+    /// The precisions this machine's CPU offers (bfloat16 where oneDNN finds AVX512-BF16 or AMX).
+    public static var offeredPrecisions: [Precision] { OneDNN.hasBFloat16 ? [.float32, .bfloat16] : [.float32] }
+
+    /// The instruction set the products and convolutions run on, as oneDNN names it.
+    public static var instructionSet: String { OneDNN.instructionSet }
+
+    /// `threads` sets oneDNN's (OpenMP's) and the elementwise kernels' thread count for the whole process.
+    public convenience init(threads: Int = 0) {
+        try! self.init(threads: threads, precision: .float32)
+    }
+
+    /// Throws BackendError.unsupportedPrecision, saying why, where this CPU does not offer `precision`.
+    public static func check(_ precision: Precision) throws {
+        guard !offeredPrecisions.contains(precision) else { return }
+        let reason =
+            precision == .bfloat16
+            ? "this CPU has no AVX512-BF16 or AMX (oneDNN finds \(OneDNN.instructionSet))"
+            : "\(precision.rawValue) is a GPU precision"
+        throw BackendError.unsupportedPrecision(precision, backend: "cpu", offered: offeredPrecisions, reason: reason)
+    }
+
+    /// Refuses a precision this CPU does not offer.
+    public init(threads: Int = 0, precision: Precision) throws {
+        try CPUBackend.check(precision)
         let count = threads > 0 ? threads : max(1, ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(Int32(count))
-        self.threads = Int(openblas_get_num_threads())
+        library = OneDNN(threads: count, pool: pool)
+        self.threads = OneDNN.threads
+        self.precision = precision
     }
 
     // MARK: Memory
@@ -56,7 +111,80 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: tensor.floats + offset, count: count))
     }
 
-    // MARK: GEMM
+    // MARK: Weights
+
+    public func prepareProductWeight(_ weight: Tensor) -> Tensor {
+        guard precision == .bfloat16, weight.elementType == .float32 else { return weight }
+        let result = Tensor(shape: weight.shape, elementType: .bfloat16, buffer: allocate(weight.count, .bfloat16))
+        library.convertToBFloat16(weight.floats, into: result.buffer.address, count: weight.count)
+        return result
+    }
+
+    public func prepareConvolutionWeight(
+        _ weight: Tensor, inputs: Int, geometry: ConvolutionGeometry, inputSide: Int
+    ) -> Tensor {
+        let outputs = weight.shape[0]
+        precondition(weight.shape == [outputs, inputs * geometry.kernel * geometry.kernel], "weight \(weight.shape)")
+        var bytes = 0
+        let (packed, address) = library.packConvolutionWeight(
+            weight.floats, outputs: outputs, channels: inputs, kernel: geometry.kernel, stride: geometry.stride,
+            padding: geometry.padding, type: precision == .bfloat16 ? .bfloat16 : .float32, side: inputSide
+        ) { count in
+            bytes = max(count, weight.count * (precision == .bfloat16 ? 2 : 4))
+            var address: UnsafeMutableRawPointer?
+            guard posix_memalign(&address, 64, bytes) == 0, let address else {
+                fatalError("out of memory allocating \(count) bytes")
+            }
+            return address
+        }
+        let type: ElementType = packed.type == .bfloat16 ? .bfloat16 : .float32
+        let buffer = DeviceBuffer(address: address, byteCount: bytes) {
+            free($0)
+        }
+        return Tensor(shape: weight.shape, elementType: type, buffer: buffer, layout: packed)
+    }
+
+    // MARK: Products
+
+    /// A batch of matrices inside a tensor: element (b, i, j) at `offset + b·batch + i·row + j·column`.
+    struct Matrix {
+        var tensor: Tensor
+        var offset = 0
+        var batch = 0
+        var row: Int
+        var column = 1
+    }
+
+    /// `c[b] = alpha · a[b] · b[b]` (+ c[b] when `accumulate`) for float32 `c` with rows `cRow` apart and batch
+    /// entries `cBatch` apart. A float32 input meets a bfloat16 one as a bfloat16 copy, and so does every input in
+    /// bfloat16 precision when `inPrecision` (the forward pass; gradients keep float32 activations).
+    func multiply(
+        batch: Int = 1, m: Int, n: Int, k: Int, _ a: Matrix, _ b: Matrix, into c: UnsafeMutablePointer<Float>,
+        cBatch: Int = 0, cRow: Int, alpha: Float = 1, accumulate: Bool = false, inPrecision: Bool = true
+    ) {
+        let low =
+            (precision == .bfloat16 && inPrecision) || a.tensor.elementType == .bfloat16
+            || b.tensor.elementType == .bfloat16
+        var copies: [(UnsafeMutableRawPointer, Int)] = []
+        func operand(_ matrix: Matrix) -> OneDNN.Operand {
+            let tensor = matrix.tensor
+            var address = UnsafeRawPointer(tensor.buffer.address)
+            if low && tensor.elementType == .float32 {
+                let copy = pool.take(tensor.count * 2)
+                library.convertToBFloat16(tensor.floats, into: copy, count: tensor.count)
+                copies.append((copy, tensor.count * 2))
+                address = UnsafeRawPointer(copy)
+            }
+            return OneDNN.Operand(
+                address: address + matrix.offset * (low ? 2 : 4), type: low ? .bfloat16 : .float32,
+                batch: matrix.batch, row: matrix.row, column: matrix.column)
+        }
+        count(batch * m * n * k)
+        library.matmul(
+            batch: batch, m: m, n: n, k: k, a: operand(a), b: operand(b), c: c, cBatch: cBatch, cRow: cRow,
+            alpha: alpha, accumulate: accumulate)
+        for (address, bytes) in copies { pool.give(address, bytes: bytes) }
+    }
 
     public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, activation: Activation) -> Tensor {
         let inputs = weight.shape[1]
@@ -64,9 +192,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         precondition(input.shape.last == inputs, "linear: input \(input.shape) vs weight \(weight.shape)")
         let rows = input.count / inputs
         let output = empty(Array(input.shape.dropLast()) + [outputs])
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs),
-            1, input.floats, Int32(inputs), weight.floats, Int32(inputs), 0, output.floats, Int32(outputs))
+        multiply(
+            m: rows, n: outputs, k: inputs, Matrix(tensor: input, row: inputs),
+            Matrix(tensor: weight, row: 1, column: inputs), into: output.floats, cRow: outputs)
         finish(output.floats, rows: rows, columns: outputs, bias: bias?.floats, residual: nil, activation: activation)
         return output
     }
@@ -76,18 +204,17 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let keys = key.shape[0]
         let width = query.shape[1]
         let headWidth = width / heads
-        let output: Tensor
+        let output = empty([heads, queries, keys])
+        // Each head's queries and transposed keys contiguous (copies of [n, d], small next to the product) let
+        // oneDNN use its brgemm kernels, and so does adding `initial` afterwards instead of accumulating onto it.
+        multiply(
+            batch: heads, m: queries, n: keys, k: headWidth,
+            Matrix(tensor: splitHeads(query, heads: heads), batch: queries * headWidth, row: headWidth),
+            Matrix(tensor: transpose(key), batch: headWidth * keys, row: keys),
+            into: output.floats, cBatch: queries * keys, cRow: keys)
         if let initial {
             precondition(initial.shape == [heads, queries, keys], "scores: initial \(initial.shape)")
-            output = copy(initial)
-        } else {
-            output = empty([heads, queries, keys])
-        }
-        for head in 0..<heads {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(queries), Int32(keys), Int32(headWidth),
-                1, query.floats + head * headWidth, Int32(width), key.floats + head * headWidth, Int32(width),
-                initial == nil ? 0 : 1, output.floats + head * queries * keys, Int32(keys))
+            addInPlace(output, initial)
         }
         return output
     }
@@ -97,26 +224,62 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let keys = probabilities.shape[2]
         let width = value.shape[1]
         let headWidth = width / heads
+        // One batched product over contiguous heads (brgemm kernels), each head's scale applied to its values.
+        let values = splitHeads(value, heads: heads, scales: headScale.floats)
+        let split = empty([heads, queries, headWidth])
+        multiply(
+            batch: heads, m: queries, n: headWidth, k: keys,
+            Matrix(tensor: probabilities, batch: queries * keys, row: keys),
+            Matrix(tensor: values, batch: keys * headWidth, row: headWidth),
+            into: split.floats, cBatch: queries * headWidth, cRow: headWidth)
         let output = empty([queries, width])
-        for head in 0..<heads {
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(queries), Int32(headWidth), Int32(keys),
-                headScale.floats[head], probabilities.floats + head * queries * keys, Int32(keys),
-                value.floats + head * headWidth, Int32(width), 0, output.floats + head * headWidth,
-                Int32(width))
+        parallel(queries, cost: width) { range in
+            for row in range {
+                for head in 0..<heads {
+                    (output.floats + row * width + head * headWidth).update(
+                        from: split.floats + (head * queries + row) * headWidth, count: headWidth)
+                }
+            }
         }
         return output
     }
 
-    /// Row-major sgemm: `c = alpha · op(a) · op(b) + beta · c`, op transposing where asked; m × n result, k inner.
+    /// `[n, heads·d]` → `[heads, n, d]`, each head's columns times its scale when `scales` are given.
+    func splitHeads(_ input: Tensor, heads: Int, scales: UnsafePointer<Float>? = nil) -> Tensor {
+        let rows = input.shape[0]
+        let width = input.shape[1]
+        let headWidth = width / heads
+        let output = empty([heads, rows, headWidth])
+        parallel(rows, cost: width) { range in
+            for row in range {
+                for head in 0..<heads {
+                    let source = input.floats + row * width + head * headWidth
+                    let target = output.floats + (head * rows + row) * headWidth
+                    if let scales {
+                        let scale = scales[head]
+                        for j in 0..<headWidth { target[j] = source[j] * scale }
+                    } else {
+                        target.update(from: source, count: headWidth)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Row-major product of two tensors viewed as matrices (float32 unless one is a bfloat16 weight): `c = alpha · op(a) · op(b) + beta · c`,
+    /// op transposing where asked; m × n result, k inner, `lda`/`ldb`/`ldc` the row lengths as stored.
     func gemm(
         transposingA: Bool, transposingB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, beta: Float,
+        _ a: Tensor, offsetA: Int = 0, _ lda: Int, _ b: Tensor, offsetB: Int = 0, _ ldb: Int, beta: Float,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
-        cblas_sgemm(
-            CblasRowMajor, transposingA ? CblasTrans : CblasNoTrans, transposingB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        precondition(beta == 0 || beta == 1, "gemm: beta 0 or 1")
+        multiply(
+            m: m, n: n, k: k,
+            Matrix(tensor: a, offset: offsetA, row: transposingA ? 1 : lda, column: transposingA ? lda : 1),
+            Matrix(tensor: b, offset: offsetB, row: transposingB ? 1 : ldb, column: transposingB ? ldb : 1),
+            into: c, cRow: ldc, alpha: alpha, accumulate: beta == 1, inPrecision: false)
     }
 
     // MARK: Convolution
@@ -125,104 +288,62 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         _ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
         residual: Tensor?, activation: Activation
     ) -> Tensor {
-        let channels = input.shape[0]
-        let height = input.shape[1]
-        let width = input.shape[2]
+        let height = input.shape[0]
+        let width = input.shape[1]
+        let channels = input.shape[2]
         let outputs = weight.shape[0]
-        let kernel = geometry.kernel
-        precondition(weight.shape[1] == channels * kernel * kernel, "convolution: weight \(weight.shape)")
-        let outHeight = geometry.outputSize(height)
-        let outWidth = geometry.outputSize(width)
-        let pixels = outHeight * outWidth
-        let output = empty([outputs, outHeight, outWidth])
-        let columns: UnsafePointer<Float>
-        var scratch: UnsafeMutablePointer<Float>?
-        if kernel == 1 && geometry.stride == 1 && geometry.padding == 0 {
-            columns = UnsafePointer(input.floats)
-        } else {
-            let buffer = pool.take(channels * kernel * kernel * pixels * 4).assumingMemoryBound(to: Float.self)
-            imageToColumns(
-                input.floats, channels: channels, height: height, width: width, geometry: geometry,
-                outHeight: outHeight, outWidth: outWidth, into: buffer)
-            columns = UnsafePointer(buffer)
-            scratch = buffer
+        guard let packed = weight.layout as? OneDNN.PackedWeight else {
+            preconditionFailure("convolution: the weight was not made by prepareConvolutionWeight")
         }
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outputs), Int32(pixels),
-            Int32(channels * kernel * kernel), 1, weight.floats, Int32(channels * kernel * kernel),
-            columns, Int32(pixels), 0, output.floats, Int32(pixels))
-        if let scratch { pool.give(scratch, bytes: channels * kernel * kernel * pixels * 4) }
-        finishChannels(
-            output.floats, channels: outputs, pixels: pixels, bias: bias.floats,
-            residual: residual?.floats, activation: activation)
+        precondition(weight.shape[1] == channels * geometry.kernel * geometry.kernel, "convolution: \(weight.shape)")
+        precondition(activation != .gelu, "convolution: ReLU or no activation")
+        let output = empty([geometry.outputSize(height), geometry.outputSize(width), outputs])
+        if let residual {
+            precondition(residual.shape == output.shape, "convolution: residual \(residual.shape)")
+            output.floats.update(from: residual.floats, count: output.count)
+        }
+        var source = UnsafeRawPointer(input.floats)
+        var copy: UnsafeMutableRawPointer?
+        if packed.type == .bfloat16 {
+            let address = pool.take(input.count * 2)
+            library.convertToBFloat16(input.floats, into: address, count: input.count)
+            source = UnsafeRawPointer(address)
+            copy = address
+        }
+        count(output.count * channels * geometry.kernel * geometry.kernel)
+        library.convolution(
+            input: source, channels: channels, height: height, width: width, weight: packed,
+            weightAddress: UnsafeRawPointer(weight.buffer.address), outputs: outputs, kernel: geometry.kernel,
+            stride: geometry.stride, padding: geometry.padding, bias: bias.floats, output: output.floats,
+            accumulate: residual != nil, relu: activation == .relu)
+        if let copy { pool.give(copy, bytes: input.count * 2) }
         return output
     }
 
-    private func imageToColumns(
-        _ source: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
-        geometry: ConvolutionGeometry, outHeight: Int, outWidth: Int,
-        into columns: UnsafeMutablePointer<Float>
-    ) {
-        let kernel = geometry.kernel
-        let stride = geometry.stride
-        let padding = geometry.padding
-        let channelBlock = kernel * kernel * outHeight * outWidth
-        parallel(channels, cost: channelBlock) { range in
-            for channel in range {
-                var row = columns + channel * channelBlock
-                let plane = source + channel * height * width
-                for ky in 0..<kernel {
-                    for kx in 0..<kernel {
-                        for oy in 0..<outHeight {
-                            let y = oy * stride - padding + ky
-                            let line = row + oy * outWidth
-                            if y < 0 || y >= height {
-                                line.initialize(repeating: 0, count: outWidth)
-                                continue
-                            }
-                            let sourceLine = plane + y * width
-                            if stride == 1 {
-                                for ox in 0..<outWidth {
-                                    let x = ox - padding + kx
-                                    line[ox] = (x >= 0 && x < width) ? sourceLine[x] : 0
-                                }
-                            } else {
-                                for ox in 0..<outWidth {
-                                    let x = ox * stride - padding + kx
-                                    line[ox] = (x >= 0 && x < width) ? sourceLine[x] : 0
-                                }
-                            }
-                        }
-                        row += outHeight * outWidth
-                    }
-                }
-            }
-        }
-    }
-
     public func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor {
-        let channels = input.shape[0]
-        let height = input.shape[1]
-        let width = input.shape[2]
+        let height = input.shape[0]
+        let width = input.shape[1]
+        let channels = input.shape[2]
         let outHeight = geometry.outputSize(height)
         let outWidth = geometry.outputSize(width)
-        let output = empty([channels, outHeight, outWidth])
+        let output = empty([outHeight, outWidth, channels])
         let source = input.floats
         let destination = output.floats
-        for channel in 0..<channels {
-            let plane = source + channel * height * width
-            let target = destination + channel * outHeight * outWidth
-            for oy in 0..<outHeight {
+        parallel(outHeight, cost: outWidth * channels * geometry.kernel * geometry.kernel) { range in
+            for oy in range {
                 let y0 = max(0, oy * geometry.stride - geometry.padding)
                 let y1 = min(height, oy * geometry.stride - geometry.padding + geometry.kernel)
                 for ox in 0..<outWidth {
                     let x0 = max(0, ox * geometry.stride - geometry.padding)
                     let x1 = min(width, ox * geometry.stride - geometry.padding + geometry.kernel)
-                    var best = -Float.infinity
+                    let target = destination + (oy * outWidth + ox) * channels
+                    target.initialize(repeating: -.infinity, count: channels)
                     for y in y0..<y1 {
-                        for x in x0..<x1 { best = max(best, plane[y * width + x]) }
+                        for x in x0..<x1 {
+                            let pixel = source + (y * width + x) * channels
+                            for c in 0..<channels { target[c] = max(target[c], pixel[c]) }
+                        }
                     }
-                    target[oy * outWidth + ox] = best
                 }
             }
         }
@@ -258,15 +379,20 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
-        let output = empty(a.shape)
+        let output = copy(a)
+        addInPlace(output, b)
+        return output
+    }
+
+    /// `a += b` elementwise, over the threads.
+    func addInPlace(_ a: Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let x = a.floats
         let y = b.floats
-        let z = output.floats
         let chunk = 16_384
         parallel((a.count + chunk - 1) / chunk, cost: chunk) { range in
-            for i in (range.lowerBound * chunk)..<min(a.count, range.upperBound * chunk) { z[i] = x[i] + y[i] }
+            for i in (range.lowerBound * chunk)..<min(a.count, range.upperBound * chunk) { x[i] += y[i] }
         }
-        return output
     }
 
     public func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor {
@@ -338,7 +464,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         for i in 0..<count {
             let row = Int(indices.indices[i])
             precondition(row >= 0 && row < table.shape[0], "row \(row) outside a table of \(table.shape[0])")
-            (output.floats + i * width).update(from: table.floats + row * width, count: width)
+            if table.elementType == .bfloat16 {
+                BFloat16.expand(table.bfloat16s + row * width, into: output.floats + i * width, count: width)
+            } else {
+                (output.floats + i * width).update(from: table.floats + row * width, count: width)
+            }
         }
         return output
     }
@@ -377,7 +507,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func copy(_ input: Tensor) -> Tensor {
         let output = empty(input.shape)
-        output.floats.update(from: input.floats, count: input.count)
+        let chunk = 65_536
+        parallel((input.count + chunk - 1) / chunk, cost: chunk) { range in
+            let start = range.lowerBound * chunk
+            let end = min(input.count, range.upperBound * chunk)
+            (output.floats + start).update(from: input.floats + start, count: end - start)
+        }
         return output
     }
 
@@ -446,7 +581,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 extension Tensor {
     /// Host pointer to the elements; valid for CPU-backend tensors only, used by the CPU backend's files only.
     var floats: UnsafeMutablePointer<Float> {
-        buffer.address.assumingMemoryBound(to: Float.self)
+        assert(elementType == .float32, "float32 elements of a \(elementType) tensor")
+        return buffer.address.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Host pointer to bfloat16 elements (their bits).
+    var bfloat16s: UnsafeMutablePointer<UInt16> {
+        assert(elementType == .bfloat16, "bfloat16 elements of a \(elementType) tensor")
+        return buffer.address.assumingMemoryBound(to: UInt16.self)
     }
 
     fileprivate var indices: UnsafeMutablePointer<Int32> {

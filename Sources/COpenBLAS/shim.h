@@ -1,2 +1,0 @@
-// OpenBLAS's CBLAS interface plus its thread control (Debian: libopenblas-dev).
-#include <cblas.h>
