@@ -386,7 +386,7 @@ public struct StatusResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, state, architecture, model, device, threads, connections, latency, work
+        case version, state, architecture, model, device, precision, threads, connections, latency, work
         case modelDirectory = "model_directory"
         case modelChecksum = "model_checksum"
         case uptimeSeconds = "uptime_seconds"

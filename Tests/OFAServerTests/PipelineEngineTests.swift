@@ -217,6 +217,34 @@ final class PipelineEngineTests: XCTestCase {
         XCTAssertEqual(status.imageCache.misses, 1)
         XCTAssertEqual(status.imageCache.hits, hypotheses.count)
         XCTAssertTrue(status.architecture.hasPrefix("OFA d=32"), status.architecture)
+        XCTAssertEqual(status.precision, "fp32")
+    }
+
+    func testABFloat16EngineSaysSoAndAnswersAsTheFloat32OneDoesWhereTheCPUOffersIt() throws {
+        let options = EngineOptions(
+            modelDirectory: TinyModel.directory, threads: 1, device: .cpu, maximumImagePixels: 40_000_000,
+            precision: .bfloat16)
+        guard CPUBackend.offeredPrecisions.contains(.bfloat16) else {
+            XCTAssertThrowsError(try PipelineEngine(options: options)) {
+                XCTAssertTrue("\($0)".contains("bf16"), "\($0)")
+            }
+            throw XCTSkip("this CPU offers no bf16: checked that the engine refuses it")
+        }
+        let engine = try PipelineEngine(options: options)
+        XCTAssertEqual(engine.describe().precision, "bf16")
+        XCTAssertTrue(engine.describe().imageParameters.hasSuffix(" bf16"), "bf16 features are cached apart")
+        let image = TinyModel.image("photo-200x150.jpg")
+        let predictions = try engine.predict(
+            image: try engine.prepareImage(image, seconds: 30), hypotheses: hypotheses, premise: nil)
+        let expected = try TinyModel.expected(image, hypotheses, premise: nil)
+        for (bf16, fp32) in zip(predictions, expected) {
+            // tiny-a's answers are clear (margins above 0.5): bf16 keeps them, probabilities within 0.05.
+            XCTAssertEqual(bf16.label, fp32.label)
+            XCTAssertEqual(Set(bf16.probabilities.keys), Set(fp32.probabilities.keys))
+            for (answer, probability) in fp32.probabilities {
+                XCTAssertEqual(bf16.probabilities[answer] ?? -1, probability, accuracy: 0.05, answer)
+            }
+        }
     }
 
     func testAHypothesisPastMaxSourceLengthIsAnsweredAsItsTruncationUpToTheTextLimit() throws {

@@ -7,22 +7,38 @@ import XCTest
 @testable import OFA
 
 final class LargeModelTests: XCTestCase {
-    func testTheOFALargeShapedCheckpointLoadsAndMatchesTheReference() throws {
+    func folder() throws -> String {
         guard let folder = ProcessInfo.processInfo.environment["OFA_LARGE_FIXTURES"] else {
             throw XCTSkip("OFA_LARGE_FIXTURES is not set: the OFA-large check runs outside CI (see BENCHMARKS.md)")
         }
-        let model = try OFAModel(directory: folder + "/ofa-large-random", backend: CPUBackend(threads: 2))
-        XCTAssertEqual(model.configuration.modelDimension, 1024)
-        XCTAssertEqual(model.configuration.encoderLayers, 12)
-        XCTAssertEqual(try model.configuration.resnetBlocks, [3, 8, 36])
+        return folder
+    }
+
+    /// The model on `backend`, goldens-large's query through it, goldens-large's tensor of a name, and the case's
+    /// name prefix.
+    func query(
+        _ backend: CPUBackend, attention: AttentionRequest? = nil
+    ) throws -> (OFAModel, Classification, (String) throws -> TensorValues, String) {
+        let folder = try folder()
+        let model = try OFAModel(directory: folder + "/ofa-large-random", backend: backend)
         let inputs = try TensorFile.read(path: folder + "/goldens-large.safetensors")
         let prefix = try XCTUnwrap(inputs.keys.first { $0.hasSuffix(".patch_image") }).dropLast("patch_image".count)
-        func input(_ name: String) throws -> TensorValues { try XCTUnwrap(inputs[prefix + name], name) }
+        let input = { (name: String) throws -> TensorValues in try XCTUnwrap(inputs[prefix + name], name) }
         let image = try input("patch_image")
         let result = try model.classify(
             image: model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2]),
             sourceTokens: try input("source_ids").integers, decoderTokens: try input("decoder_ids").integers,
-            answerTokens: model.answerTokens, attention: AttentionRequest(kinds: [.cross], layers: [11]))
+            answerTokens: model.answerTokens, attention: attention)
+        return (model, result, input, String(prefix))
+    }
+
+    func testTheOFALargeShapedCheckpointLoadsAndMatchesTheReference() throws {
+        let (model, result, input, prefix) = try query(
+            CPUBackend(threads: 2), attention: AttentionRequest(kinds: [.cross], layers: [11]))
+        let folder = try folder()
+        XCTAssertEqual(model.configuration.modelDimension, 1024)
+        XCTAssertEqual(model.configuration.encoderLayers, 12)
+        XCTAssertEqual(try model.configuration.resnetBlocks, [3, 8, 36])
         XCTAssertEqual(model.answerTokens, [117, 4420, 2085])
         // At this depth float32 itself is the limit. Against a float64 run of the reference
         // (Tools/fixtures/large_precision.py → goldens-large-fp64) PyTorch's own float32 run is off by 8.3e-5 in
@@ -46,24 +62,13 @@ final class LargeModelTests: XCTestCase {
     /// bf16 on the OFA-large shape: the float32 answer, |Δp| ≤ 0.05 and no further than PyTorch's autocast run
     /// (make_bf16_yardstick.py --large DIR writes DIR/bf16-autocast-large.json).
     func testBFloat16OnTheOFALargeShapeIsNoFurtherFromFloat32ThanPyTorchsAutocast() throws {
-        guard let folder = ProcessInfo.processInfo.environment["OFA_LARGE_FIXTURES"] else {
-            throw XCTSkip("OFA_LARGE_FIXTURES is not set: the OFA-large check runs outside CI (see BENCHMARKS.md)")
-        }
+        let folder = try folder()
         guard CPUBackend.offeredPrecisions.contains(.bfloat16) else { throw XCTSkip("this CPU offers no bf16") }
         let yardstickData = try Data(contentsOf: URL(fileURLWithPath: folder + "/bf16-autocast-large.json"))
         let yardstick = try XCTUnwrap(
             (try JSONSerialization.jsonObject(with: yardstickData) as? [String: [String: Any]])?.values.first)
         let theirs = try XCTUnwrap(yardstick["max_abs_difference"] as? Double)
-        let model = try OFAModel(
-            directory: folder + "/ofa-large-random", backend: try CPUBackend(threads: 2, precision: .bfloat16))
-        let inputs = try TensorFile.read(path: folder + "/goldens-large.safetensors")
-        let prefix = try XCTUnwrap(inputs.keys.first { $0.hasSuffix(".patch_image") }).dropLast("patch_image".count)
-        func input(_ name: String) throws -> TensorValues { try XCTUnwrap(inputs[prefix + name], name) }
-        let image = try input("patch_image")
-        let result = try model.classify(
-            image: model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2]),
-            sourceTokens: try input("source_ids").integers, decoderTokens: try input("decoder_ids").integers,
-            answerTokens: model.answerTokens)
+        let (_, result, input, _) = try query(try CPUBackend(threads: 2, precision: .bfloat16))
         let reference = try input("probabilities").floats
         let ours = maximumDifference(result.probabilities, reference)
         print("bf16 OFA-large: max |Δp| ours \(ours), PyTorch autocast \(theirs)")

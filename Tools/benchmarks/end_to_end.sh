@@ -27,30 +27,34 @@ for i in range(count + 1):
     pixels = np.random.default_rng(i).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(f'{folder}/image{i}.jpg', quality=90)
 PY
-images=("$work"/image{1..$count}.jpg)
+images=()
+for i in $(seq 1 "$count"); do images+=("$work/image$i.jpg"); done
 daemon() {  # precision → median seconds of ofactl predict over the images (after one warm-up query)
   local socket=$work/ofad.sock
   env -i PATH="$PATH" .build/release/ofad --model-dir "$model" --socket "$socket" --threads "$threads" \
     --precision "$1" >"$work/ofad.log" 2>&1 &
   echo $! >"$work/pid"
-  until .build/release/ofactl --socket "$socket" health >/dev/null 2>&1; do sleep 0.5; done
-  .build/release/ofactl --socket "$socket" predict "$work/image0.jpg" "there are two birds." >/dev/null
+  until .build/release/ofactl health --socket "$socket" >/dev/null 2>&1; do
+    kill -0 "$(cat "$work/pid")" 2>/dev/null || { cat "$work/ofad.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  .build/release/ofactl predict --socket "$socket" "$work/image0.jpg" "there are two birds." >/dev/null
   local times=()
   for image in "${images[@]}"; do
     local start end
     start=$(date +%s.%N)
-    .build/release/ofactl --socket "$socket" predict "$image" "there are two birds." >/dev/null
+    .build/release/ofactl predict --socket "$socket" "$image" "there are two birds." >/dev/null
     end=$(date +%s.%N)
     times+=("$(echo "$end - $start" | bc)")
   done
-  .build/release/ofactl --socket "$socket" status --json | "$python" -c \
+  .build/release/ofactl status --socket "$socket" --json | "$python" -c \
     'import json,sys; s=json.load(sys.stdin); print("# daemon precision", s.get("precision"), file=sys.stderr)'
   kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 ofactl_fp32=$(daemon fp32)
 ofactl_bf16=none
-if .build/release/ofa-benchmark --help 2>&1 | grep -q precision && grep -q avx512_bf16 /proc/cpuinfo; then
+if grep -q -E "avx512_bf16|amx_bf16" /proc/cpuinfo; then
   ofactl_bf16=$(daemon bf16)
 fi
 pipeline_fp32=$("$python" Tools/benchmarks/pipeline_benchmark.py "$model" "${images[@]}" --threads "$threads" \

@@ -12,6 +12,9 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     private let counterLock = NSLock()
     private var operations = 0
 
+    /// The oneDNN implementation and shape of every primitive made so far (for tests: never `ref:` code).
+    var primitiveImplementations: [String] { library.implementations }
+
     /// Floating-point operations (2 per multiply-add) of every product and convolution run so far.
     public var productOperations: Int {
         counterLock.lock()

@@ -82,8 +82,13 @@ final class OneDNN: @unchecked Sendable {
     private var matmuls: [MatmulKey: Primitive] = [:]
     private var convolutions: [ConvolutionKey: Primitive] = [:]
     private var conversions: [ConversionKey: Primitive] = [:]
-    /// Every primitive made so far, as oneDNN names its implementation and shape (for tests and `status`).
-    private(set) var implementations: [String] = []
+    /// Every primitive made so far, as oneDNN names its implementation, with its shape.
+    var implementations: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return made
+    }
+    private var made: [String] = []
 
     /// `threads`: OpenMP's (oneDNN's) thread count for the process.
     init(threads: Int, pool: BufferPool) {
@@ -367,7 +372,7 @@ final class OneDNN: @unchecked Sendable {
         if let primitive = table[key] { return primitive }
         let primitive = make()
         table[key] = primitive
-        implementations.append("\(primitive.implementation) \(key)")
+        made.append("\(primitive.implementation) \(key)")
         return primitive
     }
 }

@@ -1,0 +1,73 @@
+// The CPU backend's oneDNN primitives: a forward pass never lands on oneDNN's reference (scalar) code, which is how a
+// malformed memory description shows itself (a batch stride of 0 once made each product 8 s); a convolution weight
+// packed for one input size is repacked for another and agrees; the operation counter counts 2 per multiply-add.
+import XCTest
+
+@testable import OFA
+
+final class OneDNNTests: XCTestCase {
+    func forward(_ backend: CPUBackend) throws -> Classification {
+        let model = try OFAModel(directory: try Fixtures.model("tiny-b"), backend: backend)
+        let goldens = try Fixtures.goldens("tiny-b")
+        let shape = try goldens.shape("hypothesis.patch_image")
+        let image = model.imageFeatures(
+            pixels: try goldens.floats("hypothesis.patch_image"), height: shape[1], width: shape[2])
+        return try model.classify(
+            image: image, sourceTokens: try goldens.integers("hypothesis.source_ids"),
+            decoderTokens: try goldens.integers("hypothesis.decoder_ids"), answerTokens: model.answerTokens)
+    }
+
+    func testNoPrimitiveOfAForwardPassRunsOneDNNsReferenceCode() throws {
+        for precision in CPUBackend.offeredPrecisions {
+            let backend = try CPUBackend(threads: 2, precision: precision)
+            _ = try forward(backend)
+            let made = backend.primitiveImplementations
+            XCTAssertFalse(made.isEmpty)
+            XCTAssertEqual(made.filter { $0.hasPrefix("ref") }, [], "\(precision)")
+        }
+    }
+
+    func testProductOperationsCountTwoPerMultiplyAdd() throws {
+        let backend = CPUBackend(threads: 1)
+        let before = backend.productOperations
+        let a = backend.makeTensor(shape: [3, 4], values: (0..<12).map(Float.init))
+        let weight = backend.makeTensor(shape: [5, 4], values: (0..<20).map { Float($0) / 10 })
+        let output = backend.linear(a, weight: weight, bias: nil, activation: .none)
+        XCTAssertEqual(backend.productOperations - before, 2 * 3 * 5 * 4)
+        // Row 1 · weight row 2: (4, 5, 6, 7) · (0.8, 0.9, 1.0, 1.1) = 21.4.
+        XCTAssertEqual(backend.read(output)[1 * 5 + 2], 21.4, accuracy: 1e-5)
+    }
+
+    func testAConvolutionOnAnotherSizeThanItsWeightWasPackedForRepacksAndAgrees() throws {
+        // The stem's shape: oneDNN lays its weights out differently for a 480-pixel and a 17-pixel input, so the
+        // weight packed for 480 is repacked per call at 17 and must give what the one packed for 17 gives.
+        let backend = CPUBackend(threads: 2)
+        let geometry = ConvolutionGeometry(kernel: 7, stride: 2, padding: 3)
+        var generator = SystemRandomNumberGenerator()
+        let plain = backend.makeTensor(
+            shape: [64, 3 * 49], values: (0..<(64 * 147)).map { _ in Float.random(in: -1...1, using: &generator) })
+        let bias = backend.makeTensor(shape: [64], values: (0..<64).map { Float($0) / 64 })
+        let input = backend.makeTensor(
+            shape: [17, 17, 3], values: (0..<(17 * 17 * 3)).map { _ in Float.random(in: -1...1, using: &generator) })
+        let forLarge = backend.prepareConvolutionWeight(plain, inputs: 3, geometry: geometry, inputSide: 480)
+        let forSmall = backend.prepareConvolutionWeight(plain, inputs: 3, geometry: geometry, inputSide: 17)
+        let repacked = backend.convolution(
+            input, weight: forLarge, bias: bias, geometry: geometry, residual: nil, activation: .relu)
+        let direct = backend.convolution(
+            input, weight: forSmall, bias: bias, geometry: geometry, residual: nil, activation: .relu)
+        XCTAssertEqual(repacked.shape, [9, 9, 64])
+        XCTAssertEqual(maximumDifference(backend.read(repacked), backend.read(direct)), 0, accuracy: 1e-5)
+        // And both are the convolution: output pixel (0, 0), channel 5, by hand (padding 3: input rows/columns 0…3).
+        let weights = backend.read(plain)
+        let pixels = backend.read(input)
+        var sum = backend.read(bias)[5]
+        for c in 0..<3 {
+            for ky in 3..<7 {
+                for kx in 3..<7 {
+                    sum += weights[5 * 147 + c * 49 + ky * 7 + kx] * pixels[((ky - 3) * 17 + kx - 3) * 3 + c]
+                }
+            }
+        }
+        XCTAssertEqual(backend.read(direct)[5], max(sum, 0), accuracy: 1e-4)
+    }
+}
