@@ -14,12 +14,16 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 public enum BackendError: Error, CustomStringConvertible, Equatable {
     /// `precision` is not offered by `backend` on this machine; `offered` lists what is, `reason` says why.
     case unsupportedPrecision(Precision, backend: String, offered: [Precision], reason: String)
+    /// The backend cannot run here at all; `reason` says why.
+    case unavailable(backend: String, reason: String)
 
     public var description: String {
         switch self {
         case .unsupportedPrecision(let precision, let backend, let offered, let reason):
             "precision \(precision.rawValue) is not available on the \(backend) backend: \(reason) (available: "
                 + offered.map(\.rawValue).joined(separator: ", ") + ")"
+        case .unavailable(let backend, let reason):
+            "the \(backend) backend cannot run here: \(reason)"
         }
     }
 }

@@ -50,6 +50,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public static var instructionSet: String { OneDNN.instructionSet }
 
     /// `threads` sets oneDNN's (OpenMP's) and the elementwise kernels' thread count for the whole process.
+    /// Stops the process where oneDNN cannot run (see `init(threads:precision:)`, which throws instead).
     public convenience init(threads: Int = 0) {
         try! self.init(threads: threads, precision: .float32)
     }
@@ -69,6 +70,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         try CPUBackend.check(precision)
         let count = threads > 0 ? threads : max(1, ProcessInfo.processInfo.activeProcessorCount)
         library = OneDNN(threads: count, pool: pool)
+        guard library.canGenerateKernels() else {
+            throw BackendError.unavailable(
+                backend: "cpu",
+                reason:
+                    "oneDNN cannot make its run-time generated kernels (writable-then-executable memory denied, e.g. "
+                    + "by systemd's MemoryDenyWriteExecute=yes)")
+        }
         self.threads = OneDNN.threads
         self.precision = precision
     }

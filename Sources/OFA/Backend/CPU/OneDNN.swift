@@ -111,6 +111,25 @@ final class OneDNN: @unchecked Sendable {
 
     static var threads: Int { Int(omp_get_max_threads()) }
 
+    /// Whether oneDNN can make a primitive here: it generates its kernels at run time, so a process denied
+    /// writable-then-executable memory (systemd's MemoryDenyWriteExecute=yes) cannot run any.
+    func canGenerateKernels() -> Bool {
+        var operation = dnnl_matmul_desc_t()
+        var a = memoryDescriptor([4, 4], .float32, strides: [4, 1])
+        var b = a
+        var c = a
+        guard dnnl_matmul_desc_init(&operation, &a, &b, nil, &c) == dnnl_success else { return false }
+        var descriptor: dnnl_primitive_desc_t?
+        guard dnnl_primitive_desc_create(&descriptor, &operation, nil, engine, nil) == dnnl_success else {
+            return false
+        }
+        defer { dnnl_primitive_desc_destroy(descriptor) }
+        var primitive: dnnl_primitive_t?
+        guard dnnl_primitive_create(&primitive, descriptor) == dnnl_success else { return false }
+        dnnl_primitive_destroy(primitive)
+        return true
+    }
+
     /// Whether this CPU runs oneDNN's bfloat16 kernels natively (AVX512-BF16 or AMX), checked at run time.
     static var hasBFloat16: Bool {
         let isa = dnnl_get_effective_cpu_isa().rawValue
