@@ -1,4 +1,5 @@
-// The CPU backend: oneDNN for matrix products and convolutions (OneDNN.swift), plain loops for the rest. Float32
+// The CPU backend: oneDNN for matrix products and convolutions (OneDNN.swift, through CPUBackend+Products.swift),
+// plain loops for the rest. Float32
 // by default; in bfloat16 precision the weights are stored as bfloat16 and every product and convolution reads
 // bfloat16 inputs (float32 accumulation and outputs), while LayerNorm, softmax and residuals stay float32.
 import Foundation
@@ -7,8 +8,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
     public let threads: Int
     public let precision: Precision
-    private let pool = BufferPool(capacity: 128 << 20)
-    private let library: OneDNN
+    let pool = BufferPool(capacity: 128 << 20)
+    let library: OneDNN
     private let counterLock = NSLock()
     private var operations = 0
 
@@ -22,7 +23,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return operations
     }
 
-    private func count(_ multiplyAdds: Int) {
+    func count(_ multiplyAdds: Int) {
         counterLock.lock()
         operations += 2 * multiplyAdds
         counterLock.unlock()
@@ -155,212 +156,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Tensor(shape: weight.shape, elementType: type, buffer: buffer, layout: packed)
     }
 
-    // MARK: Products
-
-    /// A batch of matrices inside a tensor: element (b, i, j) at `offset + b·batch + i·row + j·column`.
-    struct Matrix {
-        var tensor: Tensor
-        var offset = 0
-        var batch = 0
-        var row: Int
-        var column = 1
-    }
-
-    /// `c[b] = alpha · a[b] · b[b]` (+ c[b] when `accumulate`) for float32 `c` with rows `cRow` apart and batch
-    /// entries `cBatch` apart. A float32 input meets a bfloat16 one as a bfloat16 copy, and so does every input in
-    /// bfloat16 precision when `inPrecision` (the forward pass; gradients keep float32 activations).
-    func multiply(
-        batch: Int = 1, m: Int, n: Int, k: Int, _ a: Matrix, _ b: Matrix, into c: UnsafeMutablePointer<Float>,
-        cBatch: Int = 0, cRow: Int, alpha: Float = 1, accumulate: Bool = false, inPrecision: Bool = true
-    ) {
-        let low =
-            (precision == .bfloat16 && inPrecision) || a.tensor.elementType == .bfloat16
-            || b.tensor.elementType == .bfloat16
-        var copies: [(UnsafeMutableRawPointer, Int)] = []
-        func operand(_ matrix: Matrix) -> OneDNN.Operand {
-            let tensor = matrix.tensor
-            var address = UnsafeRawPointer(tensor.buffer.address)
-            if low && tensor.elementType == .float32 {
-                let copy = pool.take(tensor.count * 2)
-                library.convertToBFloat16(tensor.floats, into: copy, count: tensor.count)
-                copies.append((copy, tensor.count * 2))
-                address = UnsafeRawPointer(copy)
-            }
-            return OneDNN.Operand(
-                address: address + matrix.offset * (low ? 2 : 4), type: low ? .bfloat16 : .float32,
-                batch: matrix.batch, row: matrix.row, column: matrix.column)
-        }
-        count(batch * m * n * k)
-        library.matmul(
-            batch: batch, m: m, n: n, k: k, a: operand(a), b: operand(b), c: c, cBatch: cBatch, cRow: cRow,
-            alpha: alpha, accumulate: accumulate)
-        for (address, bytes) in copies { pool.give(address, bytes: bytes) }
-    }
-
-    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, activation: Activation) -> Tensor {
-        let inputs = weight.shape[1]
-        let outputs = weight.shape[0]
-        precondition(input.shape.last == inputs, "linear: input \(input.shape) vs weight \(weight.shape)")
-        let rows = input.count / inputs
-        let output = empty(Array(input.shape.dropLast()) + [outputs])
-        multiply(
-            m: rows, n: outputs, k: inputs, Matrix(tensor: input, row: inputs),
-            Matrix(tensor: weight, row: 1, column: inputs), into: output.floats, cRow: outputs)
-        finish(output.floats, rows: rows, columns: outputs, bias: bias?.floats, residual: nil, activation: activation)
-        return output
-    }
-
-    public func attentionScores(query: Tensor, key: Tensor, heads: Int, initial: Tensor?) -> Tensor {
-        let queries = query.shape[0]
-        let keys = key.shape[0]
-        let width = query.shape[1]
-        let headWidth = width / heads
-        let output = empty([heads, queries, keys])
-        // Each head's queries and transposed keys contiguous (copies of [n, d], small next to the product) let
-        // oneDNN use its brgemm kernels, and so does adding `initial` afterwards instead of accumulating onto it.
-        multiply(
-            batch: heads, m: queries, n: keys, k: headWidth,
-            Matrix(tensor: splitHeads(query, heads: heads), batch: queries * headWidth, row: headWidth),
-            Matrix(tensor: transpose(key), batch: headWidth * keys, row: keys),
-            into: output.floats, cBatch: queries * keys, cRow: keys)
-        if let initial {
-            precondition(initial.shape == [heads, queries, keys], "scores: initial \(initial.shape)")
-            addInPlace(output, initial)
-        }
-        return output
-    }
-
-    public func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor {
-        let queries = probabilities.shape[1]
-        let keys = probabilities.shape[2]
-        let width = value.shape[1]
-        let headWidth = width / heads
-        // One batched product over contiguous heads (brgemm kernels), each head's scale applied to its values.
-        let values = splitHeads(value, heads: heads, scales: headScale.floats)
-        let split = empty([heads, queries, headWidth])
-        multiply(
-            batch: heads, m: queries, n: headWidth, k: keys,
-            Matrix(tensor: probabilities, batch: queries * keys, row: keys),
-            Matrix(tensor: values, batch: keys * headWidth, row: headWidth),
-            into: split.floats, cBatch: queries * headWidth, cRow: headWidth)
-        let output = empty([queries, width])
-        parallel(queries, cost: width) { range in
-            for row in range {
-                for head in 0..<heads {
-                    (output.floats + row * width + head * headWidth).update(
-                        from: split.floats + (head * queries + row) * headWidth, count: headWidth)
-                }
-            }
-        }
-        return output
-    }
-
-    /// `[n, heads·d]` → `[heads, n, d]`, each head's columns times its scale when `scales` are given.
-    func splitHeads(_ input: Tensor, heads: Int, scales: UnsafePointer<Float>? = nil) -> Tensor {
-        let rows = input.shape[0]
-        let width = input.shape[1]
-        let headWidth = width / heads
-        let output = empty([heads, rows, headWidth])
-        parallel(rows, cost: width) { range in
-            for row in range {
-                for head in 0..<heads {
-                    let source = input.floats + row * width + head * headWidth
-                    let target = output.floats + (head * rows + row) * headWidth
-                    if let scales {
-                        let scale = scales[head]
-                        for j in 0..<headWidth { target[j] = source[j] * scale }
-                    } else {
-                        target.update(from: source, count: headWidth)
-                    }
-                }
-            }
-        }
-        return output
-    }
-
-    /// Row-major product of two tensors viewed as matrices (float32 unless one is a bfloat16 weight): `c = alpha · op(a) · op(b) + beta · c`,
-    /// op transposing where asked; m × n result, k inner, `lda`/`ldb`/`ldc` the row lengths as stored.
-    func gemm(
-        transposingA: Bool, transposingB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        _ a: Tensor, offsetA: Int = 0, _ lda: Int, _ b: Tensor, offsetB: Int = 0, _ ldb: Int, beta: Float,
-        _ c: UnsafeMutablePointer<Float>, _ ldc: Int
-    ) {
-        precondition(beta == 0 || beta == 1, "gemm: beta 0 or 1")
-        multiply(
-            m: m, n: n, k: k,
-            Matrix(tensor: a, offset: offsetA, row: transposingA ? 1 : lda, column: transposingA ? lda : 1),
-            Matrix(tensor: b, offset: offsetB, row: transposingB ? 1 : ldb, column: transposingB ? ldb : 1),
-            into: c, cRow: ldc, alpha: alpha, accumulate: beta == 1, inPrecision: false)
-    }
-
-    // MARK: Convolution
-
-    public func convolution(
-        _ input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry,
-        residual: Tensor?, activation: Activation
-    ) -> Tensor {
-        let height = input.shape[0]
-        let width = input.shape[1]
-        let channels = input.shape[2]
-        let outputs = weight.shape[0]
-        guard let packed = weight.layout as? OneDNN.PackedWeight else {
-            preconditionFailure("convolution: the weight was not made by prepareConvolutionWeight")
-        }
-        precondition(weight.shape[1] == channels * geometry.kernel * geometry.kernel, "convolution: \(weight.shape)")
-        precondition(activation != .gelu, "convolution: ReLU or no activation")
-        let output = empty([geometry.outputSize(height), geometry.outputSize(width), outputs])
-        if let residual {
-            precondition(residual.shape == output.shape, "convolution: residual \(residual.shape)")
-            output.floats.update(from: residual.floats, count: output.count)
-        }
-        var source = UnsafeRawPointer(input.floats)
-        var copy: UnsafeMutableRawPointer?
-        if packed.type == .bfloat16 {
-            let address = pool.take(input.count * 2)
-            library.convertToBFloat16(input.floats, into: address, count: input.count)
-            source = UnsafeRawPointer(address)
-            copy = address
-        }
-        count(output.count * channels * geometry.kernel * geometry.kernel)
-        library.convolution(
-            input: source, channels: channels, height: height, width: width, weight: packed,
-            weightAddress: UnsafeRawPointer(weight.buffer.address), outputs: outputs, kernel: geometry.kernel,
-            stride: geometry.stride, padding: geometry.padding, bias: bias.floats, output: output.floats,
-            accumulate: residual != nil, relu: activation == .relu)
-        if let copy { pool.give(copy, bytes: input.count * 2) }
-        return output
-    }
-
-    public func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor {
-        let height = input.shape[0]
-        let width = input.shape[1]
-        let channels = input.shape[2]
-        let outHeight = geometry.outputSize(height)
-        let outWidth = geometry.outputSize(width)
-        let output = empty([outHeight, outWidth, channels])
-        let source = input.floats
-        let destination = output.floats
-        parallel(outHeight, cost: outWidth * channels * geometry.kernel * geometry.kernel) { range in
-            for oy in range {
-                let y0 = max(0, oy * geometry.stride - geometry.padding)
-                let y1 = min(height, oy * geometry.stride - geometry.padding + geometry.kernel)
-                for ox in 0..<outWidth {
-                    let x0 = max(0, ox * geometry.stride - geometry.padding)
-                    let x1 = min(width, ox * geometry.stride - geometry.padding + geometry.kernel)
-                    let target = destination + (oy * outWidth + ox) * channels
-                    target.initialize(repeating: -.infinity, count: channels)
-                    for y in y0..<y1 {
-                        for x in x0..<x1 {
-                            let pixel = source + (y * width + x) * channels
-                            for c in 0..<channels { target[c] = max(target[c], pixel[c]) }
-                        }
-                    }
-                }
-            }
-        }
-        return output
-    }
-
     // MARK: Elementwise
 
     public func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
@@ -390,8 +185,14 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
-        let output = copy(a)
-        addInPlace(output, b)
+        let output = empty(a.shape)
+        let x = a.floats
+        let y = b.floats
+        let z = output.floats
+        let chunk = 16_384
+        parallel((a.count + chunk - 1) / chunk, cost: chunk) { range in
+            for i in (range.lowerBound * chunk)..<min(a.count, range.upperBound * chunk) { z[i] = x[i] + y[i] }
+        }
         return output
     }
 
@@ -544,7 +345,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Epilogues
 
     /// Row-wise bias, residual and activation after a GEMM.
-    private func finish(
+    func finish(
         _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
         bias: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?,
         activation: Activation
@@ -555,27 +356,6 @@ public final class CPUBackend: Backend, @unchecked Sendable {
                 if let bias { for j in 0..<columns { line[j] += bias[j] } }
                 if let residual { for j in 0..<columns { line[j] += residual[row * columns + j] } }
                 apply(activation, line, columns)
-            }
-        }
-    }
-
-    /// Channel-wise bias (one value per row of [C, pixels]), residual and activation after a convolution.
-    private func finishChannels(
-        _ output: UnsafeMutablePointer<Float>, channels: Int, pixels: Int,
-        bias: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>?,
-        activation: Activation
-    ) {
-        parallel(channels, cost: pixels) { range in
-            for channel in range {
-                let line = output + channel * pixels
-                let shift = bias[channel]
-                if let residual {
-                    let other = residual + channel * pixels
-                    for j in 0..<pixels { line[j] += shift + other[j] }
-                } else {
-                    for j in 0..<pixels { line[j] += shift }
-                }
-                apply(activation, line, pixels)
             }
         }
     }
