@@ -28,9 +28,11 @@ let package = Package(
     targets: [
         // oneDNN for products and convolutions (Debian: libdnnl-dev; OpenMP threads).
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // The softmax and LayerNorm kernels, vectorised per instruction set (chosen at run time), on OpenMP's threads.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
         .target(
             name: "OFA",
-            dependencies: ["CDNNL"]
+            dependencies: ["CDNNL", "CKernels"]
         ),
         // libjpeg-turbo + libpng behind a setjmp-safe C helper (Debian: libjpeg62-turbo-dev, libpng-dev).
         .target(
@@ -58,7 +60,7 @@ let package = Package(
             name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"],
             path: "Sources/ofa-render-benchmark"
         ),
-        .testTarget(name: "OFATests", dependencies: ["OFA", "FixtureSupport"]),
+        .testTarget(name: "OFATests", dependencies: ["OFA", "CKernels", "FixtureSupport"]),
         .target(
             name: "FixtureSupport",
             dependencies: ["ImageIO", "OFA", .product(name: "Crypto", package: "swift-crypto")],

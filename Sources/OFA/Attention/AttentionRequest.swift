@@ -57,6 +57,17 @@ final class AttentionRecorder {
         self.edit = edit
     }
 
+    /// Whether this layer's probabilities are wanted (or edited) at all.
+    func needs(_ kind: AttentionRequest.Kind, layer: Int) -> Bool {
+        edit != nil || request.wants(kind, layer: layer)
+    }
+
+    /// A recording closure for one layer, nil when the layer's probabilities are not needed.
+    func recording(_ kind: AttentionRequest.Kind, layer: Int, backend: Backend) -> ((Tensor) -> Void)? {
+        guard needs(kind, layer: layer) else { return nil }
+        return { self.record(kind, layer: layer, probabilities: $0, backend: backend) }
+    }
+
     func record(_ kind: AttentionRequest.Kind, layer: Int, probabilities: Tensor, backend: Backend) {
         edit?(kind, layer, probabilities)
         guard request.wants(kind, layer: layer) else { return }

@@ -50,8 +50,8 @@ public protocol Backend: AnyObject, Sendable {
     // GEMM
     /// `input [n, in] · weightᵀ [out, in] + bias`, then the activation.
     func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, activation: Activation) -> Tensor
-    /// Per head h: `scores[h] = initial[h] + query[:, h] · key[:, h]ᵀ` → [heads, queries, keys].
-    func attentionScores(query: Tensor, key: Tensor, heads: Int, initial: Tensor?) -> Tensor
+    /// Per head h: `scores[h] = query[:, h] · key[:, h]ᵀ` → [heads, queries, keys].
+    func attentionScores(query: Tensor, key: Tensor, heads: Int) -> Tensor
     /// Per head h: `output[:, h] = headScale[h] · probabilities[h] · value[:, h]` → [queries, d].
     func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor
 
@@ -72,12 +72,15 @@ public protocol Backend: AnyObject, Sendable {
     /// Adds `row [d]` to every row of `input [n, d]`, times `scale` first for the input.
     func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor
     func scaleInPlace(_ tensor: Tensor, by factor: Float)
-    /// Softmax over the last dimension.
-    func softmaxInPlace(_ tensor: Tensor)
-    /// Sets entries above the diagonal of each [T, T] matrix of `scores [heads, T, T]` to −∞.
-    func causalMaskInPlace(_ scores: Tensor)
-    /// `scores[h, rowOffset + i, columnOffset + j] += table[buckets[i, j], h]`.
-    func addBucketBiasInPlace(_ scores: Tensor, table: Tensor, buckets: Tensor, rowOffset: Int, columnOffset: Int)
+    /// The probabilities of `scores [heads, T, S]` in place: the position bias added, keys after each query set
+    /// to −∞ when `causal`, then the softmax over the last dimension.
+    func attentionSoftmaxInPlace(_ scores: Tensor, bias: AttentionBias, causal: Bool)
+    /// Attention whose probabilities nobody keeps: per head h, `headScale[h] · softmax(query[:, h] · key[:, h]ᵀ +
+    /// bias[h]) · value[:, h]` → [queries, d], as `attentionScores`, `attentionSoftmaxInPlace` and
+    /// `attentionContext` compute it, but free to never hold all the scores at once.
+    func attention(
+        query: Tensor, key: Tensor, value: Tensor, heads: Int, headScale: Tensor, bias: AttentionBias, causal: Bool
+    ) -> Tensor
     /// Rows of `table [n, d]` at `indices` → [count, d].
     func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor
     /// Rows of `a` followed by rows of `b`.

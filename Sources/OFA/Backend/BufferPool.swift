@@ -1,15 +1,18 @@
 // Recycles large host buffers so activations do not page-fault fresh memory on every layer. Idle buffers are
-// kept up to a byte budget, oldest evicted first, so the pool follows the sizes of the current work. Large buffers
+// kept up to a byte budget, oldest evicted first (also to make room for a size the pool lacks), so the pool follows
+// the sizes of the current work. Large buffers
 // are mapped and unmapped directly (not malloc's heap), so memory the pool lets go of leaves the process at once.
 import Foundation
 
 final class BufferPool: @unchecked Sendable {
     /// Buffers smaller than this go straight to malloc, which reuses them itself.
     static let minimumPooledBytes = 1 << 20
+    /// Buffers from this size on are mapped populated.
+    static let minimumPopulatedBytes = 4 << 20
     private let capacity: Int
     /// Idle buffers, oldest first.
     private var idle: [(bytes: Int, address: UnsafeMutableRawPointer)] = []
-    private var idleBytes = 0
+    private(set) var idleBytes = 0
     private let lock = NSLock()
 
     /// `capacity`: most bytes kept idle.
@@ -30,8 +33,20 @@ final class BufferPool: @unchecked Sendable {
                 lock.unlock()
                 return address
             }
+            // A size the pool lacks: the work has moved on (the ResNet's sizes after the encoder's), so idle buffers
+            // make room for it first instead of the process growing by it.
+            var evicted: [(UnsafeMutableRawPointer, Int)] = []
+            while !idle.isEmpty && idleBytes + bytes > capacity {
+                let oldest = idle.removeFirst()
+                idleBytes -= oldest.bytes
+                evicted.append((oldest.address, oldest.bytes))
+            }
             lock.unlock()
-            guard let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            for (address, bytes) in evicted { BufferPool.release(address, bytes: bytes) }
+            // Large buffers are populated when mapped: one call instead of a fault per 4 KB page, each costing
+            // microseconds in a VM.
+            let populate = bytes >= BufferPool.minimumPopulatedBytes ? MAP_POPULATE : 0
+            guard let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0),
                 address != MAP_FAILED
             else { fatalError("out of memory mapping \(bytes) bytes") }
             return address

@@ -1,4 +1,4 @@
-// Vectorisable float exp and erf-GELU for the CPU backend's softmax and feed-forward epilogues.
+// Vectorisable float exp and erf-GELU for the CPU backend's gradient kernels (the C kernels compute e^x the same way).
 
 enum FastMath {
     /// e^x to within ~2 ulp; exactly 0 below −87 (one lane of `exp8`).
@@ -30,37 +30,6 @@ enum FastMath {
     @inline(__always)
     static func gelu(_ x: Float) -> Float {
         0.5 * x * (1 + erf(x * 0.707_106_77))
-    }
-
-    /// Numerically stable softmax of one row in place, eight lanes at a time.
-    static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let lanes = 8
-        let vectorCount = count / lanes * lanes
-        var peak8 = SIMD8<Float>(repeating: -.infinity)
-        var index = 0
-        while index < vectorCount {
-            let value = UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self)
-            peak8.replace(with: value, where: value .> peak8)
-            index += lanes
-        }
-        var peak = peak8.max()
-        for i in vectorCount..<count { peak = max(peak, x[i]) }
-        if peak == -.infinity { peak = 0 }
-        var sum8 = SIMD8<Float>()
-        index = 0
-        while index < vectorCount {
-            let value = exp8(UnsafeRawPointer(x + index).loadUnaligned(as: SIMD8<Float>.self) - peak)
-            UnsafeMutableRawPointer(x + index).storeBytes(of: value, as: SIMD8<Float>.self)
-            sum8 += value
-            index += lanes
-        }
-        var sum = sum8.sum()
-        for i in vectorCount..<count {
-            x[i] = exp(x[i] - peak)
-            sum += x[i]
-        }
-        let inverse = 1 / sum
-        for i in 0..<count { x[i] *= inverse }
     }
 
     /// e^x on eight lanes: 2^n · p(r) with n = round(x·log2 e), r = x − n·ln 2, p a degree-7 Taylor polynomial.

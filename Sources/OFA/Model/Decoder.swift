@@ -59,8 +59,8 @@ struct Decoder {
             let memory = layer.crossAttention.keysAndValues(encoder.hidden)
             y = layer(
                 y, memory: memory, selfBias: prepared.selfBiases[index], crossBias: prepared.crossBias,
-                recordSelf: { recorder?.record(.decoderSelf, layer: index, probabilities: $0, backend: backend) },
-                recordCross: { recorder?.record(.cross, layer: index, probabilities: $0, backend: backend) })
+                recordSelf: recorder?.recording(.decoderSelf, layer: index, backend: backend),
+                recordCross: recorder?.recording(.cross, layer: index, backend: backend))
         }
         let logits = self.logits(y)
         probe?.record("decoder_logits", logits, backend)
@@ -136,13 +136,12 @@ struct Decoder {
         let selfQuery = selfPositionQuery(positionRows)
         backend.scaleInPlace(selfQuery, by: scale)
         let selfBias = backend.attentionScores(
-            query: selfQuery, key: selfPositionKey(positionRows), heads: heads,
-            initial: nil)
+            query: selfQuery, key: selfPositionKey(positionRows), heads: heads)
         let crossQuery = crossPositionQuery(positionRows)
         backend.scaleInPlace(crossQuery, by: scale)
         let crossBias = backend.attentionScores(
             query: crossQuery, key: crossPositionKey(encoder.positions),
-            heads: heads, initial: nil)
+            heads: heads)
         let buckets = backend.makeIndices(
             shape: [length, length],
             values: PositionBuckets.token(

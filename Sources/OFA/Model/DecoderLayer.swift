@@ -40,7 +40,7 @@ struct DecoderLayer {
 
     func callAsFunction(
         _ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: AttentionBias,
-        crossBias: AttentionBias, recordSelf: (Tensor) -> Void, recordCross: (Tensor) -> Void
+        crossBias: AttentionBias, recordSelf: ((Tensor) -> Void)?, recordCross: ((Tensor) -> Void)?
     ) -> Tensor {
         let selfAttended = selfAttentionMiddleNorm(
             selfAttention(selfAttentionNorm(input), bias: selfBias, causal: true, record: recordSelf))

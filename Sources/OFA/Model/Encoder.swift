@@ -149,9 +149,8 @@ struct Encoder {
         let prepared = input(image: image, tokens: tokens, positions: positions, probe: probe)
         var x = prepared.embedded
         for (index, layer) in layers.enumerated() {
-            x = layer(x, bias: prepared.biases[index]) {
-                recorder?.record(.encoder, layer: index, probabilities: $0, backend: backend)
-            }
+            x = layer(
+                x, bias: prepared.biases[index], record: recorder?.recording(.encoder, layer: index, backend: backend))
             probe?.record("encoder_layer.\(index)", x, backend)
         }
         let hidden = finalNorm(x)
@@ -209,8 +208,7 @@ struct Encoder {
         let query = positionQuery(positions)
         backend.scaleInPlace(query, by: configuration.attentionScale(heads: heads))
         let absoluteBias = backend.attentionScores(
-            query: query, key: positionKey(positions), heads: heads,
-            initial: nil)
+            query: query, key: positionKey(positions), heads: heads)
         probe?.record("position_bias", absoluteBias, backend)
 
         let tokenBuckets = backend.makeIndices(

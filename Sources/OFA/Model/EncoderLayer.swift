@@ -27,7 +27,7 @@ struct EncoderLayer {
         self.backend = backend
     }
 
-    func callAsFunction(_ input: Tensor, bias: AttentionBias, record: (Tensor) -> Void) -> Tensor {
+    func callAsFunction(_ input: Tensor, bias: AttentionBias, record: ((Tensor) -> Void)?) -> Tensor {
         let attended = attentionMiddleNorm(attention(attentionNorm(input), bias: bias, causal: false, record: record))
         let x = backend.add(input, attended)
         return backend.add(x, feedForward(feedForwardNorm(x)))

@@ -2,19 +2,6 @@
 // after its bias by (head_dim·attn_scale_factor)^-½, the position bias is added before the mask, and each head's
 // output is multiplied by c_attn before out_proj.
 
-/// A position bias: one shared `[H, T, S]` tensor plus relative terms looked up from per-layer bucket tables.
-struct AttentionBias {
-    struct Relative {
-        let table: Tensor
-        let buckets: Tensor
-        let rowOffset: Int
-        let columnOffset: Int
-    }
-
-    let absolute: Tensor
-    var relative: [Relative] = []
-}
-
 struct MultiheadAttention {
     let query: Linear
     let key: Linear
@@ -45,11 +32,21 @@ struct MultiheadAttention {
     }
 
     /// `input [T, d]` attends to `memory` (itself when nil) with `bias` ([H, T, S] in all); returns [T, d].
+    /// `record` sees the probabilities `[H, T, S]`; without it they are never held all at once.
     func callAsFunction(
         _ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
-        causal: Bool, record: (Tensor) -> Void
+        causal: Bool, record: ((Tensor) -> Void)?
     ) -> Tensor {
-        forward(input, keysAndValues: keysAndValues, bias: bias, causal: causal, record: record).output
+        guard let record else {
+            let projectedQuery = query(input)
+            backend.scaleInPlace(projectedQuery, by: scale)
+            let (keys, values) = keysAndValues ?? self.keysAndValues(input)
+            return output(
+                backend.attention(
+                    query: projectedQuery, key: keys, value: values, heads: heads, headScale: headScale, bias: bias,
+                    causal: causal))
+        }
+        return forward(input, keysAndValues: keysAndValues, bias: bias, causal: causal, record: record).output
     }
 
     /// The forward pass and what its backward pass reads (references to tensors it made anyway).
@@ -60,14 +57,8 @@ struct MultiheadAttention {
         let projectedQuery = query(input)
         backend.scaleInPlace(projectedQuery, by: scale)
         let (keys, values) = keysAndValues ?? self.keysAndValues(input)
-        let scores = backend.attentionScores(query: projectedQuery, key: keys, heads: heads, initial: bias.absolute)
-        for term in bias.relative {
-            backend.addBucketBiasInPlace(
-                scores, table: term.table, buckets: term.buckets, rowOffset: term.rowOffset,
-                columnOffset: term.columnOffset)
-        }
-        if causal { backend.causalMaskInPlace(scores) }
-        backend.softmaxInPlace(scores)
+        let scores = backend.attentionScores(query: projectedQuery, key: keys, heads: heads)
+        backend.attentionSoftmaxInPlace(scores, bias: bias, causal: causal)
         record(scores)
         let context = backend.attentionContext(
             probabilities: scores, value: values, heads: heads,

@@ -87,15 +87,16 @@ extension CPUBackend {
     ) -> Tensor {
         let queries = contextGradient.shape[0]
         let keys = value.shape[0]
-        let width = value.shape[1]
-        let headWidth = width / heads
+        let headWidth = value.shape[1] / heads
         let result = empty([heads, queries, keys])
-        for head in 0..<heads {
-            gemm(
-                transposingA: false, transposingB: true, m: queries, n: keys, k: headWidth,
-                alpha: headScale.floats[head], contextGradient, offsetA: head * headWidth, width,
-                value, offsetB: head * headWidth, width, beta: 0, result.floats + head * queries * keys, keys)
-        }
+        // As the scores' product: heads contiguous, each head's scale on its rows of the context gradient.
+        multiply(
+            batch: heads, m: queries, n: keys, k: headWidth,
+            Matrix(
+                tensor: splitHeads(contextGradient, heads: heads, scales: headScale.floats),
+                batch: queries * headWidth, row: headWidth),
+            Matrix(tensor: transpose(value), batch: headWidth * keys, row: keys),
+            into: result.floats, cBatch: queries * keys, cRow: keys, inPrecision: false)
         return result
     }
 
@@ -106,12 +107,15 @@ extension CPUBackend {
         let headWidth = width / heads
         precondition(rows.shape[0] == queries, "transposed context: \(matrix.shape) and rows \(rows.shape)")
         let result = empty([keys, width])
-        for head in 0..<heads {
-            gemm(
-                transposingA: true, transposingB: false, m: keys, n: headWidth, k: queries,
-                alpha: headScale?.floats[head] ?? 1, matrix, offsetA: head * queries * keys, keys,
-                rows, offsetB: head * headWidth, width, beta: 0, result.floats + head * headWidth, width)
-        }
+        // One batched product: each head's matrix read transposed in place, its rows contiguous (and scaled), and
+        // its result written to its columns.
+        multiply(
+            batch: heads, m: keys, n: headWidth, k: queries,
+            Matrix(tensor: matrix, batch: queries * keys, row: 1, column: keys),
+            Matrix(
+                tensor: splitHeads(rows, heads: heads, scales: headScale?.floats), batch: queries * headWidth,
+                row: headWidth),
+            into: result.floats, cBatch: headWidth, cRow: width, inPrecision: false)
         return result
     }
 

@@ -19,7 +19,8 @@ extension CPUBackend {
     /// bfloat16 precision when `inPrecision` (the forward pass; gradients keep float32 activations).
     func multiply(
         batch: Int = 1, m: Int, n: Int, k: Int, _ a: Matrix, _ b: Matrix, into c: UnsafeMutablePointer<Float>,
-        cBatch: Int = 0, cRow: Int, alpha: Float = 1, accumulate: Bool = false, inPrecision: Bool = true
+        cBatch: Int = 0, cRow: Int, alpha: Float = 1, accumulate: Bool = false, inPrecision: Bool = true,
+        bias: Tensor? = nil, activation: Activation = .none
     ) {
         let low =
             (precision == .bfloat16 && inPrecision) || a.tensor.elementType == .bfloat16
@@ -41,7 +42,7 @@ extension CPUBackend {
         count(batch * m * n * k)
         library.matmul(
             batch: batch, m: m, n: n, k: k, a: operand(a), b: operand(b), c: c, cBatch: cBatch, cRow: cRow,
-            alpha: alpha, accumulate: accumulate)
+            alpha: alpha, accumulate: accumulate, bias: bias.map { UnsafePointer($0.floats) }, activation: activation)
         for (address, bytes) in copies { pool.give(address, bytes: bytes) }
     }
 
@@ -53,53 +54,83 @@ extension CPUBackend {
         let output = empty(Array(input.shape.dropLast()) + [outputs])
         multiply(
             m: rows, n: outputs, k: inputs, Matrix(tensor: input, row: inputs),
-            Matrix(tensor: weight, row: 1, column: inputs), into: output.floats, cRow: outputs)
-        finish(output.floats, rows: rows, columns: outputs, bias: bias?.floats, residual: nil, activation: activation)
+            Matrix(tensor: weight, row: 1, column: inputs), into: output.floats, cRow: outputs, bias: bias,
+            activation: activation)
         return output
     }
 
-    public func attentionScores(query: Tensor, key: Tensor, heads: Int, initial: Tensor?) -> Tensor {
+    public func attentionScores(query: Tensor, key: Tensor, heads: Int) -> Tensor {
         let queries = query.shape[0]
         let keys = key.shape[0]
-        let width = query.shape[1]
-        let headWidth = width / heads
+        let headWidth = query.shape[1] / heads
         let output = empty([heads, queries, keys])
         // Each head's queries and transposed keys contiguous (copies of [n, d], small next to the product) let
-        // oneDNN use its brgemm kernels, and so does adding `initial` afterwards instead of accumulating onto it.
+        // oneDNN use its brgemm kernels.
         multiply(
             batch: heads, m: queries, n: keys, k: headWidth,
             Matrix(tensor: splitHeads(query, heads: heads), batch: queries * headWidth, row: headWidth),
             Matrix(tensor: transpose(key), batch: headWidth * keys, row: keys),
             into: output.floats, cBatch: queries * keys, cRow: keys)
-        if let initial {
-            precondition(initial.shape == [heads, queries, keys], "scores: initial \(initial.shape)")
-            addInPlace(output, initial)
+        return output
+    }
+
+    /// Query rows per block of `attention`: a block's scores (16 heads × 128 × 914 floats, 7.5 MB for OFA-large)
+    /// stay in cache from their product through the softmax to the context product.
+    static let attentionBlockRows = 128
+
+    public func attention(
+        query: Tensor, key: Tensor, value: Tensor, heads: Int, headScale: Tensor, bias: AttentionBias, causal: Bool
+    ) -> Tensor {
+        let queries = query.shape[0]
+        let keys = key.shape[0]
+        let width = query.shape[1]
+        let headWidth = width / heads
+        precondition(bias.absolute.shape == [heads, queries, keys], "attention: bias \(bias.absolute.shape)")
+        // Operands in the products' precision once, not once per block.
+        let split = inPrecision(splitHeads(query, heads: heads))
+        let transposed = inPrecision(transpose(key))
+        let values = inPrecision(splitHeads(value, heads: heads, scales: headScale.floats))
+        let output = empty([queries, width])
+        let block = min(queries, CPUBackend.attentionBlockRows)
+        let scores = empty([heads, block, keys])
+        var first = 0
+        while first < queries {
+            let rows = min(block, queries - first)
+            multiply(
+                batch: heads, m: rows, n: keys, k: headWidth,
+                Matrix(tensor: split, offset: first * headWidth, batch: queries * headWidth, row: headWidth),
+                Matrix(tensor: transposed, batch: headWidth * keys, row: keys),
+                into: scores.floats, cBatch: rows * keys, cRow: keys)
+            attentionSoftmax(
+                scores.floats, rows: rows, of: [heads, queries, keys], from: first, bias: bias, causal: causal)
+            // Each head's context goes straight to its columns of the output rows.
+            multiply(
+                batch: heads, m: rows, n: headWidth, k: keys,
+                Matrix(tensor: scores, batch: rows * keys, row: keys),
+                Matrix(tensor: values, batch: keys * headWidth, row: headWidth),
+                into: output.floats + first * width, cBatch: headWidth, cRow: width)
+            first += rows
         }
         return output
     }
+
+    /// `tensor` as the products read it: a bfloat16 copy in bfloat16 precision, else itself.
+    private func inPrecision(_ tensor: Tensor) -> Tensor { prepareProductWeight(tensor) }
 
     public func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor {
         let queries = probabilities.shape[1]
         let keys = probabilities.shape[2]
         let width = value.shape[1]
         let headWidth = width / heads
-        // One batched product over contiguous heads (brgemm kernels), each head's scale applied to its values.
+        // One batched product over contiguous heads, each head's scale applied to its values and its result
+        // written straight to its columns.
         let values = splitHeads(value, heads: heads, scales: headScale.floats)
-        let split = empty([heads, queries, headWidth])
+        let output = empty([queries, width])
         multiply(
             batch: heads, m: queries, n: headWidth, k: keys,
             Matrix(tensor: probabilities, batch: queries * keys, row: keys),
             Matrix(tensor: values, batch: keys * headWidth, row: headWidth),
-            into: split.floats, cBatch: queries * headWidth, cRow: headWidth)
-        let output = empty([queries, width])
-        parallel(queries, cost: width) { range in
-            for row in range {
-                for head in 0..<heads {
-                    (output.floats + row * width + head * headWidth).update(
-                        from: split.floats + (head * queries + row) * headWidth, count: headWidth)
-                }
-            }
-        }
+            into: output.floats, cBatch: headWidth, cRow: width)
         return output
     }
 
@@ -159,7 +190,7 @@ extension CPUBackend {
         let output = empty([geometry.outputSize(height), geometry.outputSize(width), outputs])
         if let residual {
             precondition(residual.shape == output.shape, "convolution: residual \(residual.shape)")
-            output.floats.update(from: residual.floats, count: output.count)
+            copyElements(from: residual.floats, to: output.floats, count: output.count)
         }
         var source = UnsafeRawPointer(input.floats)
         var copy: UnsafeMutableRawPointer?

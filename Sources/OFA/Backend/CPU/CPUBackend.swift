@@ -1,14 +1,16 @@
 // The CPU backend: oneDNN for matrix products and convolutions (OneDNN.swift, through CPUBackend+Products.swift),
-// plain loops for the rest. Float32
+// vectorised C kernels (CKernels) for the softmax and LayerNorm, plain loops for the rest, all on OpenMP's threads.
+// Float32
 // by default; in bfloat16 precision the weights are stored as bfloat16 and every product and convolution reads
 // bfloat16 inputs (float32 accumulation and outputs), while LayerNorm, softmax and residuals stay float32.
+import CKernels
 import Foundation
 
 public final class CPUBackend: Backend, @unchecked Sendable {
     public let name = "cpu"
     public let threads: Int
     public let precision: Precision
-    let pool = BufferPool(capacity: 128 << 20)
+    let pool = BufferPool(capacity: 64 << 20)
     let library: OneDNN
     private let counterLock = NSLock()
     private var operations = 0
@@ -160,26 +162,10 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
         let width = input.shape.last!
-        let rows = input.count / width
         let output = empty(input.shape)
-        let gain = weight.floats
-        let shift = bias.floats
-        parallel(rows, cost: width) { range in
-            for row in range {
-                let source = input.floats + row * width
-                let target = output.floats + row * width
-                var sum: Float = 0
-                for i in 0..<width { sum += source[i] }
-                let mean = sum / Float(width)
-                var squares: Float = 0
-                for i in 0..<width {
-                    let centred = source[i] - mean
-                    squares += centred * centred
-                }
-                let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-                for i in 0..<width { target[i] = (source[i] - mean) * inverse * gain[i] + shift[i] }
-            }
-        }
+        ofa_layer_norm(
+            input.floats, output.floats, input.count / width, width, weight.floats, bias.floats, epsilon, Int32(threads)
+        )
         return output
     }
 
@@ -214,59 +200,49 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let x = input.floats
         let r = row.floats
         let z = output.floats
-        for i in 0..<rows {
-            for j in 0..<width { z[i * width + j] = x[i * width + j] * scale + r[j] }
+        parallel(rows, cost: width) { range in
+            for i in range {
+                for j in 0..<width { z[i * width + j] = x[i * width + j] * scale + r[j] }
+            }
         }
         return output
     }
 
     public func scaleInPlace(_ tensor: Tensor, by factor: Float) {
         let x = tensor.floats
-        for i in 0..<tensor.count { x[i] *= factor }
-    }
-
-    public func softmaxInPlace(_ tensor: Tensor) {
-        let width = tensor.shape.last!
-        let rows = tensor.count / width
-        parallel(rows, cost: width) { range in
-            for row in range { FastMath.softmax(tensor.floats + row * width, count: width) }
+        let chunk = 16_384
+        parallel((tensor.count + chunk - 1) / chunk, cost: chunk) { range in
+            for i in (range.lowerBound * chunk)..<min(tensor.count, range.upperBound * chunk) { x[i] *= factor }
         }
     }
 
-    public func causalMaskInPlace(_ scores: Tensor) {
-        let heads = scores.shape[0]
-        let size = scores.shape[1]
-        precondition(scores.shape[2] == size, "causal mask needs square scores")
-        for head in 0..<heads {
-            let matrix = scores.floats + head * size * size
-            for i in 0..<size {
-                for j in (i + 1)..<max(i + 1, size) { matrix[i * size + j] = -.infinity }
-            }
-        }
+    public func attentionSoftmaxInPlace(_ scores: Tensor, bias: AttentionBias, causal: Bool) {
+        precondition(
+            bias.absolute.shape == scores.shape, "softmax: scores \(scores.shape), bias \(bias.absolute.shape)")
+        attentionSoftmax(scores.floats, rows: scores.shape[1], of: scores.shape, from: 0, bias: bias, causal: causal)
     }
 
-    public func addBucketBiasInPlace(
-        _ scores: Tensor, table: Tensor, buckets: Tensor, rowOffset: Int,
-        columnOffset: Int
+    /// The softmax kernel over the query rows `first ..< first + rows` of scores shaped `whole` [H, T, S], held
+    /// as `[H, rows, S]` at `block`.
+    func attentionSoftmax(
+        _ block: UnsafeMutablePointer<Float>, rows: Int, of whole: [Int], from first: Int, bias: AttentionBias,
+        causal: Bool
     ) {
-        let heads = scores.shape[0]
-        let queries = scores.shape[1]
-        let keys = scores.shape[2]
-        let blockRows = buckets.shape[0]
-        let blockColumns = buckets.shape[1]
-        precondition(table.shape[1] == heads, "bucket table \(table.shape) for \(heads) heads")
-        let index = buckets.indices
-        let values = table.floats
-        parallel(heads, cost: blockRows * blockColumns) { range in
-            for head in range {
-                let matrix = scores.floats + head * queries * keys
-                for i in 0..<blockRows {
-                    let line = matrix + (rowOffset + i) * keys + columnOffset
-                    let bucketLine = index + i * blockColumns
-                    for j in 0..<blockColumns { line[j] += values[Int(bucketLine[j]) * heads + head] }
-                }
-            }
+        let heads = whole[0]
+        let queries = whole[1]
+        let keys = whole[2]
+        let terms = bias.relative.map { term in
+            precondition(term.table.shape[1] == heads, "bucket table \(term.table.shape) for \(heads) heads")
+            precondition(
+                term.rowOffset + term.buckets.shape[0] <= queries && term.columnOffset + term.buckets.shape[1] <= keys,
+                "buckets \(term.buckets.shape) at (\(term.rowOffset), \(term.columnOffset)) outside \(whole)")
+            return ofa_bucket_bias(
+                table: term.table.floats, buckets: term.buckets.indices, rows: term.buckets.shape[0],
+                columns: term.buckets.shape[1], row_offset: term.rowOffset, column_offset: term.columnOffset)
         }
+        ofa_attention_softmax(
+            block, heads, rows, keys, first, queries, bias.absolute.floats, terms, Int32(terms.count), causal ? 1 : 0,
+            Int32(threads))
     }
 
     public func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor {
@@ -276,10 +252,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         for i in 0..<count {
             let row = Int(indices.indices[i])
             precondition(row >= 0 && row < table.shape[0], "row \(row) outside a table of \(table.shape[0])")
-            if table.elementType == .bfloat16 {
-                BFloat16.expand(table.bfloat16s + row * width, into: output.floats + i * width, count: width)
-            } else {
-                (output.floats + i * width).update(from: table.floats + row * width, count: width)
+        }
+        parallel(count, cost: width) { range in
+            for i in range {
+                let row = Int(indices.indices[i])
+                if table.elementType == .bfloat16 {
+                    BFloat16.expand(table.bfloat16s + row * width, into: output.floats + i * width, count: width)
+                } else {
+                    (output.floats + i * width).update(from: table.floats + row * width, count: width)
+                }
             }
         }
         return output
@@ -288,15 +269,15 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public func concatenateRows(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.shape[1] == b.shape[1], "concatenate: \(a.shape) vs \(b.shape)")
         let output = empty([a.shape[0] + b.shape[0], a.shape[1]])
-        output.floats.update(from: a.floats, count: a.count)
-        (output.floats + a.count).update(from: b.floats, count: b.count)
+        copyElements(from: a.floats, to: output.floats, count: a.count)
+        copyElements(from: b.floats, to: output.floats + a.count, count: b.count)
         return output
     }
 
     public func rows(_ input: Tensor, _ range: Range<Int>) -> Tensor {
         let width = input.count / input.shape[0]
         let output = empty([range.count] + input.shape.dropFirst())
-        output.floats.update(from: input.floats + range.lowerBound * width, count: range.count * width)
+        copyElements(from: input.floats + range.lowerBound * width, to: output.floats, count: range.count * width)
         return output
     }
 
@@ -307,10 +288,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let x = input.floats
         let y = output.floats
         let block = 32
-        for i0 in stride(from: 0, to: rows, by: block) {
-            for j0 in stride(from: 0, to: columns, by: block) {
-                for i in i0..<min(i0 + block, rows) {
-                    for j in j0..<min(j0 + block, columns) { y[j * rows + i] = x[i * columns + j] }
+        parallel((columns + block - 1) / block, cost: block * rows) { range in
+            for j0 in stride(from: range.lowerBound * block, to: min(columns, range.upperBound * block), by: block) {
+                for i0 in stride(from: 0, to: rows, by: block) {
+                    for i in i0..<min(i0 + block, rows) {
+                        for j in j0..<min(j0 + block, columns) { y[j * rows + i] = x[i * columns + j] }
+                    }
                 }
             }
         }
@@ -319,46 +302,45 @@ public final class CPUBackend: Backend, @unchecked Sendable {
 
     public func copy(_ input: Tensor) -> Tensor {
         let output = empty(input.shape)
-        let chunk = 65_536
-        parallel((input.count + chunk - 1) / chunk, cost: chunk) { range in
-            let start = range.lowerBound * chunk
-            let end = min(input.count, range.upperBound * chunk)
-            (output.floats + start).update(from: input.floats + start, count: end - start)
-        }
+        copyElements(from: input.floats, to: output.floats, count: input.count)
         return output
+    }
+
+    /// `count` floats from `source` to `target`, over the threads.
+    func copyElements(from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        let chunk = 65_536
+        parallel((count + chunk - 1) / chunk, cost: chunk) { range in
+            let start = range.lowerBound * chunk
+            let end = min(count, range.upperBound * chunk)
+            (target + start).update(from: source + start, count: end - start)
+        }
     }
 
     // MARK: Threads
 
-    /// Splits `count` items of `cost` elements each over the backend's threads when there is enough work.
+    /// Splits `count` items of `cost` elements each over the backend's threads (OpenMP's, which oneDNN's products
+    /// use too) when there is enough work.
     func parallel(_ count: Int, cost: Int, _ body: (Range<Int>) -> Void) {
         let workers = threads == 1 || count * cost < 65_536 ? 1 : min(threads, count)
         if workers <= 1 {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            body((count * worker / workers)..<(count * (worker + 1) / workers))
-        }
-    }
-
-    // MARK: Epilogues
-
-    /// Row-wise bias, residual and activation after a GEMM.
-    func finish(
-        _ output: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
-        bias: UnsafeMutablePointer<Float>?, residual: UnsafeMutablePointer<Float>?,
-        activation: Activation
-    ) {
-        parallel(rows, cost: columns) { range in
-            for row in range {
-                let line = output + row * columns
-                if let bias { for j in 0..<columns { line[j] += bias[j] } }
-                if let residual { for j in 0..<columns { line[j] += residual[row * columns + j] } }
-                apply(activation, line, columns)
+        withoutActuallyEscaping(body) { body in
+            var work = ParallelWork(count: count, body: body)
+            withUnsafeMutablePointer(to: &work) { pointer in
+                ofa_parallel(
+                    Int32(workers),
+                    { context, worker, workers in
+                        let work = context!.assumingMemoryBound(to: ParallelWork.self).pointee
+                        let count = work.count
+                        work.body((count * Int(worker) / Int(workers))..<(count * (Int(worker) + 1) / Int(workers)))
+                    }, pointer)
             }
         }
     }
+
+    // MARK: Activations
 
     func apply(_ activation: Activation, _ line: UnsafeMutablePointer<Float>, _ count: Int) {
         switch activation {
@@ -367,6 +349,12 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         case .gelu: for j in 0..<count { line[j] = FastMath.gelu(line[j]) }
         }
     }
+}
+
+/// One `parallel` call as its C trampoline sees it.
+private struct ParallelWork {
+    let count: Int
+    let body: (Range<Int>) -> Void
 }
 
 extension Tensor {
@@ -382,7 +370,7 @@ extension Tensor {
         return buffer.address.assumingMemoryBound(to: UInt16.self)
     }
 
-    fileprivate var indices: UnsafeMutablePointer<Int32> {
+    var indices: UnsafeMutablePointer<Int32> {
         buffer.address.assumingMemoryBound(to: Int32.self)
     }
 }

@@ -62,6 +62,8 @@ final class OneDNN: @unchecked Sendable {
         var types: [DataType]
         var alpha: Float
         var accumulate: Bool
+        var bias: Bool
+        var activation: Activation
     }
 
     private struct ConversionKey: Hashable {
@@ -165,6 +167,11 @@ final class OneDNN: @unchecked Sendable {
     }
 
     private func attributes(alpha: Float = 1, sum: Bool, relu: Bool) -> dnnl_primitive_attr_t {
+        attributes(alpha: alpha, sum: sum, activation: relu ? .relu : .none)
+    }
+
+    /// Scratchpad from the caller, then the output scale, the sum and the activation, in that order.
+    private func attributes(alpha: Float = 1, sum: Bool, activation: Activation) -> dnnl_primitive_attr_t {
         var attributes: dnnl_primitive_attr_t?
         OneDNN.check(dnnl_primitive_attr_create(&attributes), "attributes")
         OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad")
@@ -172,11 +179,16 @@ final class OneDNN: @unchecked Sendable {
             var scale = alpha
             OneDNN.check(dnnl_primitive_attr_set_output_scales(attributes, 1, 0, &scale), "output scale")
         }
-        if sum || relu {
+        if sum || activation != .none {
             var operations: dnnl_post_ops_t?
             OneDNN.check(dnnl_post_ops_create(&operations), "post-ops")
             if sum { OneDNN.check(dnnl_post_ops_append_sum(operations, 1), "sum") }
-            if relu { OneDNN.check(dnnl_post_ops_append_eltwise(operations, 1, dnnl_eltwise_relu, 0, 0), "relu") }
+            switch activation {
+            case .none: break
+            case .relu: OneDNN.check(dnnl_post_ops_append_eltwise(operations, 1, dnnl_eltwise_relu, 0, 0), "relu")
+            case .gelu:
+                OneDNN.check(dnnl_post_ops_append_eltwise(operations, 1, dnnl_eltwise_gelu_erf, 0, 0), "gelu")
+            }
             OneDNN.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-ops")
             dnnl_post_ops_destroy(operations)
         }
@@ -212,17 +224,20 @@ final class OneDNN: @unchecked Sendable {
 
     // MARK: Matrix products
 
-    /// Per batch entry b: `c[b] = alpha · a[b] · b[b]` (`+ c[b]` when `accumulate`); a is m × k, b is k × n and c is
-    /// float32 m × n with rows `cRow` apart and entries `cBatch` apart. Both inputs of one type.
+    /// Per batch entry b: `c[b] = activation(alpha · a[b] · b[b] + bias)` (`+ c[b]` before the activation when
+    /// `accumulate`); a is m × k, b is k × n, bias n floats and c float32 m × n with rows `cRow` apart and entries
+    /// `cBatch` apart. Both inputs of one type.
     func matmul(
         batch: Int, m: Int, n: Int, k: Int, a: Operand, b: Operand, c: UnsafeMutablePointer<Float>, cBatch: Int,
-        cRow: Int, alpha: Float = 1, accumulate: Bool = false
+        cRow: Int, alpha: Float = 1, accumulate: Bool = false, bias: UnsafePointer<Float>? = nil,
+        activation: Activation = .none
     ) {
         precondition(a.type == b.type, "matmul: inputs of one type")
         let key = MatmulKey(
             batch: batch, m: m, n: n, k: k, a: [batch > 1 ? a.batch : 0, a.row, a.column],
             b: [batch > 1 ? b.batch : 0, b.row, b.column],
-            c: [batch > 1 ? cBatch : 0, cRow], types: [a.type], alpha: alpha, accumulate: accumulate)
+            c: [batch > 1 ? cBatch : 0, cRow], types: [a.type], alpha: alpha, accumulate: accumulate,
+            bias: bias != nil, activation: activation)
         // A single matrix is described in two dimensions (a batch stride of 0 would send oneDNN to slow code).
         let batched = batch > 1
         let source = memoryDescriptor(
@@ -233,24 +248,30 @@ final class OneDNN: @unchecked Sendable {
             strides: batched ? [b.batch, b.row, b.column] : [b.row, b.column])
         let destination = memoryDescriptor(
             batched ? [batch, m, n] : [m, n], .float32, strides: batched ? [cBatch, cRow, 1] : [cRow, 1])
+        let biasLayout = memoryDescriptor(
+            batched ? [1, 1, n] : [1, n], .float32, strides: batched ? [n, n, 1] : [n, 1])
         let primitive = cached(&matmuls, key) {
             var operation = dnnl_matmul_desc_t()
             var s = source
             var w = weights
             var d = destination
-            OneDNN.check(dnnl_matmul_desc_init(&operation, &s, &w, nil, &d), "matmul \(key)")
-            let attributes = attributes(alpha: alpha, sum: accumulate, relu: false)
+            var b = biasLayout
+            let status =
+                bias == nil
+                ? dnnl_matmul_desc_init(&operation, &s, &w, nil, &d) : dnnl_matmul_desc_init(&operation, &s, &w, &b, &d)
+            OneDNN.check(status, "matmul \(key)")
+            let attributes = attributes(alpha: alpha, sum: accumulate, activation: activation)
             defer { dnnl_primitive_attr_destroy(attributes) }
             var descriptor: dnnl_primitive_desc_t?
             OneDNN.check(dnnl_primitive_desc_create(&descriptor, &operation, attributes, engine, nil), "matmul \(key)")
             return Primitive(descriptor: descriptor!)
         }
-        execute(
-            primitive,
-            [
-                (DNNL_ARG_SRC, source, a.address), (DNNL_ARG_WEIGHTS, weights, b.address),
-                (DNNL_ARG_DST, destination, UnsafeRawPointer(c)),
-            ])
+        var arguments = [
+            (DNNL_ARG_SRC, source, a.address), (DNNL_ARG_WEIGHTS, weights, b.address),
+            (DNNL_ARG_DST, destination, UnsafeRawPointer(c)),
+        ]
+        if let bias { arguments.append((DNNL_ARG_BIAS, biasLayout, UnsafeRawPointer(bias))) }
+        execute(primitive, arguments)
     }
 
     // MARK: Conversion
