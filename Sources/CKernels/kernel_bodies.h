@@ -50,7 +50,20 @@ static void SUFFIX(softmax_row)(
         if (i < 0 || i >= term->rows) continue;
         float *line = x + term->column_offset;
         const int32_t *buckets = term->buckets + i * term->columns;
-        for (long j = 0; j < term->columns; j++) line[j] += term->table[(long)buckets[j] * heads + head];
+        const float *table = term->table + head * term->table_size;
+        long j = 0;
+#if LEVEL == 3
+        for (; j + 16 <= term->columns; j += 16) {
+            __m512i index = _mm512_loadu_si512(buckets + j);
+            _mm512_storeu_ps(line + j, _mm512_add_ps(_mm512_loadu_ps(line + j), _mm512_i32gather_ps(index, table, 4)));
+        }
+#elif LEVEL == 2
+        for (; j + 8 <= term->columns; j += 8) {
+            __m256i index = _mm256_loadu_si256((const __m256i *)(buckets + j));
+            _mm256_storeu_ps(line + j, _mm256_add_ps(_mm256_loadu_ps(line + j), _mm256_i32gather_ps(table, index, 4)));
+        }
+#endif
+        for (; j < term->columns; j++) line[j] += table[buckets[j]];
     }
     if (causal)
         for (long j = row + 1; j < keys; j++) x[j] = -__builtin_inff();

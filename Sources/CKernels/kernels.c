@@ -1,6 +1,8 @@
 // Dispatch and threads for the kernels in kernel_bodies.h, which is compiled once per instruction set.
 #include "CKernels.h"
 
+#include <immintrin.h>
+
 // libgomp's entry points (the OpenMP runtime oneDNN is built on), declared here so no -fopenmp is needed.
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 int omp_get_thread_num(void);
@@ -13,20 +15,26 @@ typedef float v16f __attribute__((vector_size(64), aligned(4)));
 typedef int32_t v16i __attribute__((vector_size(64), aligned(4)));
 
 #define SUFFIX(name) name##_avx512
+#define LEVEL 3
 #pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma"))), apply_to = function)
 #include "kernel_bodies.h"
 #pragma clang attribute pop
 #undef SUFFIX
+#undef LEVEL
 
 #define SUFFIX(name) name##_avx2
+#define LEVEL 2
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "kernel_bodies.h"
 #pragma clang attribute pop
 #undef SUFFIX
+#undef LEVEL
 
 #define SUFFIX(name) name##_sse2
+#define LEVEL 1
 #include "kernel_bodies.h"
 #undef SUFFIX
+#undef LEVEL
 
 enum isa { ISA_UNKNOWN, ISA_SSE2, ISA_AVX2, ISA_AVX512 };
 

@@ -87,7 +87,7 @@ final class BFloat16ParityTests: XCTestCase {
     func testWeightsAreStoredInHalfTheBytes() throws {
         let backend = try backend()
         let weight = backend.makeTensor(shape: [4, 3], values: (0..<12).map { Float($0) * 1.001 })
-        let stored = backend.prepareProductWeight(weight)
+        let stored = backend.prepareTable(weight)
         XCTAssertEqual(stored.elementType, .bfloat16)
         XCTAssertEqual(stored.buffer.byteCount, 12 * 2)
         // Rounded to nearest (ties to even): 1.001 → 1.0, 11.011 → 11.0 in bfloat16.

@@ -29,7 +29,8 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(ofa_kernels_use("avx1024"), 0)
     }
 
-    /// Scores, an absolute bias and two bucket terms over [heads, queries, keys], as an encoder lays them out.
+    /// Scores, an absolute bias and two bucket terms (tables `[heads, 7]`) over [heads, queries, keys], as an encoder
+    /// lays them out.
     private func biasedScores(_ backend: CPUBackend, heads: Int, queries: Int, keys: Int)
         -> (scores: [Float], bias: AttentionBias, expected: (Bool) -> [Double])
     {
@@ -47,7 +48,7 @@ final class KernelTests: XCTestCase {
             absolute: backend.makeTensor(shape: [heads, queries, keys], values: absolute),
             relative: (0..<2).map { t in
                 .init(
-                    table: backend.makeTensor(shape: [7, heads], values: tables[t]),
+                    table: backend.makeTensor(shape: [heads, 7], values: tables[t]),
                     buckets: backend.makeIndices(shape: [buckets[t].rows, buckets[t].columns], values: indices[t]),
                     rowOffset: buckets[t].row, columnOffset: buckets[t].column)
             })
@@ -61,7 +62,7 @@ final class KernelTests: XCTestCase {
                     for t in 0..<2 where i >= buckets[t].row && i < buckets[t].row + buckets[t].rows {
                         for j in 0..<buckets[t].columns {
                             let bucket = Int(indices[t][(i - buckets[t].row) * buckets[t].columns + j])
-                            row[buckets[t].column + j] += Double(tables[t][bucket * heads + h])
+                            row[buckets[t].column + j] += Double(tables[t][h * 7 + bucket])
                         }
                     }
                     if causal { for j in (i + 1)..<max(i + 1, keys) { row[j] = -.infinity } }

@@ -1,6 +1,7 @@
 // The CPU backend's oneDNN primitives: a forward pass never lands on oneDNN's reference (scalar) code, which is how a
 // malformed memory description shows itself (a batch stride of 0 once made each product 8 s); a convolution weight
-// packed for one input size is repacked for another and agrees; the operation counter counts 2 per multiply-add.
+// packed for one input size is repacked for another and agrees; a linear weight packed once serves every row count and
+// unpacks for the gradients; the operation counter counts 2 per multiply-add.
 import XCTest
 
 @testable import OFA
@@ -24,6 +25,30 @@ final class OneDNNTests: XCTestCase {
             let made = backend.primitiveImplementations
             XCTAssertFalse(made.isEmpty)
             XCTAssertEqual(made.filter { $0.hasPrefix("ref") }, [], "\(precision)")
+        }
+    }
+
+    func testALinearWeightPackedOnceGivesThePlainWeightsProductsForEveryRowCountAndItsGradient() throws {
+        let backend = CPUBackend(threads: 2)
+        let (outputs, inputs) = (70, 48)
+        let values = (0..<(outputs * inputs)).map { Float(sin(Double($0) * 0.3)) }
+        let plain = backend.makeTensor(shape: [outputs, inputs], values: values)
+        let packed = backend.prepareProductWeight(plain)
+        XCTAssertTrue(packed.layout is OneDNN.PackedWeight)
+        let bias = backend.makeTensor(shape: [outputs], values: (0..<outputs).map { Float($0) * 0.01 })
+        for rows in [1, 13, 129] {
+            let input = backend.makeTensor(
+                shape: [rows, inputs], values: (0..<(rows * inputs)).map { Float(cos(Double($0) * 0.7)) })
+            for activation in [Activation.none, .relu, .gelu] {
+                let expected = backend.read(backend.linear(input, weight: plain, bias: bias, activation: activation))
+                let actual = backend.read(backend.linear(input, weight: packed, bias: bias, activation: activation))
+                XCTAssertEqual(zip(expected, actual).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "\(rows) rows")
+            }
+            let gradient = backend.makeTensor(
+                shape: [rows, outputs], values: (0..<(rows * outputs)).map { Float(sin(Double($0) * 1.1)) })
+            let expected = backend.read(backend.linearInputGradient(gradient, weight: plain))
+            let actual = backend.read(backend.linearInputGradient(gradient, weight: packed))
+            XCTAssertEqual(zip(expected, actual).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "gradient, \(rows)")
         }
     }
 

@@ -6,9 +6,11 @@
 
 #include <stdint.h>
 
-// A relative position bias: scores[h, row_offset + i, column_offset + j] += table[buckets[i·columns + j]·heads + h].
+// A relative position bias: scores[h, row_offset + i, column_offset + j] += table[h·table_size + buckets[i·columns + j]]
+// (the table head by head; every bucket below table_size).
 typedef struct ofa_bucket_bias {
     const float *table;
+    long table_size;
     const int32_t *buckets;
     long rows, columns, row_offset, column_offset;
 } ofa_bucket_bias;

@@ -2,7 +2,8 @@
 
 /// One shared `[H, T, S]` tensor plus relative terms looked up from per-layer bucket tables.
 public struct AttentionBias {
-    /// `scores[h, rowOffset + i, columnOffset + j] += table[buckets[i, j], h]` for the `[rows, columns]` buckets.
+    /// `scores[h, rowOffset + i, columnOffset + j] += table[h, buckets[i, j]]` for the `[rows, columns]` buckets;
+    /// the table is `[heads, buckets]`, head by head.
     public struct Relative {
         public let table: Tensor
         public let buckets: Tensor

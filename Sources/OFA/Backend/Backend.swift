@@ -38,10 +38,12 @@ public protocol Backend: AnyObject, Sendable {
     func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float]
 
     // Weights
-    /// A float32 weight `[out, in]` (or an embedding table) as the backend's products read it: itself, or a copy
-    /// in the precision's storage type (bfloat16). The result goes to `linear`, `linearInputGradient` and
-    /// `gatherRows`.
+    /// A float32 linear weight `[out, in]` as the backend's products read it, in the precision's storage type and
+    /// the backend's own layout; only `linear` and `linearInputGradient` read it.
     func prepareProductWeight(_ weight: Tensor) -> Tensor
+    /// A float32 table `[n, d]` (the embedding) in the precision's storage type, rows kept in order: `gatherRows`
+    /// reads it and `linear` takes it as a weight (the tied output projection).
+    func prepareTable(_ table: Tensor) -> Tensor
     /// A float32 convolution weight `[O, C·k·k]` (PyTorch's OIHW order) for `convolution` with this geometry, in the
     /// backend's own layout for square inputs of `inputSide` (other sizes still work); only `convolution` reads it.
     func prepareConvolutionWeight(_ weight: Tensor, inputs: Int, geometry: ConvolutionGeometry, inputSide: Int)

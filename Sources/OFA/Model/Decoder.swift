@@ -10,6 +10,7 @@ struct Decoder {
     let selfPositionKey: Linear
     let crossPositionQuery: Linear
     let crossPositionKey: Linear
+    /// Per layer, the relative position tables head by head: `[heads, buckets]` (the checkpoint's transposed).
     let tokenTables: [Tensor]
     let layers: [DecoderLayer]
     let finalNorm: LayerNorm
@@ -39,7 +40,7 @@ struct Decoder {
             outputs: width)
         let tokenRows = PositionBuckets.tokenTableRows(bucketSize: configuration.tokenBucketSize)
         tokenTables = try (0..<configuration.decoderLayers).map {
-            try scope.tensor("token_rel_pos_table_list.\($0).weight", shape: [tokenRows, heads])
+            backend.transpose(try scope.tensor("token_rel_pos_table_list.\($0).weight", shape: [tokenRows, heads]))
         }
         layers = try (0..<configuration.decoderLayers).map {
             try DecoderLayer(scope.scope("layers.\($0)"), backend: backend, configuration: configuration)

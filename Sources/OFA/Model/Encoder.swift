@@ -58,6 +58,7 @@ struct Encoder {
     let imagePositionNorm: LayerNorm
     let positionQuery: Linear
     let positionKey: Linear
+    /// Per layer, the relative position tables head by head: `[heads, buckets]` (the checkpoint's transposed).
     let tokenTables: [Tensor]
     let imageTables: [Tensor]
     let layers: [EncoderLayer]
@@ -98,10 +99,10 @@ struct Encoder {
         let tokenRows = PositionBuckets.tokenTableRows(bucketSize: configuration.tokenBucketSize)
         let imageRows = PositionBuckets.imageTableRows(bucketSize: bucket)
         tokenTables = try (0..<configuration.encoderLayers).map {
-            try scope.tensor("token_rel_pos_table_list.\($0).weight", shape: [tokenRows, heads])
+            backend.transpose(try scope.tensor("token_rel_pos_table_list.\($0).weight", shape: [tokenRows, heads]))
         }
         imageTables = try (0..<configuration.encoderLayers).map {
-            try scope.tensor("image_rel_pos_table_list.\($0).weight", shape: [imageRows, heads])
+            backend.transpose(try scope.tensor("image_rel_pos_table_list.\($0).weight", shape: [imageRows, heads]))
         }
         layers = try (0..<configuration.encoderLayers).map {
             try EncoderLayer(scope.scope("layers.\($0)"), backend: backend, configuration: configuration)

@@ -41,7 +41,7 @@ public final class OFAModel: @unchecked Sendable {
             ? try Safetensors.read(path: weightsPath) : try TorchArchive.read(path: weightsPath)
         let store = try WeightStore(file: file, backend: backend)
         let root = WeightScope(store: store, prefix: "")
-        let embedding = backend.prepareProductWeight(
+        let embedding = backend.prepareTable(
             try store.tiedEmbedding(shape: [configuration.vocabularySize, configuration.modelDimension]))
         encoder = try Encoder(
             root.scope("encoder"), backend: backend, configuration: configuration,

@@ -21,7 +21,7 @@ extension CPUBackend {
         let result = empty(Array(gradient.shape.dropLast()) + [inputs])
         gemm(
             transposingA: false, transposingB: false, m: rows, n: inputs, k: outputs, alpha: 1,
-            gradient, outputs, weight, inputs, beta: 0, result.floats, inputs)
+            gradient, outputs, plain(weight), inputs, beta: 0, result.floats, inputs)
         return result
     }
 

@@ -35,6 +35,11 @@ extension CPUBackend {
                 copies.append((copy, tensor.count * 2))
                 address = UnsafeRawPointer(copy)
             }
+            if let packed = tensor.layout as? OneDNN.PackedWeight {
+                precondition(matrix.offset == 0 && packed.type == (low ? .bfloat16 : .float32), "packed operand")
+                return OneDNN.Operand(
+                    address: address, type: packed.type, batch: 0, row: 0, column: 0, packed: packed)
+            }
             return OneDNN.Operand(
                 address: address + matrix.offset * (low ? 2 : 4), type: low ? .bfloat16 : .float32,
                 batch: matrix.batch, row: matrix.row, column: matrix.column)
@@ -87,9 +92,9 @@ extension CPUBackend {
         let headWidth = width / heads
         precondition(bias.absolute.shape == [heads, queries, keys], "attention: bias \(bias.absolute.shape)")
         // Operands in the products' precision once, not once per block.
-        let split = inPrecision(splitHeads(query, heads: heads))
-        let transposed = inPrecision(transpose(key))
-        let values = inPrecision(splitHeads(value, heads: heads, scales: headScale.floats))
+        let split = lowered(splitHeads(query, heads: heads))
+        let transposed = lowered(transpose(key))
+        let values = lowered(splitHeads(value, heads: heads, scales: headScale.floats))
         let output = empty([queries, width])
         let block = min(queries, CPUBackend.attentionBlockRows)
         let scores = empty([heads, block, keys])
@@ -113,9 +118,6 @@ extension CPUBackend {
         }
         return output
     }
-
-    /// `tensor` as the products read it: a bfloat16 copy in bfloat16 precision, else itself.
-    private func inPrecision(_ tensor: Tensor) -> Tensor { prepareProductWeight(tensor) }
 
     public func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor {
         let queries = probabilities.shape[1]

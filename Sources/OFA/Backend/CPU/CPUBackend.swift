@@ -128,9 +128,40 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     // MARK: Weights
 
     public func prepareProductWeight(_ weight: Tensor) -> Tensor {
-        guard precision == .bfloat16, weight.elementType == .float32 else { return weight }
-        let result = Tensor(shape: weight.shape, elementType: .bfloat16, buffer: allocate(weight.count, .bfloat16))
-        library.convertToBFloat16(weight.floats, into: result.buffer.address, count: weight.count)
+        precondition(weight.elementType == .float32 && weight.shape.count == 2, "product weight \(weight.shape)")
+        let type: OneDNN.DataType = precision == .bfloat16 ? .bfloat16 : .float32
+        let pool = self.pool
+        var bytes = 0
+        let (packed, address) = library.packMatmulWeight(
+            weight.floats, n: weight.shape[0], k: weight.shape[1], type: type
+        ) { count in
+            bytes = count
+            return pool.take(count)
+        }
+        let size = bytes
+        let buffer = DeviceBuffer(address: address, byteCount: size) { pool.give($0, bytes: size) }
+        return Tensor(
+            shape: weight.shape, elementType: type == .bfloat16 ? .bfloat16 : .float32, buffer: buffer, layout: packed)
+    }
+
+    public func prepareTable(_ table: Tensor) -> Tensor { lowered(table) }
+
+    /// `tensor` as the products read it: a bfloat16 copy in bfloat16 precision, else itself.
+    func lowered(_ tensor: Tensor) -> Tensor {
+        guard precision == .bfloat16, tensor.elementType == .float32 else { return tensor }
+        let result = Tensor(shape: tensor.shape, elementType: .bfloat16, buffer: allocate(tensor.count, .bfloat16))
+        library.convertToBFloat16(tensor.floats, into: result.buffer.address, count: tensor.count)
+        return result
+    }
+
+    /// A product weight in its plain `[out, in]` layout: itself, or unpacked into a new tensor of its type.
+    func plain(_ weight: Tensor) -> Tensor {
+        guard let packed = weight.layout as? OneDNN.PackedWeight else { return weight }
+        let result = Tensor(
+            shape: weight.shape, elementType: weight.elementType, buffer: allocate(weight.count, weight.elementType))
+        library.unpack(
+            packed, UnsafeRawPointer(weight.buffer.address), n: weight.shape[0], k: weight.shape[1],
+            into: result.buffer.address)
         return result
     }
 
@@ -232,12 +263,13 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let queries = whole[1]
         let keys = whole[2]
         let terms = bias.relative.map { term in
-            precondition(term.table.shape[1] == heads, "bucket table \(term.table.shape) for \(heads) heads")
+            precondition(term.table.shape[0] == heads, "bucket table \(term.table.shape) for \(heads) heads")
             precondition(
                 term.rowOffset + term.buckets.shape[0] <= queries && term.columnOffset + term.buckets.shape[1] <= keys,
                 "buckets \(term.buckets.shape) at (\(term.rowOffset), \(term.columnOffset)) outside \(whole)")
             return ofa_bucket_bias(
-                table: term.table.floats, buckets: term.buckets.indices, rows: term.buckets.shape[0],
+                table: term.table.floats, table_size: term.table.shape[1], buckets: term.buckets.indices,
+                rows: term.buckets.shape[0],
                 columns: term.buckets.shape[1], row_offset: term.rowOffset, column_offset: term.columnOffset)
         }
         ofa_attention_softmax(
@@ -282,21 +314,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     }
 
     public func transpose(_ input: Tensor) -> Tensor {
-        let rows = input.shape[0]
-        let columns = input.shape[1]
-        let output = empty([columns, rows])
-        let x = input.floats
-        let y = output.floats
-        let block = 32
-        parallel((columns + block - 1) / block, cost: block * rows) { range in
-            for j0 in stride(from: range.lowerBound * block, to: min(columns, range.upperBound * block), by: block) {
-                for i0 in stride(from: 0, to: rows, by: block) {
-                    for i in i0..<min(i0 + block, rows) {
-                        for j in j0..<min(j0 + block, columns) { y[j * rows + i] = x[i * columns + j] }
-                    }
-                }
-            }
-        }
+        let output = empty([input.shape[1], input.shape[0]])
+        library.transpose(input.floats, into: output.floats, rows: input.shape[0], columns: input.shape[1])
         return output
     }
 

@@ -20,9 +20,12 @@ final class OneDNN: @unchecked Sendable {
         var batch: Int
         var row: Int
         var column: Int
+        /// A weight in the blocked layout oneDNN chose for it (`packMatmulWeight`); the strides are then unused.
+        var packed: PackedWeight? = nil
     }
 
-    /// Convolution weights in the layout oneDNN chose for them (opaque), with the description of that layout.
+    /// Convolution or product weights in the layout oneDNN chose for them (opaque), with the description of that
+    /// layout.
     final class PackedWeight: @unchecked Sendable {
         fileprivate var layout: dnnl_memory_desc_t
         let type: DataType
@@ -64,10 +67,15 @@ final class OneDNN: @unchecked Sendable {
         var accumulate: Bool
         var bias: Bool
         var activation: Activation
+        var packed: Bool
     }
 
     private struct ConversionKey: Hashable {
         var count: Int
+    }
+
+    private struct TransposeKey: Hashable {
+        var rows, columns: Int
     }
 
     private struct ConvolutionKey: Hashable {
@@ -84,6 +92,7 @@ final class OneDNN: @unchecked Sendable {
     private var matmuls: [MatmulKey: Primitive] = [:]
     private var convolutions: [ConvolutionKey: Primitive] = [:]
     private var conversions: [ConversionKey: Primitive] = [:]
+    private var transposes: [TransposeKey: Primitive] = [:]
     /// Every primitive made so far, as oneDNN names its implementation, with its shape.
     var implementations: [String] {
         lock.lock()
@@ -106,6 +115,8 @@ final class OneDNN: @unchecked Sendable {
 
     deinit {
         matmuls.removeAll()
+        transposes.removeAll()
+        conversions.removeAll()
         convolutions.removeAll()
         dnnl_stream_destroy(stream)
         dnnl_engine_destroy(engine)
@@ -237,15 +248,18 @@ final class OneDNN: @unchecked Sendable {
             batch: batch, m: m, n: n, k: k, a: [batch > 1 ? a.batch : 0, a.row, a.column],
             b: [batch > 1 ? b.batch : 0, b.row, b.column],
             c: [batch > 1 ? cBatch : 0, cRow], types: [a.type], alpha: alpha, accumulate: accumulate,
-            bias: bias != nil, activation: activation)
+            bias: bias != nil, activation: activation, packed: b.packed != nil)
         // A single matrix is described in two dimensions (a batch stride of 0 would send oneDNN to slow code).
         let batched = batch > 1
         let source = memoryDescriptor(
             batched ? [batch, m, k] : [m, k], a.type,
             strides: batched ? [a.batch, a.row, a.column] : [a.row, a.column])
-        let weights = memoryDescriptor(
-            batched ? [batch, k, n] : [k, n], b.type,
-            strides: batched ? [b.batch, b.row, b.column] : [b.row, b.column])
+        precondition(b.packed == nil || !batched, "matmul: a packed weight in a batch")
+        let weights =
+            b.packed?.layout
+            ?? memoryDescriptor(
+                batched ? [batch, k, n] : [k, n], b.type,
+                strides: batched ? [b.batch, b.row, b.column] : [b.row, b.column])
         let destination = memoryDescriptor(
             batched ? [batch, m, n] : [m, n], .float32, strides: batched ? [cBatch, cRow, 1] : [cRow, 1])
         let biasLayout = memoryDescriptor(
@@ -274,6 +288,38 @@ final class OneDNN: @unchecked Sendable {
         execute(primitive, arguments)
     }
 
+    /// Packs float32 `plain [n, k]` (a linear layer's `[out, in]`) as the `k × n` right operand of products, in the
+    /// blocked layout oneDNN's matmul wants for it in `type` (the same for every row count m, so one packing serves
+    /// the encoder's and the decoder's products).
+    func packMatmulWeight(
+        _ plain: UnsafePointer<Float>, n: Int, k: Int, type: DataType, into allocate: (Int) -> UnsafeMutableRawPointer
+    ) -> (PackedWeight, UnsafeMutableRawPointer) {
+        var source = memoryDescriptor([1024, k], type, strides: [k, 1])
+        var weights = dnnl_memory_desc_t()
+        var shape: [Int64] = [Int64(k), Int64(n)]
+        OneDNN.check(ofa_dnnl_memory_desc_any(&weights, 2, &shape, type.dnnl), "weights")
+        var destination = memoryDescriptor([1024, n], .float32, strides: [n, 1])
+        var operation = dnnl_matmul_desc_t()
+        OneDNN.check(dnnl_matmul_desc_init(&operation, &source, &weights, nil, &destination), "matmul weight \(k)×\(n)")
+        var descriptor: dnnl_primitive_desc_t?
+        OneDNN.check(dnnl_primitive_desc_create(&descriptor, &operation, nil, engine, nil), "matmul weight")
+        let layout = dnnl_primitive_desc_query_md(descriptor, dnnl_query_weights_md, 0).pointee
+        dnnl_primitive_desc_destroy(descriptor)
+        let packed = PackedWeight(layout: layout, type: type)
+        let address = allocate(packed.byteCount)
+        reorder(
+            from: memoryDescriptor([k, n], .float32, strides: [1, k]), UnsafeRawPointer(plain), to: packed.layout,
+            address)
+        return (packed, address)
+    }
+
+    /// A packed product weight back in its plain `[n, k]` layout, in its own type (for the gradients' products).
+    func unpack(
+        _ weight: PackedWeight, _ address: UnsafeRawPointer, n: Int, k: Int, into plain: UnsafeMutableRawPointer
+    ) {
+        reorder(from: weight.layout, address, to: memoryDescriptor([k, n], weight.type, strides: [1, k]), plain)
+    }
+
     // MARK: Conversion
 
     /// `count` floats rounded to bfloat16 (nearest, ties to even), by oneDNN's vectorised reorder.
@@ -288,6 +334,27 @@ final class OneDNN: @unchecked Sendable {
             defer { dnnl_primitive_attr_destroy(attributes) }
             OneDNN.check(
                 dnnl_reorder_primitive_desc_create(&descriptor, &s, engine, &d, engine, attributes), "conversion")
+            return Primitive(descriptor: descriptor!)
+        }
+        execute(
+            primitive,
+            [(DNNL_ARG_FROM, from, UnsafeRawPointer(source)), (DNNL_ARG_TO, to, UnsafeRawPointer(destination))])
+    }
+
+    /// `destination [columns, rows] = sourceᵀ` for a float32 `source [rows, columns]`, by oneDNN's reorder.
+    func transpose(
+        _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: Int, columns: Int
+    ) {
+        let from = memoryDescriptor([rows, columns], .float32, strides: [columns, 1])
+        let to = memoryDescriptor([rows, columns], .float32, strides: [1, rows])
+        let primitive = cached(&transposes, TransposeKey(rows: rows, columns: columns)) {
+            var s = from
+            var d = to
+            var descriptor: dnnl_primitive_desc_t?
+            let attributes = attributes(sum: false, relu: false)
+            defer { dnnl_primitive_attr_destroy(attributes) }
+            OneDNN.check(
+                dnnl_reorder_primitive_desc_create(&descriptor, &s, engine, &d, engine, attributes), "transpose")
             return Primitive(descriptor: descriptor!)
         }
         execute(
