@@ -36,6 +36,16 @@ final class BufferPoolTests: XCTestCase {
         pool.give(large, bytes: 5 * megabyte)
     }
 
+    func testAWidenedPoolKeepsMoreWhileItsWorkRunsAndLetsTheExcessGoAfter() {
+        let pool = BufferPool(capacity: 4 * megabyte)
+        pool.widened(by: 8 * megabyte) {
+            let buffers = (0..<3).map { _ in pool.take(3 * megabyte) }
+            for buffer in buffers { pool.give(buffer, bytes: 3 * megabyte) }
+            XCTAssertEqual(pool.idleBytes, 9 * megabyte)
+        }
+        XCTAssertEqual(pool.idleBytes, 3 * megabyte)
+    }
+
     func testBuffersLargerThanTheCapacityAreNeverKept() {
         let pool = BufferPool(capacity: 2 * megabyte)
         pool.give(pool.take(4 * megabyte), bytes: 4 * megabyte)

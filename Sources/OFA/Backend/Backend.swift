@@ -37,6 +37,10 @@ public protocol Backend: AnyObject, Sendable {
     /// Host copy of selected float elements: `count` elements from `offset`, for recording attention.
     func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float]
 
+    /// Runs `body` with room for about `bytes` more transient memory kept for reuse between its steps (a backward
+    /// pass's many large gradients), released after.
+    func withWorkspace<T>(bytes: Int, _ body: () throws -> T) rethrows -> T
+
     // Weights
     /// A float32 linear weight `[out, in]` as the backend's products read it, in the precision's storage type and
     /// the backend's own layout; only `linear` and `linearInputGradient` read it.

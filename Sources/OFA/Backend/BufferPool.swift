@@ -9,7 +9,8 @@ final class BufferPool: @unchecked Sendable {
     static let minimumPooledBytes = 1 << 20
     /// Buffers from this size on are mapped populated.
     static let minimumPopulatedBytes = 4 << 20
-    private let capacity: Int
+    /// The byte budget for idle buffers: the base plus every widening in force.
+    private var capacity: Int
     /// Idle buffers, oldest first.
     private var idle: [(bytes: Int, address: UnsafeMutableRawPointer)] = []
     private(set) var idleBytes = 0
@@ -17,6 +18,27 @@ final class BufferPool: @unchecked Sendable {
 
     /// `capacity`: most bytes kept idle.
     init(capacity: Int) { self.capacity = capacity }
+
+    /// Keeps up to `bytes` more idle while `body` runs (work with many large transients, such as a backward pass),
+    /// then lets the excess go.
+    func widened<T>(by bytes: Int, _ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        capacity += bytes
+        lock.unlock()
+        defer {
+            lock.lock()
+            capacity -= bytes
+            var evicted: [(UnsafeMutableRawPointer, Int)] = []
+            while idleBytes > capacity {
+                let oldest = idle.removeFirst()
+                idleBytes -= oldest.bytes
+                evicted.append((oldest.address, oldest.bytes))
+            }
+            lock.unlock()
+            for (address, bytes) in evicted { BufferPool.release(address, bytes: bytes) }
+        }
+        return try body()
+    }
 
     deinit { for block in idle { BufferPool.release(block.address, bytes: block.bytes) } }
 
@@ -59,10 +81,12 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func give(_ address: UnsafeMutableRawPointer, bytes: Int) {
-        guard bytes >= BufferPool.minimumPooledBytes, bytes <= capacity else {
+        guard bytes >= BufferPool.minimumPooledBytes else { return BufferPool.release(address, bytes: bytes) }
+        lock.lock()
+        guard bytes <= capacity else {
+            lock.unlock()
             return BufferPool.release(address, bytes: bytes)
         }
-        lock.lock()
         idle.append((bytes, address))
         idleBytes += bytes
         var evicted: [(UnsafeMutableRawPointer, Int)] = []

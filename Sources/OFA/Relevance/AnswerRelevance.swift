@@ -53,6 +53,21 @@ extension OFAModel {
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
         for target in requested { try target.check(answers: answerTokens.count) }
+        // The backward passes' gradients (up to [heads, T, S] per layer) reuse memory instead of mapping it afresh.
+        return try backend.withWorkspace(bytes: OFAModel.relevanceWorkspaceBytes) {
+            try relevanceAfterChecks(
+                image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens,
+                targets: requested, includingPredicted: includingPredicted, keepingDetail: keepingDetail)
+        }
+    }
+
+    /// Transient memory kept for reuse during a relevance request.
+    static let relevanceWorkspaceBytes = 192 << 20
+
+    private func relevanceAfterChecks(
+        image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],
+        targets requested: [RelevanceTarget], includingPredicted: Bool, keepingDetail: Bool
+    ) throws -> RelevanceResult {
         let (encoded, encoderTrace) = encoder.forward(image: image, tokens: sourceTokens)
         let (logits, decoderTrace) = decoder.forward(tokens: decoderTokens, encoder: encoded)
         let scores = backend.read(logits)

@@ -125,11 +125,19 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: tensor.floats + offset, count: count))
     }
 
+    public func withWorkspace<T>(bytes: Int, _ body: () throws -> T) rethrows -> T {
+        try pool.widened(by: bytes, body)
+    }
+
     // MARK: Weights
 
+    /// In bfloat16 precision the weight is packed in oneDNN's blocked layout (its bfloat16 products run ~1.5×
+    /// faster on weights read from memory than on the plain layout; float32 ones gain little, BENCHMARKS.md), which
+    /// the gradients unpack per product; in float32 it stays as it is.
     public func prepareProductWeight(_ weight: Tensor) -> Tensor {
         precondition(weight.elementType == .float32 && weight.shape.count == 2, "product weight \(weight.shape)")
-        let type: OneDNN.DataType = precision == .bfloat16 ? .bfloat16 : .float32
+        guard precision == .bfloat16 else { return weight }
+        let type = OneDNN.DataType.bfloat16
         let pool = self.pool
         var bytes = 0
         let (packed, address) = library.packMatmulWeight(
@@ -140,8 +148,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         }
         let size = bytes
         let buffer = DeviceBuffer(address: address, byteCount: size) { pool.give($0, bytes: size) }
-        return Tensor(
-            shape: weight.shape, elementType: type == .bfloat16 ? .bfloat16 : .float32, buffer: buffer, layout: packed)
+        return Tensor(shape: weight.shape, elementType: .bfloat16, buffer: buffer, layout: packed)
     }
 
     public func prepareTable(_ table: Tensor) -> Tensor { lowered(table) }
