@@ -28,14 +28,9 @@ final class BufferPool: @unchecked Sendable {
         defer {
             lock.lock()
             capacity -= bytes
-            var evicted: [(UnsafeMutableRawPointer, Int)] = []
-            while idleBytes > capacity {
-                let oldest = idle.removeFirst()
-                idleBytes -= oldest.bytes
-                evicted.append((oldest.address, oldest.bytes))
-            }
+            let evicted = evictOldest(keeping: capacity)
             lock.unlock()
-            for (address, bytes) in evicted { BufferPool.release(address, bytes: bytes) }
+            BufferPool.release(evicted)
         }
         return try body()
     }
@@ -44,6 +39,22 @@ final class BufferPool: @unchecked Sendable {
 
     private static func release(_ address: UnsafeMutableRawPointer, bytes: Int) {
         if bytes >= minimumPooledBytes { munmap(address, bytes) } else { free(address) }
+    }
+
+    private static func release(_ blocks: [(address: UnsafeMutableRawPointer, bytes: Int)]) {
+        for block in blocks { release(block.address, bytes: block.bytes) }
+    }
+
+    /// Removes idle buffers, oldest first, until at most `bytes` stay idle; the caller holds the lock and releases
+    /// what comes back after unlocking.
+    private func evictOldest(keeping bytes: Int) -> [(address: UnsafeMutableRawPointer, bytes: Int)] {
+        var evicted: [(address: UnsafeMutableRawPointer, bytes: Int)] = []
+        while !idle.isEmpty && idleBytes > bytes {
+            let oldest = idle.removeFirst()
+            idleBytes -= oldest.bytes
+            evicted.append((oldest.address, oldest.bytes))
+        }
+        return evicted
     }
 
     func take(_ bytes: Int) -> UnsafeMutableRawPointer {
@@ -57,14 +68,9 @@ final class BufferPool: @unchecked Sendable {
             }
             // A size the pool lacks: the work has moved on (the ResNet's sizes after the encoder's), so idle buffers
             // make room for it first instead of the process growing by it.
-            var evicted: [(UnsafeMutableRawPointer, Int)] = []
-            while !idle.isEmpty && idleBytes + bytes > capacity {
-                let oldest = idle.removeFirst()
-                idleBytes -= oldest.bytes
-                evicted.append((oldest.address, oldest.bytes))
-            }
+            let evicted = evictOldest(keeping: capacity - bytes)
             lock.unlock()
-            for (address, bytes) in evicted { BufferPool.release(address, bytes: bytes) }
+            BufferPool.release(evicted)
             // Large buffers are populated when mapped: one call instead of a fault per 4 KB page, each costing
             // microseconds in a VM.
             let populate = bytes >= BufferPool.minimumPopulatedBytes ? MAP_POPULATE : 0
@@ -89,13 +95,8 @@ final class BufferPool: @unchecked Sendable {
         }
         idle.append((bytes, address))
         idleBytes += bytes
-        var evicted: [(UnsafeMutableRawPointer, Int)] = []
-        while idleBytes > capacity {
-            let oldest = idle.removeFirst()
-            idleBytes -= oldest.bytes
-            evicted.append((oldest.address, oldest.bytes))
-        }
+        let evicted = evictOldest(keeping: capacity)
         lock.unlock()
-        for (address, bytes) in evicted { BufferPool.release(address, bytes: bytes) }
+        BufferPool.release(evicted)
     }
 }

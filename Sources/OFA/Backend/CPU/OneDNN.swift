@@ -324,42 +324,38 @@ final class OneDNN: @unchecked Sendable {
 
     /// `count` floats rounded to bfloat16 (nearest, ties to even), by oneDNN's vectorised reorder.
     func convertToBFloat16(_ source: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer, count: Int) {
-        let from = memoryDescriptor([count], .float32, strides: [1])
-        let to = memoryDescriptor([count], .bfloat16, strides: [1])
-        let primitive = cached(&conversions, ConversionKey(count: count)) {
-            var s = from
-            var d = to
-            var descriptor: dnnl_primitive_desc_t?
-            let attributes = attributes(sum: false, relu: false)
-            defer { dnnl_primitive_attr_destroy(attributes) }
-            OneDNN.check(
-                dnnl_reorder_primitive_desc_create(&descriptor, &s, engine, &d, engine, attributes), "conversion")
-            return Primitive(descriptor: descriptor!)
-        }
-        execute(
-            primitive,
-            [(DNNL_ARG_FROM, from, UnsafeRawPointer(source)), (DNNL_ARG_TO, to, UnsafeRawPointer(destination))])
+        cachedReorder(
+            &conversions, ConversionKey(count: count), from: memoryDescriptor([count], .float32, strides: [1]),
+            UnsafeRawPointer(source), to: memoryDescriptor([count], .bfloat16, strides: [1]), destination)
     }
 
     /// `destination [columns, rows] = sourceᵀ` for a float32 `source [rows, columns]`, by oneDNN's reorder.
     func transpose(
         _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: Int, columns: Int
     ) {
-        let from = memoryDescriptor([rows, columns], .float32, strides: [columns, 1])
-        let to = memoryDescriptor([rows, columns], .float32, strides: [1, rows])
-        let primitive = cached(&transposes, TransposeKey(rows: rows, columns: columns)) {
-            var s = from
-            var d = to
+        cachedReorder(
+            &transposes, TransposeKey(rows: rows, columns: columns),
+            from: memoryDescriptor([rows, columns], .float32, strides: [columns, 1]), UnsafeRawPointer(source),
+            to: memoryDescriptor([rows, columns], .float32, strides: [1, rows]), UnsafeMutableRawPointer(destination))
+    }
+
+    /// A reorder made once per key and kept (the per-call conversions and transposes).
+    private func cachedReorder<Key: Hashable>(
+        _ table: inout [Key: Primitive], _ key: Key, from source: dnnl_memory_desc_t, _ input: UnsafeRawPointer,
+        to destination: dnnl_memory_desc_t, _ output: UnsafeMutableRawPointer
+    ) {
+        let primitive = cached(&table, key) {
+            var s = source
+            var d = destination
             var descriptor: dnnl_primitive_desc_t?
             let attributes = attributes(sum: false, relu: false)
             defer { dnnl_primitive_attr_destroy(attributes) }
             OneDNN.check(
-                dnnl_reorder_primitive_desc_create(&descriptor, &s, engine, &d, engine, attributes), "transpose")
+                dnnl_reorder_primitive_desc_create(&descriptor, &s, engine, &d, engine, attributes), "reorder \(key)")
             return Primitive(descriptor: descriptor!)
         }
         execute(
-            primitive,
-            [(DNNL_ARG_FROM, from, UnsafeRawPointer(source)), (DNNL_ARG_TO, to, UnsafeRawPointer(destination))])
+            primitive, [(DNNL_ARG_FROM, source, input), (DNNL_ARG_TO, destination, UnsafeRawPointer(output))])
     }
 
     // MARK: Convolutions
