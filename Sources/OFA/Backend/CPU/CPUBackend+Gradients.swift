@@ -85,19 +85,8 @@ extension CPUBackend {
     public func attentionProbabilityGradient(
         contextGradient: Tensor, value: Tensor, heads: Int, headScale: Tensor
     ) -> Tensor {
-        let queries = contextGradient.shape[0]
-        let keys = value.shape[0]
-        let headWidth = value.shape[1] / heads
-        let result = empty([heads, queries, keys])
-        // As the scores' product: heads contiguous, each head's scale on its rows of the context gradient.
-        multiply(
-            batch: heads, m: queries, n: keys, k: headWidth,
-            Matrix(
-                tensor: splitHeads(contextGradient, heads: heads, scales: headScale.floats),
-                batch: queries * headWidth, row: headWidth),
-            Matrix(tensor: transpose(value), batch: headWidth * keys, row: keys),
-            into: result.floats, cBatch: queries * keys, cRow: keys, inPrecision: false)
-        return result
+        // As the scores' product, each head's scale on its rows of the context gradient; float32 as every gradient.
+        headProducts(contextGradient, value, heads: heads, scales: headScale.floats, inPrecision: false)
     }
 
     public func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor {

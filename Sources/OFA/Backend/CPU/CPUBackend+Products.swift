@@ -65,17 +65,24 @@ extension CPUBackend {
     }
 
     public func attentionScores(query: Tensor, key: Tensor, heads: Int) -> Tensor {
-        let queries = query.shape[0]
-        let keys = key.shape[0]
-        let headWidth = query.shape[1] / heads
+        headProducts(query, key, heads: heads)
+    }
+
+    /// Per head h: `scales[h] · rows[:, h] · columns[:, h]ᵀ` → [heads, n, m] for `rows [n, d]` and `columns [m, d]`
+    /// (the scores, and the gradient of the probabilities). Each head's rows and transposed columns contiguous
+    /// (copies of [n, d], small next to the product) let oneDNN use its brgemm kernels.
+    func headProducts(
+        _ rows: Tensor, _ columns: Tensor, heads: Int, scales: UnsafePointer<Float>? = nil, inPrecision: Bool = true
+    ) -> Tensor {
+        let queries = rows.shape[0]
+        let keys = columns.shape[0]
+        let headWidth = rows.shape[1] / heads
         let output = empty([heads, queries, keys])
-        // Each head's queries and transposed keys contiguous (copies of [n, d], small next to the product) let
-        // oneDNN use its brgemm kernels.
         multiply(
             batch: heads, m: queries, n: keys, k: headWidth,
-            Matrix(tensor: splitHeads(query, heads: heads), batch: queries * headWidth, row: headWidth),
-            Matrix(tensor: transpose(key), batch: headWidth * keys, row: keys),
-            into: output.floats, cBatch: queries * keys, cRow: keys)
+            Matrix(tensor: splitHeads(rows, heads: heads, scales: scales), batch: queries * headWidth, row: headWidth),
+            Matrix(tensor: transpose(columns), batch: headWidth * keys, row: keys),
+            into: output.floats, cBatch: queries * keys, cRow: keys, inPrecision: inPrecision)
         return output
     }
 
