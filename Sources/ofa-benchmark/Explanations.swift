@@ -1,6 +1,8 @@
 // `--explain`: what answer-specific explanations cost on one prepared image (the ResNet excluded throughout):
-// relevance for one and for three targets as a multiple of one forward pass, the memory a relevance request adds,
-// and occlusion and the faithfulness test in forward passes per second.
+// relevance for one and for three targets as a multiple of one forward pass (and of its product operations: the
+// floor the ratio has where every product runs at the same rate), the memory a relevance request adds, and
+// occlusion and the faithfulness test in forward passes per second. The first relevance request of the process is
+// reported apart: its memory is fresh from the kernel, the later ones reuse it (BufferPool's retention).
 import Foundation
 import OFA
 
@@ -16,35 +18,43 @@ func resetPeakMemory() {
     try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
 }
 
-func explanationReport(model: OFAModel, features: ImageFeatures, source: [Int], prompt: [Int], runs: Int) throws
-    -> [String: Any]
-{
+/// `operations`: the backend's product operations so far.
+func explanationReport(
+    model: OFAModel, features: ImageFeatures, source: [Int], prompt: [Int], runs: Int, operations: () -> Int
+) throws -> [String: Any] {
     let answers = model.answerTokens
-    func median(_ body: () throws -> Void) rethrows -> Double {
+    /// The first and the median time of `runs` runs, and the product operations of one.
+    func measure(_ body: () throws -> Void) rethrows -> (first: Double, median: Double, operations: Double) {
         var times: [Double] = []
+        let before = operations()
         for _ in 0..<runs { times.append(try seconds(body)) }
-        return times.sorted()[runs / 2]
+        return (times[0], times.sorted()[runs / 2], Double(operations() - before) / Double(runs))
     }
-    let forward = try median {
+    let forward = try measure {
         _ = try model.classify(image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers)
     }
     let everyAnswer = (0..<answers.count).map { RelevanceTarget(answer: $0) }
     resetPeakMemory()
     let before = processMemory("VmRSS")
     var relevance: RelevanceResult!
-    let one = try median {
+    let one = try measure {
         relevance = try model.relevance(
             image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers, targets: [],
             includingPredicted: true)
     }
     let peakOne = processMemory("VmHWM") - before
-    let three = try median {
+    let three = try measure {
         _ = try model.relevance(
             image: features, sourceTokens: source, decoderTokens: prompt, answerTokens: answers, targets: everyAnswer)
     }
     var report: [String: Any] = [
-        "forward_median_s": forward, "relevance_1_target_median_s": one, "relevance_3_targets_median_s": three,
-        "relevance_1_target_x_forward": one / forward, "relevance_3_targets_x_forward": three / forward,
+        "forward_median_s": forward.median, "relevance_1_target_median_s": one.median,
+        "relevance_3_targets_median_s": three.median, "relevance_1_target_first_request_s": one.first,
+        "relevance_1_target_x_forward": one.median / forward.median,
+        "relevance_3_targets_x_forward": three.median / forward.median,
+        "forward_product_gflop": forward.operations / 1e9,
+        "relevance_1_target_products_x_forward": one.operations / forward.operations,
+        "relevance_3_targets_products_x_forward": three.operations / forward.operations,
         "relevance_peak_rss_added_bytes": peakOne, "grid": "\(features.grid)",
     ]
     // --relevance-only: without the passes of occlusion and faithfulness (minutes on OFA-large).

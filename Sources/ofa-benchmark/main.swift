@@ -128,7 +128,8 @@ do {
     if CommandLine.arguments.contains("--explain") {
         let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
         report["explain"] = try explanationReport(
-            model: model, features: features, source: source, prompt: prompt, runs: max(1, min(runs, 3)))
+            model: model, features: features, source: source, prompt: prompt, runs: max(1, min(runs, 3)),
+            operations: { backend.productOperations })
     }
     let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))

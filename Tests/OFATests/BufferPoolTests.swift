@@ -1,5 +1,5 @@
-// The CPU backend's buffer pool reuses large buffers, keeps no more idle than its capacity, and makes room for a new
-// size before growing.
+// The CPU backend's buffer pool reuses large buffers, keeps no more idle than its capacity, makes room for a new
+// size before growing, and keeps a finished widening's memory for its retention period only.
 import XCTest
 
 @testable import OFA
@@ -50,5 +50,37 @@ final class BufferPoolTests: XCTestCase {
         let pool = BufferPool(capacity: 2 * megabyte)
         pool.give(pool.take(4 * megabyte), bytes: 4 * megabyte)
         XCTAssertEqual(pool.idleBytes, 0)
+    }
+
+    /// Waits up to 10 s for `condition`.
+    private func eventually(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<1000 where !condition() { usleep(10_000) }
+        return condition()
+    }
+
+    func testAFinishedWideningsMemoryStaysForItsRetentionPeriodThenGoes() {
+        let pool = BufferPool(capacity: 4 * megabyte)
+        let buffers = pool.widened(by: 8 * megabyte, keepingFor: 0.3) {
+            let buffers = (0..<3).map { _ in pool.take(3 * megabyte) }
+            for buffer in buffers { pool.give(buffer, bytes: 3 * megabyte) }
+            return buffers
+        }
+        XCTAssertEqual(pool.idleBytes, 9 * megabyte, "kept for the next widening")
+        XCTAssertTrue(eventually { pool.idleBytes == 3 * megabyte }, "released after the retention period")
+        XCTAssertEqual(pool.take(3 * megabyte), buffers[2], "the newest kept")
+    }
+
+    func testAWideningThatStartsDuringARetentionTakesItsMemoryOver() {
+        let pool = BufferPool(capacity: 4 * megabyte)
+        pool.widened(by: 8 * megabyte, keepingFor: 0.2) {
+            let buffers = (0..<3).map { _ in pool.take(3 * megabyte) }
+            for buffer in buffers { pool.give(buffer, bytes: 3 * megabyte) }
+        }
+        pool.widened(by: 8 * megabyte) {
+            // Past the first retention period: its release was cancelled by this widening.
+            usleep(500_000)
+            XCTAssertEqual(pool.idleBytes, 9 * megabyte)
+        }
+        XCTAssertEqual(pool.idleBytes, 3 * megabyte, "this widening keeps nothing after")
     }
 }

@@ -38,8 +38,8 @@ public protocol Backend: AnyObject, Sendable {
     func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float]
 
     /// Runs `body` with room for about `bytes` more transient memory kept for reuse between its steps (a backward
-    /// pass's many large gradients), released after.
-    func withWorkspace<T>(bytes: Int, _ body: () throws -> T) rethrows -> T
+    /// pass's many large gradients) and by the next such work for `seconds` after (then released).
+    func withWorkspace<T>(bytes: Int, keepingFor seconds: Double, _ body: () throws -> T) rethrows -> T
 
     // Weights
     /// A float32 linear weight `[out, in]` as the backend's products read it, in the precision's storage type and
@@ -109,9 +109,14 @@ public protocol Backend: AnyObject, Sendable {
     /// Per head h: `headScale[h] · contextGradient[:, h] · value[:, h]ᵀ` → [heads, queries, keys], the gradient
     /// of `attentionContext` with respect to its probabilities.
     func attentionProbabilityGradient(contextGradient: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor
-    /// Per head h: `headScale[h] · matrix[h]ᵀ · rows[:, h]` → [keys, d] (headScale nil: 1). With the probabilities
-    /// and the context gradient, the value gradient; with the score gradient and the query, the key gradient.
-    func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor
+    /// `linearInputGradient(V, weight)` for V `[keys, d]` with, per head h, `V[:, h] = headScale[h] · matrix[h]ᵀ ·
+    /// rows[:, h]` (headScale nil: 1) → [keys, in]. With the probabilities and the context gradient, the input
+    /// gradient through the values; with the score gradient and the query, through the keys. Equal to
+    /// Σ_h matrix[h]ᵀ · (headScale[h] · rows[:, h] · weight[h's rows]): the cheaper order when heads · queries < d,
+    /// as in cross attention's few decoder rows.
+    func attentionTransposedInputGradient(
+        _ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?, weight: Tensor
+    ) -> Tensor
     /// The input gradient of a softmax over the last dimension, over `gradient` in place: `p ⊙ (g − Σ g·p)` per row.
     func softmaxGradientInPlace(_ gradient: Tensor, probabilities: Tensor)
     /// `[heads, T, S]` → `[T, S]`: the mean over heads of max(gradient ⊙ probabilities, 0).

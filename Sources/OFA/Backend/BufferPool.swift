@@ -1,7 +1,9 @@
 // Recycles large host buffers so activations do not page-fault fresh memory on every layer. Idle buffers are
 // kept up to a byte budget, oldest evicted first (also to make room for a size the pool lacks), so the pool follows
-// the sizes of the current work. Large buffers
-// are mapped and unmapped directly (not malloc's heap), so memory the pool lets go of leaves the process at once.
+// the sizes of the current work. Work with a large working set (a relevance request) widens the budget while it
+// runs and may keep it for a while after, for the next such request: fresh pages cost 0.3–0.7 s per GB to clear in
+// this VM, and several times that the first time the host backs them. Large buffers are mapped and unmapped
+// directly (not malloc's heap), so memory the pool lets go of leaves the process at once.
 import Foundation
 
 final class BufferPool: @unchecked Sendable {
@@ -9,8 +11,12 @@ final class BufferPool: @unchecked Sendable {
     static let minimumPooledBytes = 1 << 20
     /// Buffers from this size on are mapped populated.
     static let minimumPopulatedBytes = 4 << 20
-    /// The byte budget for idle buffers: the base plus every widening in force.
+    /// The byte budget for idle buffers: the base plus every widening in force, plus what a finished widening keeps.
     private var capacity: Int
+    private var retained = 0
+    /// Counts retentions, so that a release scheduled for one that a later widening took over does nothing.
+    private var retention = 0
+    private var budget: Int { capacity + retained }
     /// Idle buffers, oldest first.
     private var idle: [(bytes: Int, address: UnsafeMutableRawPointer)] = []
     private(set) var idleBytes = 0
@@ -20,19 +26,40 @@ final class BufferPool: @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
 
     /// Keeps up to `bytes` more idle while `body` runs (work with many large transients, such as a backward pass),
-    /// then lets the excess go.
-    func widened<T>(by bytes: Int, _ body: () throws -> T) rethrows -> T {
+    /// and for `seconds` after (a widening that starts meanwhile takes that over), then lets the excess go.
+    func widened<T>(by bytes: Int, keepingFor seconds: Double = 0, _ body: () throws -> T) rethrows -> T {
         lock.lock()
         capacity += bytes
+        retained = 0
+        retention &+= 1
+        let evicted = evictOldest(keeping: budget)
         lock.unlock()
+        BufferPool.release(evicted)
         defer {
             lock.lock()
             capacity -= bytes
-            let evicted = evictOldest(keeping: capacity)
+            if seconds > 0 {
+                retained = max(retained, bytes)
+                retention &+= 1
+                let scheduled = retention
+                DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + seconds) { [weak self] in
+                    self?.endRetention(scheduled)
+                }
+            }
+            let evicted = evictOldest(keeping: budget)
             lock.unlock()
             BufferPool.release(evicted)
         }
         return try body()
+    }
+
+    private func endRetention(_ scheduled: Int) {
+        lock.lock()
+        guard scheduled == retention else { return lock.unlock() }
+        retained = 0
+        let evicted = evictOldest(keeping: budget)
+        lock.unlock()
+        BufferPool.release(evicted)
     }
 
     deinit { for block in idle { BufferPool.release(block.address, bytes: block.bytes) } }
@@ -68,7 +95,7 @@ final class BufferPool: @unchecked Sendable {
             }
             // A size the pool lacks: the work has moved on (the ResNet's sizes after the encoder's), so idle buffers
             // make room for it first instead of the process growing by it.
-            let evicted = evictOldest(keeping: capacity - bytes)
+            let evicted = evictOldest(keeping: budget - bytes)
             lock.unlock()
             BufferPool.release(evicted)
             // Large buffers are populated when mapped: one call instead of a fault per 4 KB page, each costing
@@ -89,13 +116,13 @@ final class BufferPool: @unchecked Sendable {
     func give(_ address: UnsafeMutableRawPointer, bytes: Int) {
         guard bytes >= BufferPool.minimumPooledBytes else { return BufferPool.release(address, bytes: bytes) }
         lock.lock()
-        guard bytes <= capacity else {
+        guard bytes <= budget else {
             lock.unlock()
             return BufferPool.release(address, bytes: bytes)
         }
         idle.append((bytes, address))
         idleBytes += bytes
-        let evicted = evictOldest(keeping: capacity)
+        let evicted = evictOldest(keeping: budget)
         lock.unlock()
         BufferPool.release(evicted)
     }

@@ -100,9 +100,10 @@ struct Decoder {
         var memory: Tensor?
         for (index, (layer, layerTrace)) in zip(layers, trace.layers).enumerated().reversed() {
             let step = layer.backward(
-                g, trace: layerTrace, visitSelf: { visitSelf(index, $0) }, visitCross: { visitCross(index, $0) })
+                g, trace: layerTrace, input: index > 0, visitSelf: { visitSelf(index, $0) },
+                visitCross: { visitCross(index, $0) })
             memory = memory.map { backend.add($0, step.memory) } ?? step.memory
-            g = step.input
+            if let input = step.input { g = input }
         }
         return memory!
     }

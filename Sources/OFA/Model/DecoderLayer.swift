@@ -70,24 +70,26 @@ struct DecoderLayer {
         return (backend.add(y, fed), trace)
     }
 
-    /// For ∂y/∂output: ∂y/∂input and ∂y/∂memory (the encoder output, through this layer's cross-attention keys
-    /// and values); `visitSelf` and `visitCross` see the attention probabilities' gradients on the way.
+    /// For ∂y/∂output: ∂y/∂input (nil without `input`: the first layer) and ∂y/∂memory (the encoder output,
+    /// through this layer's cross-attention keys and values); `visitSelf` and `visitCross` see the attention
+    /// probabilities' gradients on the way.
     func backward(
-        _ gradient: Tensor, trace: DecoderLayerTrace, visitSelf: (Tensor) -> Void, visitCross: (Tensor) -> Void
-    ) -> (input: Tensor, memory: Tensor) {
+        _ gradient: Tensor, trace: DecoderLayerTrace, input: Bool = true, visitSelf: (Tensor) -> Void,
+        visitCross: (Tensor) -> Void
+    ) -> (input: Tensor?, memory: Tensor) {
         let fed = feedForward.backward(gradient, trace: trace.feedForward)
         let y = backend.add(gradient, feedForwardNorm.backward(fed, input: trace.afterCross))
         let cross = crossAttention.backward(
             crossAttentionMiddleNorm.backward(y, input: trace.crossAttended), trace: trace.crossAttention,
-            visit: visitCross)
-        let memory = crossAttention.keysAndValuesBackward(keys: cross.keys, values: cross.values)
+            visit: visitCross)!
         let x = backend.add(y, crossAttentionNorm.backward(cross.query, input: trace.afterSelf))
-        let attended = selfAttention.backward(
-            selfAttentionMiddleNorm.backward(x, input: trace.selfAttended), trace: trace.selfAttention,
-            visit: visitSelf)
-        let normalized = backend.add(
-            attended.query, selfAttention.keysAndValuesBackward(keys: attended.keys, values: attended.values))
-        return (backend.add(x, selfAttentionNorm.backward(normalized, input: trace.input)), memory)
+        guard
+            let attended = selfAttention.backward(
+                selfAttentionMiddleNorm.backward(x, input: trace.selfAttended), trace: trace.selfAttention,
+                inputs: input, visit: visitSelf)
+        else { return (nil, cross.memory) }
+        let normalized = backend.add(attended.query, attended.memory)
+        return (backend.add(x, selfAttentionNorm.backward(normalized, input: trace.input)), cross.memory)
     }
 }
 

@@ -179,7 +179,10 @@ struct Encoder {
     func backward(_ gradient: Tensor, trace: EncoderTrace, visit: (Int, Tensor) -> Void) {
         var g = finalNorm.backward(gradient, input: trace.last)
         for (index, (layer, layerTrace)) in zip(layers, trace.layers).enumerated().reversed() {
-            g = layer.backward(g, trace: layerTrace) { visit(index, $0) }
+            // Nothing reads the first layer's input gradient.
+            guard let input = layer.backward(g, trace: layerTrace, input: index > 0, visit: { visit(index, $0) })
+            else { break }
+            g = input
         }
     }
 

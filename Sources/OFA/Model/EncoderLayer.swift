@@ -44,14 +44,19 @@ struct EncoderLayer {
         return (backend.add(x, fed), trace)
     }
 
-    /// ∂y/∂input for ∂y/∂output; `visit` sees ∂y/∂(attention probabilities) on the way.
-    func backward(_ gradient: Tensor, trace: EncoderLayerTrace, visit: (Tensor) -> Void) -> Tensor {
+    /// ∂y/∂input for ∂y/∂output; `visit` sees ∂y/∂(attention probabilities) on the way. Without `input` (the
+    /// first layer) the pass stops once `visit` has seen them and returns nil.
+    func backward(_ gradient: Tensor, trace: EncoderLayerTrace, input: Bool = true, visit: (Tensor) -> Void)
+        -> Tensor?
+    {
         let fed = feedForward.backward(gradient, trace: trace.feedForward)
         let x = backend.add(gradient, feedForwardNorm.backward(fed, input: trace.residual))
-        let attention = attention.backward(
-            attentionMiddleNorm.backward(x, input: trace.attended), trace: trace.attention, visit: visit)
-        let normalized = backend.add(
-            attention.query, self.attention.keysAndValuesBackward(keys: attention.keys, values: attention.values))
+        guard
+            let attention = attention.backward(
+                attentionMiddleNorm.backward(x, input: trace.attended), trace: trace.attention, inputs: input,
+                visit: visit)
+        else { return nil }
+        let normalized = backend.add(attention.query, attention.memory)
         return backend.add(x, attentionNorm.backward(normalized, input: trace.input))
     }
 }

@@ -67,31 +67,30 @@ struct MultiheadAttention {
         return (output(context), trace)
     }
 
-    /// Gradients of one forward pass for `gradient` ∂y/∂output: the input's (through the query only; the keys'
-    /// and values' are returned apart, for self attention the caller maps them too). `visit` sees the
-    /// probabilities' gradient ∇A `[H, T, S]` before its memory is reused for the scores' gradient.
-    func backward(_ gradient: Tensor, trace: AttentionTrace, visit: (Tensor) -> Void) -> AttentionGradients {
+    /// Gradients of one forward pass for `gradient` ∂y/∂output: the input's through the query, and the memory's
+    /// through the keys and values (for self attention the caller adds the two). `visit` sees the probabilities'
+    /// gradient ∇A `[H, T, S]` before its memory is reused for the scores' gradient. Without `inputs` (the first
+    /// layer, whose input gradient nobody reads) the pass stops after `visit` and returns nil.
+    func backward(_ gradient: Tensor, trace: AttentionTrace, inputs: Bool = true, visit: (Tensor) -> Void)
+        -> AttentionGradients?
+    {
         let context = backend.linearInputGradient(gradient, weight: output.weight)
         let scores = backend.attentionProbabilityGradient(
             contextGradient: context, value: trace.values, heads: heads, headScale: headScale)
         visit(scores)
-        let values = backend.attentionTransposedContext(
-            trace.probabilities, rows: context, heads: heads, headScale: headScale)
+        guard inputs else { return nil }
+        let values = backend.attentionTransposedInputGradient(
+            trace.probabilities, rows: context, heads: heads, headScale: headScale, weight: value.weight)
         backend.softmaxGradientInPlace(scores, probabilities: trace.probabilities)
         // The query is scaled after its projection: ∂/∂(projection) = scale · ∂/∂(scaled query).
         let projectedQuery = backend.attentionContext(
             probabilities: scores, value: trace.keys, heads: heads, headScale: unitHeadScale)
         backend.scaleInPlace(projectedQuery, by: scale)
-        let keys = backend.attentionTransposedContext(scores, rows: trace.query, heads: heads, headScale: nil)
+        let keys = backend.attentionTransposedInputGradient(
+            scores, rows: trace.query, heads: heads, headScale: nil, weight: key.weight)
         return AttentionGradients(
-            query: backend.linearInputGradient(projectedQuery, weight: query.weight), keys: keys, values: values)
-    }
-
-    /// The input gradient of keys and values computed from one tensor (`keysAndValues`).
-    func keysAndValuesBackward(keys: Tensor, values: Tensor) -> Tensor {
-        backend.add(
-            backend.linearInputGradient(keys, weight: key.weight),
-            backend.linearInputGradient(values, weight: value.weight))
+            query: backend.linearInputGradient(projectedQuery, weight: query.weight),
+            memory: backend.add(keys, values))
     }
 }
 
@@ -103,10 +102,9 @@ struct AttentionTrace {
     let probabilities: Tensor
 }
 
-/// ∂y/∂ of an attention's inputs: the input through the query, and the keys and values (before their
-/// projection's input gradient).
+/// ∂y/∂ of an attention's inputs: the input through the query, and the memory (the input itself for self
+/// attention) through the keys and values.
 struct AttentionGradients {
     let query: Tensor
-    let keys: Tensor
-    let values: Tensor
+    let memory: Tensor
 }

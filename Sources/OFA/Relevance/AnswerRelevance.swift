@@ -53,16 +53,31 @@ extension OFAModel {
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
         for target in requested { try target.check(answers: answerTokens.count) }
-        // The backward passes' gradients (up to [heads, T, S] per layer) reuse memory instead of mapping it afresh.
-        return try backend.withWorkspace(bytes: OFAModel.relevanceWorkspaceBytes) {
+        // The forward pass's trace and the backward passes' gradients (up to [heads, T, S] per layer) reuse memory
+        // instead of mapping it afresh, within the request and in the next one that comes soon.
+        let bytes = relevanceWorkspaceBytes(sourceLength: image.grid.count + sourceTokens.count)
+        return try backend.withWorkspace(bytes: bytes, keepingFor: OFAModel.relevanceMemoryRetention) {
             try relevanceAfterChecks(
                 image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens,
                 targets: requested, includingPredicted: includingPredicted, keepingDetail: keepingDetail)
         }
     }
 
-    /// Transient memory kept for reuse during a relevance request.
-    static let relevanceWorkspaceBytes = 192 << 20
+    /// About what a relevance request over `sourceLength` encoder tokens holds: the forward pass's trace (per encoder
+    /// layer six `[S, d]` activations, the `[S, ffn]` pre-activation and the `[heads, S, S]` probabilities; per
+    /// decoder layer the cross attention's keys and values) and 192 MB of gradients. 1.4 GB for OFA-large.
+    func relevanceWorkspaceBytes(sourceLength: Int) -> Int {
+        let c = configuration
+        let encoderLayer =
+            (6 * c.modelDimension + c.encoderFeedForwardDimension) * sourceLength
+            + c.encoderAttentionHeads * sourceLength * sourceLength
+        let decoderLayer = 2 * c.modelDimension * sourceLength
+        return 4 * (c.encoderLayers * encoderLayer + c.decoderLayers * decoderLayer) + (192 << 20)
+    }
+
+    /// Seconds a relevance request's memory stays with the process for the next one (clearing 1.4 GB of fresh pages
+    /// costs about a second here), before it is released.
+    static let relevanceMemoryRetention: Double = 30
 
     private func relevanceAfterChecks(
         image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int], answerTokens: [Int],

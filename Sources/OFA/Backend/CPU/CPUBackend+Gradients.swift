@@ -89,7 +89,38 @@ extension CPUBackend {
         headProducts(contextGradient, value, heads: heads, scales: headScale.floats, inPrecision: false)
     }
 
-    public func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor {
+    public func attentionTransposedInputGradient(
+        _ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?, weight: Tensor
+    ) -> Tensor {
+        let queries = matrix.shape[1]
+        let keys = matrix.shape[2]
+        let width = rows.shape[1]
+        let headWidth = width / heads
+        let inputs = weight.shape[1]
+        precondition(weight.shape[0] == width, "transposed input gradient: rows \(rows.shape), weight \(weight.shape)")
+        guard heads * queries < width else {
+            return linearInputGradient(
+                attentionTransposedContext(matrix, rows: rows, heads: heads, headScale: headScale), weight: weight)
+        }
+        // Each head's (scaled) rows through its rows of the weight first, [heads·queries, in] in all, then one
+        // product over every (head, query) pair: heads·queries inner instead of d.
+        let through = empty([heads, queries, inputs])
+        multiply(
+            batch: heads, m: queries, n: inputs, k: headWidth,
+            Matrix(
+                tensor: splitHeads(rows, heads: heads, scales: headScale?.floats), batch: queries * headWidth,
+                row: headWidth),
+            Matrix(tensor: plain(weight), batch: headWidth * inputs, row: inputs),
+            into: through.floats, cBatch: queries * inputs, cRow: inputs, inPrecision: false)
+        let result = empty([keys, inputs])
+        multiply(
+            m: keys, n: inputs, k: heads * queries, Matrix(tensor: matrix, row: 1, column: keys),
+            Matrix(tensor: through, row: inputs), into: result.floats, cRow: inputs, inPrecision: false)
+        return result
+    }
+
+    /// Per head h: `headScale[h] · matrix[h]ᵀ · rows[:, h]` → [keys, d] (headScale nil: 1).
+    func attentionTransposedContext(_ matrix: Tensor, rows: Tensor, heads: Int, headScale: Tensor?) -> Tensor {
         let queries = matrix.shape[1]
         let keys = matrix.shape[2]
         let width = rows.shape[1]

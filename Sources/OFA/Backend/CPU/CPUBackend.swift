@@ -125,8 +125,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: tensor.floats + offset, count: count))
     }
 
-    public func withWorkspace<T>(bytes: Int, _ body: () throws -> T) rethrows -> T {
-        try pool.widened(by: bytes, body)
+    public func withWorkspace<T>(bytes: Int, keepingFor seconds: Double, _ body: () throws -> T) rethrows -> T {
+        try pool.widened(by: bytes, keepingFor: seconds, body)
     }
 
     // MARK: Weights
