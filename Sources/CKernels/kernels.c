@@ -2,6 +2,11 @@
 #include "CKernels.h"
 
 #include <immintrin.h>
+#include <sys/mman.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 // libgomp's entry points (the OpenMP runtime oneDNN is built on), declared here so no -fopenmp is needed.
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
@@ -95,6 +100,27 @@ void ofa_parallel(int threads, void (*body)(void *context, int worker, int worke
 static void share(long count, int worker, int workers, long *begin, long *end) {
     *begin = count * worker / workers;
     *end = count * (worker + 1) / workers;
+}
+
+typedef struct populate_call {
+    char *address;
+    long pages;
+} populate_call;
+
+static void populate_worker(void *context, int worker, int workers) {
+    const populate_call *call = context;
+    const long page = 4096;
+    long begin, end;
+    share(call->pages, worker, workers, &begin, &end);
+    if (end <= begin) return;
+    char *first = call->address + begin * page;
+    if (madvise(first, (size_t)(end - begin) * page, MADV_POPULATE_WRITE) == 0) return;
+    for (long i = 0; i < end - begin; i++) ((volatile char *)first)[i * page] = 0;
+}
+
+void ofa_populate(void *address, size_t bytes, int threads) {
+    populate_call call = {address, (long)((bytes + 4095) / 4096)};
+    ofa_parallel(call.pages < 256 ? 1 : threads, populate_worker, &call);
 }
 
 typedef struct softmax_call {

@@ -83,4 +83,20 @@ final class BufferPoolTests: XCTestCase {
         }
         XCTAssertEqual(pool.idleBytes, 3 * megabyte, "this widening keeps nothing after")
     }
+
+    func testALargeBufferComesWithEveryPageMappedInAndZeroOnEveryThreadCount() {
+        for threads in [1, 2, 3] {
+            let pool = BufferPool(capacity: 0)
+            pool.populatingThreads = threads
+            let bytes = 8 * megabyte + 4096 * 3
+            let address = pool.take(bytes)
+            let pages = (bytes + 4095) / 4096
+            var resident = [UInt8](repeating: 0, count: pages)
+            XCTAssertEqual(mincore(address, bytes, &resident), 0)
+            XCTAssertEqual(resident.filter { $0 & 1 == 0 }.count, 0, "pages not mapped in, \(threads) threads")
+            let bytesRead = UnsafeRawBufferPointer(start: address, count: bytes)
+            XCTAssertTrue(bytesRead.allSatisfy { $0 == 0 })
+            pool.give(address, bytes: bytes)
+        }
+    }
 }

@@ -3,7 +3,9 @@
 // the sizes of the current work. Work with a large working set (a relevance request) widens the budget while it
 // runs and may keep it for a while after, for the next such request: fresh pages cost 0.3–0.7 s per GB to clear in
 // this VM, and several times that the first time the host backs them. Large buffers are mapped and unmapped
-// directly (not malloc's heap), so memory the pool lets go of leaves the process at once.
+// directly (not malloc's heap), so memory the pool lets go of leaves the process at once; from 4 MB on, their pages
+// are mapped in at once, on every thread of the backend (C kernels' ofa_populate).
+import CKernels
 import Foundation
 
 final class BufferPool: @unchecked Sendable {
@@ -11,6 +13,8 @@ final class BufferPool: @unchecked Sendable {
     static let minimumPooledBytes = 1 << 20
     /// Buffers from this size on are mapped populated.
     static let minimumPopulatedBytes = 4 << 20
+    /// The threads that map a large buffer's pages in (the backend's; set before the pool is used).
+    var populatingThreads = 1
     /// The byte budget for idle buffers: the base plus every widening in force, plus what a finished widening keeps.
     private var capacity: Int
     private var retained = 0
@@ -98,12 +102,12 @@ final class BufferPool: @unchecked Sendable {
             let evicted = evictOldest(keeping: budget - bytes)
             lock.unlock()
             BufferPool.release(evicted)
-            // Large buffers are populated when mapped: one call instead of a fault per 4 KB page, each costing
-            // microseconds in a VM.
-            let populate = bytes >= BufferPool.minimumPopulatedBytes ? MAP_POPULATE : 0
-            guard let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | populate, -1, 0),
+            guard let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                 address != MAP_FAILED
             else { fatalError("out of memory mapping \(bytes) bytes") }
+            // Large buffers are populated when mapped: a few calls instead of a fault per 4 KB page, each costing
+            // microseconds in a VM, and split over the threads.
+            if bytes >= BufferPool.minimumPopulatedBytes { ofa_populate(address, bytes, Int32(populatingThreads)) }
             return address
         }
         var address: UnsafeMutableRawPointer?

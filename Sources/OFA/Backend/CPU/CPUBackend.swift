@@ -72,6 +72,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
     public init(threads: Int = 0, precision: Precision) throws {
         try CPUBackend.check(precision)
         let count = threads > 0 ? threads : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        pool.populatingThreads = count
         library = OneDNN(threads: count, pool: pool)
         guard library.canGenerateKernels() else {
             throw BackendError.unavailable(
