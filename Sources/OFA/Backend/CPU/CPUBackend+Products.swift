@@ -81,9 +81,24 @@ extension CPUBackend {
         multiply(
             batch: heads, m: queries, n: keys, k: headWidth,
             Matrix(tensor: splitHeads(rows, heads: heads, scales: scales), batch: queries * headWidth, row: headWidth),
-            Matrix(tensor: transpose(columns), batch: headWidth * keys, row: keys),
+            transposedKeys(columns, heads: heads, queries: queries),
             into: output.floats, cBatch: queries * keys, cRow: keys, inPrecision: inPrecision)
         return output
+    }
+
+    /// Below this many query rows the keys are read in place, transposed by their strides: for cross attention's
+    /// decoder rows a transposed copy of the [S, d] keys (2 ms for OFA-large's) costs more than the product.
+    static let transposedCopyRows = 64
+
+    /// Per head h, `keys[:, h]ᵀ` `[headWidth, m]` as the B operand of a batched product over heads.
+    func transposedKeys(_ keys: Tensor, heads: Int, queries: Int) -> Matrix {
+        let count = keys.shape[0]
+        let width = keys.shape[1]
+        let headWidth = width / heads
+        guard queries >= CPUBackend.transposedCopyRows else {
+            return Matrix(tensor: keys, batch: headWidth, row: 1, column: width)
+        }
+        return Matrix(tensor: transpose(keys), batch: headWidth * count, row: count)
     }
 
     /// Query rows per block of `attention`: a block's scores (16 heads × 128 × 914 floats, 7.5 MB for OFA-large)
@@ -100,7 +115,8 @@ extension CPUBackend {
         precondition(bias.absolute.shape == [heads, queries, keys], "attention: bias \(bias.absolute.shape)")
         // Operands in the products' precision once, not once per block.
         let split = lowered(splitHeads(query, heads: heads))
-        let transposed = lowered(transpose(key))
+        var transposed = transposedKeys(key, heads: heads, queries: queries)
+        transposed.tensor = lowered(transposed.tensor)
         let values = lowered(splitHeads(value, heads: heads, scales: headScale.floats))
         let output = empty([queries, width])
         let block = min(queries, CPUBackend.attentionBlockRows)
@@ -111,7 +127,7 @@ extension CPUBackend {
             multiply(
                 batch: heads, m: rows, n: keys, k: headWidth,
                 Matrix(tensor: split, offset: first * headWidth, batch: queries * headWidth, row: headWidth),
-                Matrix(tensor: transposed, batch: headWidth * keys, row: keys),
+                transposed,
                 into: scores.floats, cBatch: rows * keys, cRow: keys)
             attentionSoftmax(
                 scores.floats, rows: rows, of: [heads, queries, keys], from: first, bias: bias, causal: causal)
