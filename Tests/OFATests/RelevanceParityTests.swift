@@ -1,6 +1,7 @@
 // Answer relevance matches the reference (goldens from Tools/fixtures/make_relevance_fixtures.py: modelscope's OFA
 // under PyTorch, autograd's ∇A of every attention map and the Chefer rules in torch) at every step: every ∇A within
-// 1e-4 of its largest entry, Ā and the R matrices and the final maps within a relative 1e-3, the same top-10 patches.
+// 1e-4 of its largest entry, Ā and the R matrices and the final maps within a relative 1e-3, the same top-10 patches;
+// and the same maps from a request that keeps no detail (R^ee never formed).
 import XCTest
 
 @testable import OFA
@@ -29,14 +30,18 @@ final class RelevanceParityTests: XCTestCase {
             let image = model.imageFeatures(
                 pixels: try inputs.floats("\(label).patch_image"), height: shape[1], width: shape[2])
             let targets = try targetNames.map { try XCTUnwrap(RelevanceTarget($0, answers: model.task.answers)) }
-            let result = try model.relevance(
-                image: image, sourceTokens: try inputs.integers("\(label).source_ids"),
-                decoderTokens: try inputs.integers("\(label).decoder_ids"), answerTokens: model.answerTokens,
-                targets: targets, keepingDetail: true)
+            func relevance(keepingDetail: Bool) throws -> RelevanceResult {
+                try model.relevance(
+                    image: image, sourceTokens: try inputs.integers("\(label).source_ids"),
+                    decoderTokens: try inputs.integers("\(label).decoder_ids"), answerTokens: model.answerTokens,
+                    targets: targets, keepingDetail: keepingDetail)
+            }
+            let result = try relevance(keepingDetail: true)
+            let withoutDetail = try relevance(keepingDetail: false)
             let probabilities = try XCTUnwrap(description["probabilities"] as? [Double]).map(Float.init)
             XCTAssertLessThanOrEqual(maximumDifference(result.probabilities, probabilities), 1e-4)
             let expectedTargets = try XCTUnwrap(description["targets"] as? [String: [String: Any]])
-            for (targetName, relevance) in zip(targetNames, result.relevances) {
+            for (targetName, (relevance, plain)) in zip(targetNames, zip(result.relevances, withoutDetail.relevances)) {
                 let what = "\(name) \(label) \(targetName)"
                 func golden(_ suffix: String) throws -> [Float] {
                     try goldens.floats("\(label).\(targetName).\(suffix)")
@@ -67,6 +72,12 @@ final class RelevanceParityTests: XCTestCase {
                     relativeDifference(relevance.sourceTokens, try golden("source_tokens")), 1e-3, "\(what) tokens")
                 XCTAssertLessThanOrEqual(
                     relativeDifference(relevance.decoderTokens, try golden("decoder_tokens")), 1e-3, "\(what) prompt")
+                XCTAssertNil(plain.detail)
+                XCTAssertLessThanOrEqual(relativeDifference(plain.image, image), 1e-3, "\(what) image map, no detail")
+                XCTAssertEqual(topTen(plain.image), expected["top10_patches"] as? [Int], "\(what) top-10, no detail")
+                XCTAssertLessThanOrEqual(
+                    relativeDifference(plain.sourceTokens, try golden("source_tokens")), 1e-3,
+                    "\(what) tokens, no detail")
             }
         }
     }

@@ -32,7 +32,43 @@ final class RelevanceRulesTests: XCTestCase {
         let crossSelf = tensor([[1]])
         let matrices = rules.propagate(encoder: [a, b], decoderSelf: [crossSelf], cross: [tensor([[1, 0]])])
         // R = I + A = [[1.5, .25], [0, 2]], then R + B·R = R + [[0, 2], [.75, .125]].
-        XCTAssertEqual(backend.read(matrices.encoder), [1.5, 2.25, 0.75, 2.125])
+        XCTAssertEqual(backend.read(try XCTUnwrap(matrices.encoder)), [1.5, 2.25, 0.75, 2.125])
+    }
+
+    /// Seeded non-negative maps, as Ā are.
+    func maps(_ count: Int, rows: Int, columns: Int, seed: UInt64) -> [Tensor] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in
+            tensor((0..<rows).map { _ in (0..<columns).map { _ in Float.random(in: 0..<1, using: &generator) } })
+        }
+    }
+
+    func testWithoutKeepingREncoderTheDecoderMatricesAreTheSameAsThroughIt() throws {
+        let rules = RelevanceRules(backend: backend)
+        let (sources, decoderRows) = (9, 4)
+        let encoder = maps(3, rows: sources, columns: sources, seed: 1)
+        let decoderSelf = maps(2, rows: decoderRows, columns: decoderRows, seed: 2)
+        let cross = maps(2, rows: decoderRows, columns: sources, seed: 3)
+        let kept = rules.propagate(encoder: encoder, decoderSelf: decoderSelf, cross: cross)
+        let fast = rules.propagate(encoder: encoder, decoderSelf: decoderSelf, cross: cross, keepingEncoder: false)
+        XCTAssertNil(fast.encoder)
+        XCTAssertEqual(backend.read(fast.decoder), backend.read(kept.decoder))
+        let expected = backend.read(kept.cross)
+        let scale = expected.map(abs).max()!
+        XCTAssertLessThan(zip(backend.read(fast.cross), expected).map { abs($0 - $1) }.max()! / scale, 1e-5)
+    }
+
+    func testAnEncoderRowOfRMinusIdentitySummingToZeroGivesTheReferencesZeroCrossAdditionEitherWay() throws {
+        let rules = RelevanceRules(backend: backend)
+        // Token 1 gets no relevance in any encoder layer: R̄^ee's row 1 is NaN, so is every Ā · R̄^ee.
+        let encoder = [tensor([[0.5, 0.5], [0, 0]]), tensor([[0.25, 0.5], [0, 0]])]
+        let decoderSelf = [tensor([[0.5]])]
+        let cross = [tensor([[1, 3]])]
+        for keeping in [true, false] {
+            let matrices = rules.propagate(
+                encoder: encoder, decoderSelf: decoderSelf, cross: cross, keepingEncoder: keeping)
+            XCTAssertEqual(backend.read(matrices.cross), [0, 0], "keeping R^ee: \(keeping)")
+        }
     }
 
     func testACrossStepIsRBarDecoderTransposedTimesATimesRBarEncoder() {

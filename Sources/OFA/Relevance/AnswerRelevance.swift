@@ -118,7 +118,7 @@ extension OFAModel {
             }
             let matrices = rules.propagate(
                 encoder: encoderWeighted.map { $0! }, decoderSelf: selfWeighted.map { $0! },
-                cross: crossWeighted.map { $0! })
+                cross: crossWeighted.map { $0! }, keepingEncoder: keepingDetail)
             let decoderLength = decoderTokens.count
             let sourceLength = image.grid.count + sourceTokens.count
             let crossRow = backend.read(matrices.cross, offset: (decoderLength - 1) * sourceLength, count: sourceLength)
@@ -130,7 +130,7 @@ extension OFAModel {
                 detail = RelevanceDetail(
                     encoder: maps(encoderGradients, encoderWeighted), decoderSelf: maps(selfGradients, selfWeighted),
                     cross: maps(crossGradients, crossWeighted),
-                    encoderRelevance: backend.read(matrices.encoder), decoderRelevance: backend.read(matrices.decoder),
+                    encoderRelevance: backend.read(matrices.encoder!), decoderRelevance: backend.read(matrices.decoder),
                     crossRelevance: backend.read(matrices.cross))
             }
             return Relevance(
