@@ -30,9 +30,11 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // The softmax and LayerNorm kernels, vectorised per instruction set (chosen at run time), on OpenMP's threads.
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
+        // CUDA's driver, cuBLAS and NVRTC opened at run time (dlopen): nothing of CUDA is needed to build.
+        .target(name: "CCUDA"),
         .target(
             name: "OFA",
-            dependencies: ["CDNNL", "CKernels"]
+            dependencies: ["CDNNL", "CKernels", "CCUDA"]
         ),
         // libjpeg-turbo + libpng behind a setjmp-safe C helper (Debian: libjpeg62-turbo-dev, libpng-dev).
         .target(

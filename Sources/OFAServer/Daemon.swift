@@ -47,7 +47,8 @@ public final class Daemon: @unchecked Sendable {
 
     /// Starts listening and loading; returns at once.
     public func start() throws {
-        let device = try configuration.device.resolved()
+        let (device, reason) = try configuration.device.resolved(search: configuration.cudaSearch)
+        if let reason { logger.notice("device: \(configuration.device.rawValue) → \(device.rawValue): \(reason)") }
         // The CPU backend's precisions (a GPU backend will offer its own): refused here, before listening.
         try CPUBackend.check(configuration.precision)
         notify("STATUS=Starting")

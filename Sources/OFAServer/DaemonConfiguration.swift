@@ -6,13 +6,22 @@ import ServiceSettings
 public enum Device: String, Sendable, CaseIterable {
     case cpu, cuda, auto
 
-    /// The device actually used. There is no GPU backend yet: `cuda` is refused and `auto` means the CPU.
-    public func resolved() throws -> Device {
-        switch self {
-        case .cpu, .auto: return .cpu
-        case .cuda:
-            throw SettingError.conflict("invalid --device cuda: this build has no GPU backend (use cpu or auto)")
+    /// The device actually used, and why when `auto` did not pick a GPU. CUDA's libraries are looked for along
+    /// `search` and the driver asked for its GPUs; there is no CUDA backend yet, so `cuda` is refused — naming what
+    /// is missing (a library, with every place searched, an entry point, a GPU), or saying what was found — and
+    /// `auto` means the CPU.
+    public func resolved(search: CUDASearchPath) throws -> (device: Device, reason: String?) {
+        guard self != .cpu else { return (.cpu, nil) }
+        let found: String
+        do {
+            found = try CUDALibraries(search: search).summary
+        } catch {
+            if self == .cuda { throw SettingError.conflict("invalid --device cuda: \(error)") }
+            return (.cpu, "no usable GPU: \(error); using the CPU")
         }
+        let unsupported = "\(found) found, but this build has no CUDA backend yet"
+        if self == .cuda { throw SettingError.conflict("invalid --device cuda: \(unsupported) (use cpu or auto)") }
+        return (.cpu, "\(unsupported); using the CPU")
     }
 }
 
@@ -29,6 +38,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Threads for the engine's own parallelism; 0 means one per core.
     public var threads = 0
     public var device = Device.auto
+    /// Directories searched first for CUDA's libraries (`:`-separated).
+    public var cudaLibraryPath = ""
     /// The engine's arithmetic; which values a device offers is checked at start.
     public var precision = Precision.float32
     /// Requests the engine runs at once (each one uses `threads`).
@@ -82,8 +93,16 @@ extension DaemonConfiguration {
                 parse: SettingParser.integer(minimum: 0)),
             Setting(
                 "device", environment: "OFAD_DEVICE", \.device,
-                summary: "cpu, cuda or auto (no GPU backend yet: cuda fails, auto uses the CPU).",
+                summary:
+                    "cpu, cuda or auto (no GPU backend yet: cuda fails, saying what it found or lacks; auto uses "
+                    + "the CPU).",
                 parse: SettingParser.choice(Device.self), show: \.rawValue),
+            Setting(
+                "cuda-library-path", environment: CUDASearchPath.environmentVariable, \.cudaLibraryPath,
+                summary:
+                    "Directories (:-separated) searched first for libcuda.so.1, cuBLAS and NVRTC, e.g. pip's "
+                    + "site-packages/nvidia/cu13/lib; then the dynamic linker's search, then /usr/local/cuda.",
+                parse: SettingParser.text),
             Setting(
                 "precision", environment: "OFAD_PRECISION", \.precision,
                 summary:
@@ -159,11 +178,12 @@ extension DaemonConfiguration {
                 summary: "trace, debug, info, notice, warning, error or critical.",
                 parse: SettingParser.logLevel),
         ],
-        check: { configuration in
-            if case .cuda = configuration.device {
-                throw SettingValueError("invalid --device cuda: this build has no GPU backend (use cpu or auto)")
-            }
-        })
+        check: { _ in })
+
+    /// Where CUDA's libraries are looked for.
+    public var cudaSearch: CUDASearchPath {
+        CUDASearchPath(environment: [CUDASearchPath.environmentVariable: cudaLibraryPath])
+    }
 
     /// Defaults, then the OFAD_* variables, then the command line (option name → value).
     public static func resolve(commandLine: [String: String] = [:], environment: [String: String]) throws

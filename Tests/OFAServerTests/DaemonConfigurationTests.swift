@@ -1,5 +1,6 @@
 // ofad's settings: one table of options and variables; the command line over the environment over the defaults,
 // bad values named by option and source, the device, and help that shows each variable and default.
+import OFA
 import ServiceSettings
 import XCTest
 
@@ -46,12 +47,30 @@ final class DaemonConfigurationTests: XCTestCase {
         ) { XCTAssertEqual("\($0)", "invalid --image-cache-bytes \"-1\": not a whole number ≥ 0") }
     }
 
-    func testCudaIsRefusedClearlyAndAutoMeansTheCPU() {
-        XCTAssertEqual(try Device.auto.resolved(), .cpu)
-        XCTAssertThrowsError(try Device.cuda.resolved()) { XCTAssertTrue("\($0)".contains("no GPU backend")) }
-        XCTAssertThrowsError(try DaemonConfiguration.resolve(commandLine: ["device": "cuda"], environment: [:])) {
-            XCTAssertTrue("\($0)".contains("no GPU backend"))
+    func testCudaWithoutItsLibrariesIsRefusedNamingWhereItLookedAndAutoFallsBackToTheCPUSayingWhy() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("ofad-no-cuda-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        let search = CUDASearchPath(directories: [empty], systemSearch: false)
+        XCTAssertThrowsError(try Device.cuda.resolved(search: search)) {
+            XCTAssertEqual(
+                "\($0)",
+                "invalid --device cuda: CUDA driver library not found; searched \(empty)/libcuda.so.1"
+                    + " (OFAD_CUDA_LIBRARY_PATH adds directories, searched first)")
         }
+        let (device, reason) = try Device.auto.resolved(search: search)
+        XCTAssertEqual(device, .cpu)
+        XCTAssertEqual(
+            reason,
+            "no usable GPU: CUDA driver library not found; searched \(empty)/libcuda.so.1 (OFAD_CUDA_LIBRARY_PATH"
+                + " adds directories, searched first); using the CPU")
+        XCTAssertNil(try Device.cpu.resolved(search: search).reason)
+        // The override comes from the command line or OFAD_CUDA_LIBRARY_PATH, its directories searched first.
+        let configuration = try DaemonConfiguration.resolve(
+            commandLine: ["device": "cuda"], environment: ["OFAD_CUDA_LIBRARY_PATH": "/opt/a::/opt/b"])
+        XCTAssertEqual(configuration.cudaSearch.directories, ["/opt/a", "/opt/b"])
+        XCTAssertEqual(
+            configuration.cudaSearch.candidates(.driver).prefix(2), ["/opt/a/libcuda.so.1", "/opt/b/libcuda.so.1"])
     }
 
     func testEveryOptionHasOneVariableAndItsHelpShowsItAndTheDefault() {

@@ -5,10 +5,16 @@ import OFAWire
 import XCTest
 
 final class OFADExecutableTests: XCTestCase {
-    func testCudaIsRefusedWithAClearMessage() throws {
-        let output = try runProcess(try executable("ofad"), ["--device", "cuda", "--socket", "/tmp/unused.sock"])
-        XCTAssertEqual(output.status, 64)
-        XCTAssertTrue(output.stderr.contains("no GPU backend"), output.stderr)
+    func testCudaWithoutItsLibrariesIsRefusedAtStartNamingWhatIsMissingAndWhereItLooked() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = try runProcess(
+            try executable("ofad"),
+            ["--device", "cuda", "--cuda-library-path", directory, "--socket", directory + "/s.sock"], timeout: 30)
+        XCTAssertEqual(output.status, 1)
+        XCTAssertTrue(
+            output.stderr.contains("CUDA driver library not found; searched \(directory)/libcuda.so.1, libcuda.so.1"),
+            output.stderr)
     }
 
     func testALoadFailureExitsWithStatusOneWhenAskedTo() throws {
