@@ -56,6 +56,16 @@ const char *ofa_cuda_resolve_blas(void *handle, ofa_cuda_blas *table) {
 }
 
 const char *ofa_cuda_resolve_nvrtc(void *handle, ofa_cuda_nvrtc *table) {
-    const entry entries[] = {{"nvrtcVersion", (void **)&table->version}};
-    return resolve(handle, entries, 1);
+    const entry entries[] = {
+        {"nvrtcVersion", (void **)&table->version},
+        {"nvrtcCreateProgram", (void **)&table->create_program},
+        {"nvrtcCompileProgram", (void **)&table->compile_program},
+        {"nvrtcGetProgramLogSize", (void **)&table->log_size},
+        {"nvrtcGetProgramLog", (void **)&table->log},
+        {"nvrtcGetCUBINSize", (void **)&table->cubin_size},
+        {"nvrtcGetCUBIN", (void **)&table->cubin},
+        {"nvrtcDestroyProgram", (void **)&table->destroy_program},
+        {"nvrtcGetErrorString", (void **)&table->error_string},
+    };
+    return resolve(handle, entries, (int)(sizeof entries / sizeof entries[0]));
 }

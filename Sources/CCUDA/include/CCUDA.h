@@ -23,9 +23,18 @@ typedef struct ofa_cuda_blas {
     int (*property)(int type, int *value);  // cublasGetProperty
 } ofa_cuda_blas;
 
-// NVRTC: its version.
+// NVRTC: CUDA C to a CUBIN (nvrtcResult is an int; nvrtcProgram a pointer).
 typedef struct ofa_cuda_nvrtc {
     int (*version)(int *major, int *minor);  // nvrtcVersion
+    int (*create_program)(void **program, const char *source, const char *name, int header_count,
+                          const char *const *headers, const char *const *header_names);  // nvrtcCreateProgram
+    int (*compile_program)(void *program, int option_count, const char *const *options);  // nvrtcCompileProgram
+    int (*log_size)(void *program, size_t *bytes);                                        // nvrtcGetProgramLogSize
+    int (*log)(void *program, char *text);                                                // nvrtcGetProgramLog
+    int (*cubin_size)(void *program, size_t *bytes);                                      // nvrtcGetCUBINSize
+    int (*cubin)(void *program, char *cubin);                                             // nvrtcGetCUBIN
+    int (*destroy_program)(void **program);                                               // nvrtcDestroyProgram
+    const char *(*error_string)(int result);                                              // nvrtcGetErrorString
 } ofa_cuda_nvrtc;
 
 // cuDeviceGetAttribute's attributes for the compute capability, and cuInit's answer where there is no GPU.

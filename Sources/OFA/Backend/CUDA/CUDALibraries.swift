@@ -26,6 +26,7 @@ public enum CUDAUnavailable: Error, Equatable, CustomStringConvertible {
     case missingSymbol(CUDALibrary, path: String, symbol: String)
     case driverFailed(call: String, code: Int32, message: String)
     case noDevice(driverVersion: Int32)
+    case compilationFailed(architecture: String, message: String, log: String)
 
     public var description: String {
         switch self {
@@ -39,6 +40,8 @@ public enum CUDAUnavailable: Error, Equatable, CustomStringConvertible {
             return "the CUDA driver's \(call) failed: \(message) (\(code))"
         case .noDevice(let version):
             return "the CUDA driver (\(CUDALibraries.versionText(version))) finds no GPU"
+        case .compilationFailed(let architecture, let message, let log):
+            return "NVRTC could not compile the kernels for \(architecture): \(message)\n\(log)"
         }
     }
 }
@@ -100,6 +103,7 @@ public final class CUDALibraries: @unchecked Sendable {
     public let blasVersion: String
     public let nvrtcVersion: String
     public let devices: [CUDADevice]
+    public let compiler: CUDACompiler
     private let handles: [UnsafeMutableRawPointer]
 
     /// Opens every library and asks the driver for its GPUs; throws what is missing first: the driver library, a
@@ -119,20 +123,15 @@ public final class CUDALibraries: @unchecked Sendable {
             paths[.blas] = blasLibrary.path
             var blas = ofa_cuda_blas()
             try CUDALibraries.resolve(.blas, blasLibrary) { ofa_cuda_resolve_blas($0, &blas) }
-            let nvrtcLibrary = try CUDALibraries.open(.nvrtc, search: search)
-            handles.append(nvrtcLibrary.handle)
-            paths[.nvrtc] = nvrtcLibrary.path
-            var nvrtc = ofa_cuda_nvrtc()
-            try CUDALibraries.resolve(.nvrtc, nvrtcLibrary) { ofa_cuda_resolve_nvrtc($0, &nvrtc) }
+            let compiler = try CUDACompiler(search: search)
+            paths[.nvrtc] = compiler.path
             var parts = [Int32](repeating: 0, count: 3)
             for index in 0..<3 where blas.property!(Int32(index), &parts[index]) != 0 { parts[index] = -1 }
-            var major: Int32 = 0
-            var minor: Int32 = 0
-            _ = nvrtc.version!(&major, &minor)
             driverVersion = version
             self.devices = devices
             blasVersion = parts.map(String.init).joined(separator: ".")
-            nvrtcVersion = "\(major).\(minor)"
+            nvrtcVersion = compiler.version
+            self.compiler = compiler
         } catch {
             for handle in handles { ofa_cuda_close(handle) }
             throw error
@@ -249,5 +248,128 @@ public final class CUDALibraries: @unchecked Sendable {
                     computeCapability: (Int(major), Int(minor)), memoryBytes: bytes))
         }
         return (version, devices)
+    }
+}
+
+/// What ptxas reports for one kernel of a compilation (`-Xptxas=-v`).
+public struct CUDAEntryReport: Sendable, Equatable {
+    public var name: String
+    public var registers = 0
+    /// Local memory: the stack frame and what spills to it.
+    public var stackBytes = 0
+    public var spillStores = 0
+    public var spillLoads = 0
+}
+
+/// One source compiled for one architecture.
+public struct CUDACompilation: Sendable {
+    public let architecture: String
+    public let cubin: [UInt8]
+    public let log: String
+    /// Each kernel ptxas compiled, in its log's order.
+    public let entries: [CUDAEntryReport]
+
+    /// ptxas's verbose log → one report per entry function.
+    static func entries(log: String) -> [CUDAEntryReport] {
+        var entries: [CUDAEntryReport] = []
+        func number(before marker: String, in line: Substring) -> Int? {
+            guard let range = line.range(of: marker) else { return nil }
+            return Int(line[..<range.lowerBound].split(separator: " ").last ?? "")
+        }
+        for line in log.split(separator: "\n") {
+            if let start = line.range(of: "Compiling entry function '") {
+                let rest = line[start.upperBound...]
+                entries.append(CUDAEntryReport(name: String(rest.prefix { $0 != "'" })))
+            } else if !entries.isEmpty {
+                let fields: [(String, WritableKeyPath<CUDAEntryReport, Int>)] = [
+                    (" bytes stack frame", \.stackBytes), (" bytes spill stores", \.spillStores),
+                    (" bytes spill loads", \.spillLoads), (" registers", \.registers),
+                ]
+                for (marker, field) in fields {
+                    if let value = number(before: marker, in: line) {
+                        entries[entries.count - 1][keyPath: field] = value
+                    }
+                }
+            }
+        }
+        return entries
+    }
+}
+
+/// NVRTC on its own (it needs no GPU): CUDA C to a CUBIN for one architecture.
+public final class CUDACompiler: @unchecked Sendable {
+    public let path: String
+    /// "13.5".
+    public let version: String
+    private let handle: UnsafeMutableRawPointer
+    private var nvrtc = ofa_cuda_nvrtc()
+    private let lock = NSLock()
+
+    public init(search: CUDASearchPath) throws(CUDAUnavailable) {
+        let opened = try CUDALibraries.open(.nvrtc, search: search)
+        do throws(CUDAUnavailable) {
+            var table = ofa_cuda_nvrtc()
+            try CUDALibraries.resolve(.nvrtc, opened) { ofa_cuda_resolve_nvrtc($0, &table) }
+            nvrtc = table
+        } catch {
+            CUDALibraries.close(opened)
+            throw error
+        }
+        handle = opened.handle
+        path = opened.path
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        _ = nvrtc.version!(&major, &minor)
+        version = "\(major).\(minor)"
+    }
+
+    deinit { ofa_cuda_close(handle) }
+
+    /// Compiles `source` for `architecture` ("sm_90"), with ptxas's report of each kernel.
+    public func compile(_ source: String, name: String, architecture: String) throws(CUDAUnavailable)
+        -> CUDACompilation
+    {
+        lock.lock()
+        defer { lock.unlock() }
+        var program: UnsafeMutableRawPointer?
+        let created = source.withCString { text in
+            name.withCString { nvrtc.create_program!(&program, text, $0, 0, nil, nil) }
+        }
+        guard created == 0, program != nil else {
+            throw .compilationFailed(architecture: architecture, message: message(created), log: "")
+        }
+        defer { _ = nvrtc.destroy_program!(&program) }
+        let options = ["--gpu-architecture=\(architecture)", "--std=c++17", "-Xptxas=-v"]
+        let pointers = options.map { strdup($0) }
+        defer { for pointer in pointers { free(pointer) } }
+        let compiled = pointers.map { UnsafePointer($0) }.withUnsafeBufferPointer {
+            nvrtc.compile_program!(program, Int32(options.count), $0.baseAddress)
+        }
+        var logBytes = 0
+        _ = nvrtc.log_size!(program, &logBytes)
+        var logText = [CChar](repeating: 0, count: max(logBytes, 1))
+        _ = nvrtc.log!(program, &logText)
+        let log = String(cString: logText)
+        guard compiled == 0 else {
+            throw .compilationFailed(architecture: architecture, message: message(compiled), log: log)
+        }
+        var size = 0
+        let sized = nvrtc.cubin_size!(program, &size)
+        guard sized == 0, size > 0 else {
+            throw .compilationFailed(architecture: architecture, message: message(sized), log: log)
+        }
+        var cubin = [UInt8](repeating: 0, count: size)
+        let copied = cubin.withUnsafeMutableBytes {
+            nvrtc.cubin!(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self))
+        }
+        guard copied == 0 else {
+            throw .compilationFailed(architecture: architecture, message: message(copied), log: log)
+        }
+        return CUDACompilation(
+            architecture: architecture, cubin: cubin, log: log, entries: CUDACompilation.entries(log: log))
+    }
+
+    private func message(_ result: Int32) -> String {
+        nvrtc.error_string!(result).map { String(cString: $0) } ?? "NVRTC error \(result)"
     }
 }
