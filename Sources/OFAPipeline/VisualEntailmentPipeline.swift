@@ -15,14 +15,20 @@ public final class VisualEntailmentPipeline: Sendable {
     let tokenDecoder: TokenDecoder
     private let threads: Int
 
-    /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory.
+    /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory, on a CPU backend.
     /// `threads` 0 uses every core; `pixelLimit` bounds decoded image size.
     /// `precision`: the CPU backend's arithmetic (refused with BackendError where this CPU does not offer it).
-    public init(
+    public convenience init(
         modelDirectory: String, threads: Int = 0, precision: Precision = .float32,
         pixelLimit: Int = ImageDecoder.defaultPixelLimit
     ) throws {
-        let backend = try CPUBackend(threads: threads, precision: precision)
+        try self.init(
+            modelDirectory: modelDirectory, backend: try CPUBackend(threads: threads, precision: precision),
+            pixelLimit: pixelLimit)
+    }
+
+    /// The same on `backend`, which holds the weights and runs every request.
+    public init(modelDirectory: String, backend: Backend, pixelLimit: Int = ImageDecoder.defaultPixelLimit) throws {
         model = try OFAModel(directory: modelDirectory, backend: backend)
         self.threads = backend.threads
         let directory = URL(fileURLWithPath: modelDirectory)

@@ -25,9 +25,10 @@ public final class PipelineEngine: InferenceEngine {
     /// Loads the model directory strictly; its CheckpointError, ConfigurationError or TokenizerError passes
     /// through and names the culprit.
     public init(options: EngineOptions) throws {
+        // The device's backend (the resolved device is the CPU until a CUDA backend exists).
+        let backend = try CPUBackend(threads: options.threads, precision: options.precision)
         pipeline = try VisualEntailmentPipeline(
-            modelDirectory: options.modelDirectory, threads: options.threads, precision: options.precision,
-            pixelLimit: options.maximumImagePixels)
+            modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
         explainer = Explainer(pipeline: pipeline)
         pixelLimit = options.maximumImagePixels
         let model = pipeline.description

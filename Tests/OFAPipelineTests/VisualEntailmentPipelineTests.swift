@@ -108,6 +108,18 @@ struct VisualEntailmentPipelineTests {
         }
     }
 
+    @Test("a pipeline given a backend keeps its weights there and answers as the one that makes its own")
+    func injectedBackend() throws {
+        let backend = try CPUBackend(threads: 1, precision: .float32)
+        let pipeline = try VisualEntailmentPipeline(
+            modelDirectory: PipelineFixtures.modelDirectory("tiny-a"), backend: backend)
+        #expect(pipeline.model.backend === backend)
+        #expect(pipeline.description.threads == 1)
+        let given = try pipeline.predict(imageBytes: sceneBytes, hypotheses: hypotheses)
+        let own = try SharedPipelines.pipeline("tiny-a").predict(imageBytes: sceneBytes, hypotheses: hypotheses)
+        for (a, b) in zip(given, own) { #expect(closeEnough(a.probabilities, b.probabilities)) }
+    }
+
     @Test("an image over the pixel limit is refused before it is decoded")
     func pixelLimit() throws {
         let pipeline = try VisualEntailmentPipeline(

@@ -26,6 +26,8 @@ public protocol Backend: AnyObject, Sendable {
     var name: String { get }
     /// The arithmetic the backend runs in (chosen when it is made).
     var precision: Precision { get }
+    /// Host threads its work runs on.
+    var threads: Int { get }
 
     // Memory
     /// A new float tensor whose contents `fill` writes in host order (a device backend stages and uploads).
