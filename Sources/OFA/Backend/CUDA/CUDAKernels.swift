@@ -1,7 +1,8 @@
 // The CUDA backend's own kernels: one CUDA C source that NVRTC compiles for the device's exact architecture.
 // Products go to cuBLAS; these are the elementwise and row-wise steps, each the CPU backend's counterpart (the
-// attention softmax and LayerNorm as CKernels computes them). So far only compiled, in CI for sm_75, sm_80 and sm_90
-// (CUDAKernelsTests): no GPU has run them yet.
+// attention softmax and LayerNorm as CKernels computes them). Compiled in CI for sm_75, sm_80 and sm_90
+// (CUDAKernelsTests); the kernels without shared memory also run on the host through a shim (CUDAKernelsHostTests).
+// No GPU has run them yet.
 
 enum CUDAKernels {
     /// Every kernel of `source`, as ptxas names them.
