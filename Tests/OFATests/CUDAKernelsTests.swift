@@ -61,4 +61,31 @@ final class CUDAKernelsTests: XCTestCase {
                 CUDAEntryReport(name: "second", registers: 10, stackBytes: 0, spillStores: 0, spillLoads: 0),
             ])
     }
+
+    func testACompilationIsKeptOnDiskForTheNextStartAndABrokenFileIsCompiledAgain() throws {
+        let compiler = try compiler()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ofad-cubins-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cache = KernelCache(directory: folder.path)
+        let path = cache.path(source: CUDAKernels.source, architecture: "sm_80", version: compiler.version)
+        let first = try cache.compilation(
+            CUDAKernels.source, name: "ofad_kernels.cu", architecture: "sm_80", compiler: compiler)
+        XCTAssertEqual(compiler.compilations, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        let again = try cache.compilation(
+            CUDAKernels.source, name: "ofad_kernels.cu", architecture: "sm_80", compiler: compiler)
+        XCTAssertEqual(compiler.compilations, 1, "read from the cache, not compiled")
+        XCTAssertEqual(again.cubin, first.cubin)
+        XCTAssertEqual(again.entries, first.entries)
+        // Another architecture or source is another file.
+        XCTAssertNotEqual(
+            cache.path(source: CUDAKernels.source, architecture: "sm_90", version: compiler.version), path)
+        XCTAssertNotEqual(cache.path(source: CUDAKernels.source + " ", architecture: "sm_80", version: "13.5"), path)
+        try Data("not a cubin".utf8).write(to: URL(fileURLWithPath: path))
+        let rebuilt = try cache.compilation(
+            CUDAKernels.source, name: "ofad_kernels.cu", architecture: "sm_80", compiler: compiler)
+        XCTAssertEqual(compiler.compilations, 2, "a broken file is compiled again")
+        XCTAssertEqual(rebuilt.cubin, first.cubin)
+        XCTAssertEqual(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))), first.cubin, "and replaced")
+    }
 }

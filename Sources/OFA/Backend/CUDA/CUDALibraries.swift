@@ -304,6 +304,14 @@ public final class CUDACompiler: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
     private var nvrtc = ofa_cuda_nvrtc()
     private let lock = NSLock()
+    private var compiled = 0
+
+    /// Sources compiled so far (what KernelCache saves).
+    public var compilations: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return compiled
+    }
 
     public init(search: CUDASearchPath) throws(CUDAUnavailable) {
         let opened = try CUDALibraries.open(.nvrtc, search: search)
@@ -331,6 +339,7 @@ public final class CUDACompiler: @unchecked Sendable {
     {
         lock.lock()
         defer { lock.unlock() }
+        compiled += 1
         var program: UnsafeMutableRawPointer?
         let created = source.withCString { text in
             name.withCString { nvrtc.create_program!(&program, text, $0, 0, nil, nil) }
