@@ -177,8 +177,7 @@ extension DaemonConfiguration {
                 "log-level", environment: "OFAD_LOG_LEVEL", \.logLevel,
                 summary: "trace, debug, info, notice, warning, error or critical.",
                 parse: SettingParser.logLevel),
-        ],
-        check: { _ in })
+        ])
 
     /// Where CUDA's libraries are looked for.
     public var cudaSearch: CUDASearchPath {

@@ -78,11 +78,9 @@ struct RelevanceRules {
         }
         let rowSums = backend.read(sums).map { $0 - 1 }
         guard rowSums.allSatisfy({ $0 != 0 && $0.isFinite }) else { return nil }
-        let inverse = backend.makeTensor(shape: [sourceLength, sourceLength]) { matrix in
-            matrix.initialize(repeating: 0)
-            for (i, sum) in rowSums.enumerated() { matrix[i * sourceLength + i] = 1 / sum }
-        }
-        let z = backend.matrixProduct(x, inverse, transposingA: false)
+        // Z = X · D⁻¹: each column of X's few rows divided by its row sum.
+        let columns = backend.read(x).enumerated().map { $1 / rowSums[$0 % sourceLength] }
+        let z = backend.makeTensor(shape: x.shape, values: columns)
         var product = z
         for weighted in encoder.reversed() {
             product = backend.add(product, backend.matrixProduct(product, weighted, transposingA: false))

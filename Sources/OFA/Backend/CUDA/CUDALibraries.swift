@@ -101,7 +101,6 @@ public final class CUDALibraries: @unchecked Sendable {
     /// CUDA's encoding: 1000 · major + 10 · minor.
     public let driverVersion: Int32
     public let blasVersion: String
-    public let nvrtcVersion: String
     public let devices: [CUDADevice]
     public let compiler: CUDACompiler
     private let handles: [UnsafeMutableRawPointer]
@@ -130,7 +129,6 @@ public final class CUDALibraries: @unchecked Sendable {
             driverVersion = version
             self.devices = devices
             blasVersion = parts.map(String.init).joined(separator: ".")
-            nvrtcVersion = compiler.version
             self.compiler = compiler
         } catch {
             for handle in handles { ofa_cuda_close(handle) }
@@ -152,7 +150,7 @@ public final class CUDALibraries: @unchecked Sendable {
                 + "\($0.memoryBytes >> 20) MiB"
         }
         return "GPU \(gpus.joined(separator: "; ")); driver \(CUDALibraries.versionText(driverVersion)), cuBLAS "
-            + "\(blasVersion), NVRTC \(nvrtcVersion)"
+            + "\(blasVersion), NVRTC \(compiler.version)"
     }
 
     struct Opened {
