@@ -1,8 +1,8 @@
-// The CUDA kernels' index arithmetic, run on the host: the kernels without shared memory or warp shuffles are
-// compiled as C++ through a small shim (CUDA's thread indices as globals the test sets, one call per thread), then
-// checked against CPUBackend and the bucket bias's definition on OFA-shaped sizes. Needs clang++ (the Swift
-// toolchain's); skips loudly without it. The row kernels (LayerNorm, softmax) cooperate within a block and are not
-// run here.
+// The CUDA kernels run on the host: compiled as C++ through a small shim (CUDA's thread indices as globals the test
+// sets, one call per thread), then checked against CPUBackend and their definitions on OFA-shaped sizes, including
+// that threads past the end write nothing. The row kernels' maths (LayerNorm, softmax) is in `__host__ __device__`
+// helpers whose lane reductions are one lane here, so a host "thread" computes a whole row through the same code.
+// Needs clang++ (the Swift toolchain's); skips loudly without it.
 import Foundation
 import XCTest
 
@@ -16,12 +16,9 @@ final class CUDAKernelsHostTests: XCTestCase {
         extern "C" { ofa_dimension blockIdx, threadIdx, blockDim; }
         #define __global__
         #define __device__
+        #define __host__
         #define __forceinline__ inline
-        #define __shared__ static
         static inline float __int_as_float(unsigned bits) { float value; memcpy(&value, &bits, 4); return value; }
-        static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
-        static inline float __shfl_xor_sync(unsigned, float value, int) { return value; }
-        static inline void __syncthreads() {}
         extern "C" void ofa_host_index(unsigned block, unsigned thread, unsigned threads) {
             blockIdx.x = block; threadIdx.x = thread; blockDim.x = threads;
         }
@@ -118,26 +115,196 @@ final class CUDAKernelsHostTests: XCTestCase {
         XCTAssertEqual(scaled, backend.read(expected))
     }
 
-    func testTheEpilogueAddsTheBiasThenTheActivationAsTheCPUBackendDoes() throws {
+    typealias Epilogue =
+        @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, Int, Int32)
+        -> Void
+
+    func testTheEpilogueAddsTheBiasAndResidualThenTheActivationAsTheCPUBackendDoes() throws {
         let (rows, width) = (5, 4096)
         let x = values(rows * width, 0.013).map { $0 * 4 }
         let bias = values(width, 0.7)
-        typealias Epilogue =
-            @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Int, Int32) -> Void
-        let epilogue = try symbol("ofa_bias_activation", as: Epilogue.self)
+        let residual = values(rows * width, 0.029)
+        let epilogue = try symbol("ofa_epilogue", as: Epilogue.self)
         let biased = backend.addRow(
             backend.makeTensor(shape: [rows, width], values: x), row: backend.makeTensor(shape: [width], values: bias),
             scale: 1)
+        let withResidual = backend.add(biased, backend.makeTensor(shape: [rows, width], values: residual))
         for (code, activation) in [(Int32(0), Activation.none), (1, .relu), (2, .gelu)] {
             var result = x
-            try launch(blocks: (rows * width + 255) / 256, threads: 256) { epilogue(&result, bias, rows, width, code) }
+            try launch(blocks: (rows * width + 255) / 256, threads: 256) {
+                epilogue(&result, bias, nil, rows, width, code)
+            }
             let expected = backend.read(backend.activate(biased, activation))
             let worst = zip(result, expected).map { abs($0 - $1) / max(1, abs($1)) }.max()!
             XCTAssertLessThanOrEqual(worst, 1e-6, "\(activation)")
+            var summed = x
+            try launch(blocks: (rows * width + 255) / 256, threads: 256) {
+                epilogue(&summed, bias, residual, rows, width, code)
+            }
+            let expectedSum = backend.read(backend.activate(withResidual, activation))
+            let worstSum = zip(summed, expectedSum).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            XCTAssertLessThanOrEqual(worstSum, 1e-6, "\(activation) with a residual")
         }
         var unbiased = x
-        try launch(blocks: (rows * width + 255) / 256, threads: 256) { epilogue(&unbiased, nil, rows, width, 0) }
-        XCTAssertEqual(unbiased, x, "no bias, no activation: unchanged")
+        try launch(blocks: (rows * width + 255) / 256, threads: 256) { epilogue(&unbiased, nil, nil, rows, width, 0) }
+        XCTAssertEqual(unbiased, x, "no bias, no residual, no activation: unchanged")
+    }
+
+    /// Threads for `rows` rows of a row kernel on the host: one per row (one lane), in blocks as on the device.
+    private func rowLaunch(rows: Int, _ kernel: () -> Void) throws {
+        try launch(blocks: (rows + 63) / 64, threads: 64, kernel)
+    }
+
+    func testLayerNormRowsMatchTheCPUBackendAndRowsPastTheEndAreLeftAlone() throws {
+        let (rows, width) = (29, 1024)
+        let x = values(rows * width, 0.031).enumerated().map { $0.element * 3 + Float($0.offset % 7) }
+        let gain = values(width, 0.17).map { 1 + $0 }
+        let shift = values(width, 0.43)
+        var out = [Float](repeating: 42, count: (rows + 1) * width)
+        typealias Norm =
+            @convention(c) (
+                UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>,
+                Float
+            ) -> Void
+        let norm = try symbol("ofa_layer_norm", as: Norm.self)
+        try rowLaunch(rows: rows) { norm(x, &out, rows, width, gain, shift, 1e-5) }
+        let expected = backend.read(
+            backend.layerNorm(
+                backend.makeTensor(shape: [rows, width], values: x),
+                weight: backend.makeTensor(shape: [width], values: gain),
+                bias: backend.makeTensor(shape: [width], values: shift), epsilon: 1e-5))
+        let worst = zip(out[..<(rows * width)], expected).map { abs($0 - $1) }.max()!
+        XCTAssertLessThanOrEqual(worst, 2e-5)
+        XCTAssertEqual(Set(out[(rows * width)...]), [42], "the row past the end is not written")
+    }
+
+    func testTheAttentionSoftmaxMatchesTheCPUBackendWithBiasCausalMaskBlocksAndMaskedRows() throws {
+        let (heads, queries, keys) = (4, 20, 37)
+        var absolute = values(heads * queries * keys, 0.07).map { $0 * 2 }
+        // Head 1, query 3: every key masked by the bias, a row PyTorch's softmax makes NaN.
+        for j in 0..<keys { absolute[(1 * queries + 3) * keys + j] = -.infinity }
+        let scores = values(heads * queries * keys, 0.013).map { $0 * 5 }
+        typealias Softmax =
+            @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int32) -> Void
+        let softmax = try symbol("ofa_attention_softmax", as: Softmax.self)
+        func same(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>, _ label: String) {
+            XCTAssertEqual(a.count, b.count)
+            for (x, y) in zip(a, b) {
+                if x.isNaN || y.isNaN {
+                    XCTAssertTrue(x.isNaN && y.isNaN, "\(label): \(x) vs \(y)")
+                } else {
+                    XCTAssertLessThanOrEqual(abs(x - y), 1e-6, label)
+                }
+            }
+        }
+        for causal in [false, true] {
+            let expected = backend.makeTensor(shape: [heads, queries, keys], values: scores)
+            backend.attentionSoftmaxInPlace(
+                expected,
+                bias: AttentionBias(absolute: backend.makeTensor(shape: [heads, queries, keys], values: absolute)),
+                causal: causal)
+            let reference = backend.read(expected)
+            var whole = scores + [42]
+            try rowLaunch(rows: heads * queries) {
+                softmax(&whole, absolute, heads, queries, keys, 0, queries, causal ? 1 : 0)
+            }
+            same(whole[..<(heads * queries * keys)], reference[...], "causal \(causal)")
+            XCTAssertEqual(whole.last, 42, "nothing past the end")
+            // Rows 5 ..< 13 as a block of their own, as the blocked attention runs them.
+            let (first, rows) = (5, 8)
+            var block: [Float] = []
+            for head in 0..<heads {
+                block += scores[((head * queries + first) * keys)..<((head * queries + first + rows) * keys)]
+            }
+            try rowLaunch(rows: heads * rows) {
+                softmax(&block, absolute, heads, rows, keys, first, queries, causal ? 1 : 0)
+            }
+            for head in 0..<heads {
+                same(
+                    block[(head * rows * keys)..<((head + 1) * rows * keys)],
+                    reference[((head * queries + first) * keys)..<((head * queries + first + rows) * keys)],
+                    "causal \(causal), head \(head) of a block")
+            }
+        }
+        var unbiased = scores
+        try rowLaunch(rows: heads * queries) { softmax(&unbiased, nil, heads, queries, keys, 0, queries, 0) }
+        let plain = backend.makeTensor(shape: [heads, queries, keys], values: scores)
+        backend.attentionSoftmaxInPlace(
+            plain, bias: AttentionBias(absolute: backend.zeros(shape: [heads, queries, keys])), causal: false)
+        same(unbiased[...], backend.read(plain)[...], "no bias")
+    }
+
+    func testIm2colThenAProductGivesTheCPUBackendsConvolutionAndMaxPoolItsPooling() throws {
+        typealias Columns =
+            @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, Int)
+            -> Void
+        let im2col = try symbol("ofa_im2col", as: Columns.self)
+        let epilogue = try symbol("ofa_epilogue", as: Epilogue.self)
+        // The ResNet's kinds: the 7×7/2 stem, a strided 3×3, a 1×1; an odd side so the edges are uneven.
+        for (side, channels, outputs, geometry) in [
+            (19, 3, 8, ConvolutionGeometry(kernel: 7, stride: 2, padding: 3)),
+            (11, 16, 12, ConvolutionGeometry(kernel: 3, stride: 2, padding: 1)),
+            (9, 24, 10, ConvolutionGeometry(kernel: 1, stride: 1, padding: 0)),
+        ] {
+            let k = geometry.kernel
+            let outSide = geometry.outputSize(side)
+            let input = values(side * side * channels, 0.37)
+            let weight = values(outputs * channels * k * k, 0.053)
+            let bias = values(outputs, 0.9)
+            let residual = values(outSide * outSide * outputs, 0.21)
+            let width = k * k * channels
+            var columns = [Float](repeating: 0, count: outSide * outSide * width + 1)
+            columns[columns.count - 1] = 42
+            try launch(blocks: (outSide * outSide * width + 255) / 256, threads: 256) {
+                im2col(&columns, input, side, side, channels, k, geometry.stride, geometry.padding, outSide, outSide)
+            }
+            XCTAssertEqual(columns.last, 42, "nothing past the end")
+            // The product cuBLAS will do, in float64: columns · reordered weightᵀ.
+            let reordered = CUDAKernels.channelsLastWeight(weight, outputs: outputs, channels: channels, kernel: k)
+            var result = [Float](repeating: 0, count: outSide * outSide * outputs)
+            for pixel in 0..<(outSide * outSide) {
+                for output in 0..<outputs {
+                    var sum = 0.0
+                    for j in 0..<width {
+                        sum += Double(columns[pixel * width + j]) * Double(reordered[output * width + j])
+                    }
+                    result[pixel * outputs + output] = Float(sum)
+                }
+            }
+            try launch(blocks: (result.count + 255) / 256, threads: 256) {
+                epilogue(&result, bias, residual, outSide * outSide, outputs, 1)
+            }
+            let cpu = CPUBackend(threads: 1)
+            let prepared = cpu.prepareConvolutionWeight(
+                cpu.makeTensor(shape: [outputs, width], values: weight), inputs: channels, geometry: geometry,
+                inputSide: side)
+            let expected = cpu.read(
+                cpu.convolution(
+                    cpu.makeTensor(shape: [side, side, channels], values: input), weight: prepared,
+                    bias: cpu.makeTensor(shape: [outputs], values: bias), geometry: geometry,
+                    residual: cpu.makeTensor(shape: [outSide, outSide, outputs], values: residual), activation: .relu))
+            let worst = zip(result, expected).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(k)×\(k)/\(geometry.stride) over \(channels) channels")
+        }
+
+        typealias Pool =
+            @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, Int)
+            -> Void
+        let pool = try symbol("ofa_max_pool", as: Pool.self)
+        let (side, channels) = (15, 5)
+        let geometry = ConvolutionGeometry(kernel: 3, stride: 2, padding: 1)
+        let outSide = geometry.outputSize(side)
+        // All negative, so a padded zero winning would show.
+        let input = values(side * side * channels, 0.61).map { $0 - 2 }
+        var pooled = [Float](repeating: 42, count: outSide * outSide * channels + 1)
+        try launch(blocks: (outSide * outSide * channels + 255) / 256, threads: 256) {
+            pool(&pooled, input, side, side, channels, 3, 2, 1, outSide, outSide)
+        }
+        XCTAssertEqual(pooled.last, 42, "nothing past the end")
+        XCTAssertEqual(
+            Array(pooled.dropLast()),
+            backend.read(
+                backend.maxPool(backend.makeTensor(shape: [side, side, channels], values: input), geometry: geometry)))
     }
 
     func testGatherRowsAndTheBucketBiasFollowTheirDefinitions() throws {

@@ -1,43 +1,67 @@
 // The CUDA backend's own kernels: one CUDA C source that NVRTC compiles for the device's exact architecture.
 // Products go to cuBLAS; these are the elementwise and row-wise steps, each the CPU backend's counterpart (the
-// attention softmax and LayerNorm as CKernels computes them). Compiled in CI for sm_75, sm_80 and sm_90
-// (CUDAKernelsTests); the kernels without shared memory also run on the host through a shim (CUDAKernelsHostTests).
-// No GPU has run them yet.
+// attention softmax and LayerNorm as CKernels computes them), plus the convolutions' im2col and the max-pool.
+// Compiled in CI for sm_75, sm_80 and sm_90 (CUDAKernelsTests). Every kernel also runs on the host through a shim
+// (CUDAKernelsHostTests): the row kernels give each row to one warp and keep a row's maths in `__host__ __device__`
+// helpers, whose lane reductions are warp shuffles on the device and a single lane on the host. No GPU has run them
+// yet.
 
 enum CUDAKernels {
     /// Every kernel of `source`, as ptxas names them.
     static let entryPoints = [
-        "ofa_add", "ofa_add_row", "ofa_scale", "ofa_bias_activation", "ofa_gather_rows", "ofa_layer_norm",
-        "ofa_add_bucket_bias", "ofa_attention_softmax",
+        "ofa_add", "ofa_add_row", "ofa_scale", "ofa_epilogue", "ofa_gather_rows", "ofa_layer_norm",
+        "ofa_add_bucket_bias", "ofa_attention_softmax", "ofa_im2col", "ofa_max_pool",
     ]
 
     /// Architectures the CI compile check covers: Turing, Ampere and Hopper.
     static let checkedArchitectures = ["sm_75", "sm_80", "sm_90"]
 
+    /// Threads per block of every launch; a multiple of the warp, so each of the row kernels' warps owns one row.
+    static let blockThreads = 256
+
+    /// Lanes that share a row in the row kernels on the device (one warp).
+    static let rowLanes = 32
+
+    /// A convolution weight `[outputs, channels · kernel · kernel]` in PyTorch's (c, ky, kx) order, reordered to
+    /// `ofa_im2col`'s (ky, kx, c) columns.
+    static func channelsLastWeight(_ weight: [Float], outputs: Int, channels: Int, kernel: Int) -> [Float] {
+        let taps = kernel * kernel
+        precondition(weight.count == outputs * channels * taps, "convolution weight of \(weight.count) values")
+        var result = [Float](repeating: 0, count: weight.count)
+        for output in 0..<outputs {
+            let row = output * channels * taps
+            for channel in 0..<channels {
+                for tap in 0..<taps { result[row + tap * channels + channel] = weight[row + channel * taps + tap] }
+            }
+        }
+        return result
+    }
+
     static let source = #"""
-        // Threads per block of the row kernels (one block per row; they are launched with exactly this many).
-        #define OFA_ROW_THREADS 256
         // −∞ (NVRTC has no math.h for INFINITY).
         #define OFA_MINUS_INFINITY __int_as_float(0xff800000)
 
-        // The index of this thread over a grid of 1-D blocks.
-        __device__ __forceinline__ long ofa_index() { return (long)blockIdx.x * blockDim.x + threadIdx.x; }
-
-        // Sum or maximum of `value` over the block (OFA_ROW_THREADS threads); every thread gets the result.
-        __device__ float ofa_block_reduce(float value, bool maximum) {
-            __shared__ float partial[OFA_ROW_THREADS / 32];
-            for (int offset = 16; offset > 0; offset /= 2) {
-                float other = __shfl_xor_sync(0xffffffffu, value, offset);
-                value = maximum ? fmaxf(value, other) : value + other;
-            }
-            int warp = threadIdx.x / 32;
-            if ((threadIdx.x & 31) == 0) partial[warp] = value;
-            __syncthreads();
-            value = partial[0];
-            for (int i = 1; i < OFA_ROW_THREADS / 32; i++) value = maximum ? fmaxf(value, partial[i]) : value + partial[i];
-            __syncthreads();
+        // The row kernels' lanes: a warp's 32 on the device, reduced with shuffles; one on the host (the shim), where
+        // a "thread" computes a whole row.
+        #if defined(__CUDACC__)
+        #define OFA_LANES 32
+        __device__ __forceinline__ float ofa_lanes_sum(float value) {
+            for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
             return value;
         }
+        __device__ __forceinline__ float ofa_lanes_max(float value) {
+            for (int offset = 16; offset > 0; offset /= 2)
+                value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+            return value;
+        }
+        #else
+        #define OFA_LANES 1
+        static inline float ofa_lanes_sum(float value) { return value; }
+        static inline float ofa_lanes_max(float value) { return value; }
+        #endif
+
+        // The index of this thread over a grid of 1-D blocks.
+        __device__ __forceinline__ long ofa_index() { return (long)blockIdx.x * blockDim.x + threadIdx.x; }
 
         // out = a + b, n elements.
         extern "C" __global__ void ofa_add(float *out, const float *a, const float *b, long n) {
@@ -58,36 +82,48 @@ enum CUDAKernels {
             if (i < n) x[i] *= factor;
         }
 
-        // A product's epilogue in place: x[r, j] + bias[j] (bias may be NULL), then activation 0 none, 1 ReLU,
-        // 2 GELU with the exact erf (torch's default).
-        extern "C" __global__ void ofa_bias_activation(float *x, const float *bias, long rows, long width, int activation) {
+        // A product's or a convolution's epilogue in place: x[r, j] + bias[j] + residual[r, j] (bias and residual may
+        // be NULL), then activation 0 none, 1 ReLU, 2 GELU with the exact erf (torch's default). With the folded
+        // BatchNorm's channel shift as the bias it finishes a ResNet convolution.
+        extern "C" __global__ void ofa_epilogue(
+            float *x, const float *bias, const float *residual, long rows, long width, int activation) {
             long i = ofa_index();
             if (i >= rows * width) return;
             float value = x[i] + (bias ? bias[i % width] : 0.0f);
+            if (residual) value += residual[i];
             if (activation == 1) value = fmaxf(value, 0.0f);
             if (activation == 2) value = 0.5f * value * (1.0f + erff(value * 0.70710678118654752f));
             x[i] = value;
         }
 
-        // out[i, :] = table[indices[i], :] for `count` rows of `width`; every index is checked by the caller.
+        // out[i, :] = table[indices[i], :] for `count` rows of `width`; every index is checked by the caller. Also packs
+        // the recorded attention rows ([heads · rows, keys] viewed as a table) into one buffer for a single copy.
         extern "C" __global__ void ofa_gather_rows(float *out, const float *table, const int *indices, long count, long width) {
             long i = ofa_index();
             if (i < count * width) out[i] = table[(long)indices[i / width] * width + i % width];
         }
 
-        // LayerNorm of one row per block (OFA_ROW_THREADS threads): (x − mean) / √(biased variance + epsilon) · gain
-        // + shift, the mean and variance in two passes as CKernels takes them.
-        extern "C" __global__ void ofa_layer_norm(
-            const float *input, float *output, long width, const float *gain, const float *shift, float epsilon) {
-            const float *x = input + (long)blockIdx.x * width;
-            float *y = output + (long)blockIdx.x * width;
+        // One row's LayerNorm by the OFA_LANES lanes that own it, this thread being `lane`: (x − mean) / √(biased
+        // variance + epsilon) · gain + shift, the mean and variance in two passes as CKernels takes them.
+        __host__ __device__ __forceinline__ void ofa_layer_norm_row(
+            const float *x, float *y, long width, const float *gain, const float *shift, float epsilon, int lane) {
             float sum = 0.0f;
-            for (long j = threadIdx.x; j < width; j += blockDim.x) sum += x[j];
-            float mean = ofa_block_reduce(sum, false) / (float)width;
+            for (long j = lane; j < width; j += OFA_LANES) sum += x[j];
+            float mean = ofa_lanes_sum(sum) / (float)width;
             float squares = 0.0f;
-            for (long j = threadIdx.x; j < width; j += blockDim.x) squares += (x[j] - mean) * (x[j] - mean);
-            float inverse = rsqrtf(ofa_block_reduce(squares, false) / (float)width + epsilon);
-            for (long j = threadIdx.x; j < width; j += blockDim.x) y[j] = (x[j] - mean) * inverse * gain[j] + shift[j];
+            for (long j = lane; j < width; j += OFA_LANES) squares += (x[j] - mean) * (x[j] - mean);
+            float inverse = 1.0f / sqrtf(ofa_lanes_sum(squares) / (float)width + epsilon);
+            for (long j = lane; j < width; j += OFA_LANES) y[j] = (x[j] - mean) * inverse * gain[j] + shift[j];
+        }
+
+        // LayerNorm of `rows` rows of `width`, one warp per row (blocks of a multiple of 32 threads).
+        extern "C" __global__ void ofa_layer_norm(
+            const float *input, float *output, long rows, long width, const float *gain, const float *shift,
+            float epsilon) {
+            long row = ofa_index() / OFA_LANES;
+            if (row >= rows) return;
+            ofa_layer_norm_row(
+                input + row * width, output + row * width, width, gain, shift, epsilon, threadIdx.x % OFA_LANES);
         }
 
         // A relative position bias: scores[h, row_offset + i, column_offset + j] += table[h · table_size +
@@ -103,30 +139,73 @@ enum CUDAKernels {
             scores[(head * rows + row) * keys + column] += table[head * table_size + buckets[within]];
         }
 
-        // The attention softmax of one row of scores [heads, rows, keys] per block: plus absolute [heads, rows, keys]
-        // (may be NULL), keys after the row's query (first_row + the row within its head) at −∞ when causal, then the
-        // softmax in place. A row at −∞ throughout becomes NaN, as PyTorch's softmax makes it.
-        extern "C" __global__ void ofa_attention_softmax(
-            float *scores, const float *absolute, long rows, long keys, long first_row, int causal) {
-            long row = blockIdx.x;
-            long query = first_row + row % rows;
-            float *s = scores + row * keys;
-            const float *bias = absolute ? absolute + row * keys : 0;
+        // One row of the attention softmax by the lanes that own it: s + bias (bias may be NULL), the keys after
+        // `query` at −∞ when causal, then the softmax in place. A row at −∞ throughout becomes NaN, as PyTorch's
+        // softmax makes it.
+        __host__ __device__ __forceinline__ void ofa_softmax_row(
+            float *s, const float *bias, long keys, long query, int causal, int lane) {
             float peak = OFA_MINUS_INFINITY;
-            for (long j = threadIdx.x; j < keys; j += blockDim.x) {
+            for (long j = lane; j < keys; j += OFA_LANES) {
                 float value = (causal && j > query) ? OFA_MINUS_INFINITY : s[j] + (bias ? bias[j] : 0.0f);
                 s[j] = value;
                 peak = fmaxf(peak, value);
             }
-            peak = ofa_block_reduce(peak, true);
+            peak = ofa_lanes_max(peak);
             float sum = 0.0f;
-            for (long j = threadIdx.x; j < keys; j += blockDim.x) {
+            for (long j = lane; j < keys; j += OFA_LANES) {
                 float value = expf(s[j] - peak);
                 s[j] = value;
                 sum += value;
             }
-            float inverse = 1.0f / ofa_block_reduce(sum, false);
-            for (long j = threadIdx.x; j < keys; j += blockDim.x) s[j] *= inverse;
+            float inverse = 1.0f / ofa_lanes_sum(sum);
+            for (long j = lane; j < keys; j += OFA_LANES) s[j] *= inverse;
+        }
+
+        // The attention softmax over scores [heads, rows, keys], one warp per row. The scores may be a block of
+        // query rows first_row ..< first_row + rows of a sequence of `queries`; absolute (may be NULL) is the whole
+        // sequence's [heads, queries, keys].
+        extern "C" __global__ void ofa_attention_softmax(
+            float *scores, const float *absolute, long heads, long rows, long keys, long first_row, long queries,
+            int causal) {
+            long row = ofa_index() / OFA_LANES;
+            if (row >= heads * rows) return;
+            long query = first_row + row % rows;
+            ofa_softmax_row(
+                scores + row * keys, absolute ? absolute + ((row / rows) * queries + query) * keys : 0, keys, query,
+                causal, threadIdx.x % OFA_LANES);
+        }
+
+        // The columns of a convolution over a channels-last [height, width, channels] input: columns[p, (ky · kernel +
+        // kx) · channels + c] = input[y, x, c] at y = oy · stride − padding + ky, x likewise (0 outside the image), for
+        // output pixel p = oy · out_width + ox. The weight is reordered to match at load ([outputs, ky, kx, c]), so
+        // neighbouring threads read neighbouring channels.
+        extern "C" __global__ void ofa_im2col(
+            float *columns, const float *input, long height, long width, long channels, long kernel, long stride,
+            long padding, long out_height, long out_width) {
+            long i = ofa_index();
+            long row = kernel * kernel * channels;
+            if (i >= out_height * out_width * row) return;
+            long pixel = i / row, within = i % row;
+            long c = within % channels, tap = within / channels;
+            long y = (pixel / out_width) * stride - padding + tap / kernel;
+            long x = (pixel % out_width) * stride - padding + tap % kernel;
+            columns[i] = (y >= 0 && y < height && x >= 0 && x < width) ? input[(y * width + x) * channels + c] : 0.0f;
+        }
+
+        // Max-pooling of a channels-last input, one thread per output value; the padding never wins (PyTorch pads
+        // with −∞).
+        extern "C" __global__ void ofa_max_pool(
+            float *out, const float *input, long height, long width, long channels, long kernel, long stride,
+            long padding, long out_height, long out_width) {
+            long i = ofa_index();
+            if (i >= out_height * out_width * channels) return;
+            long c = i % channels, pixel = i / channels;
+            long y0 = (pixel / out_width) * stride - padding, x0 = (pixel % out_width) * stride - padding;
+            float best = OFA_MINUS_INFINITY;
+            for (long y = y0 < 0 ? 0 : y0; y < y0 + kernel && y < height; y++)
+                for (long x = x0 < 0 ? 0 : x0; x < x0 + kernel && x < width; x++)
+                    best = fmaxf(best, input[(y * width + x) * channels + c]);
+            out[i] = best;
         }
         """#
 }
