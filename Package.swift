@@ -6,6 +6,7 @@ let package = Package(
     name: "ofad",
     products: [
         .library(name: "OFA", targets: ["OFA"]),
+        .library(name: "BackendConformance", targets: ["BackendConformance"]),
         .library(name: "ImageIO", targets: ["ImageIO"]),
         .library(name: "OFAPreprocessing", targets: ["OFAPreprocessing"]),
         .library(name: "OFAPipeline", targets: ["OFAPipeline"]),
@@ -63,6 +64,8 @@ let package = Package(
             path: "Sources/ofa-render-benchmark"
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA", "CKernels", "FixtureSupport"]),
+        .target(name: "BackendConformance", dependencies: ["OFA"]),
+        .testTarget(name: "BackendConformanceTests", dependencies: ["BackendConformance", "OFA"]),
         .target(
             name: "FixtureSupport",
             dependencies: ["ImageIO", "OFA", .product(name: "Crypto", package: "swift-crypto")],
