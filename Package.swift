@@ -63,7 +63,7 @@ let package = Package(
             name: "ofa-render-benchmark", dependencies: ["Visualize", "ImageIO", "OFA"],
             path: "Sources/ofa-render-benchmark"
         ),
-        .testTarget(name: "OFATests", dependencies: ["OFA", "CKernels", "FixtureSupport"]),
+        .testTarget(name: "OFATests", dependencies: ["OFA", "CKernels", "FixtureSupport", "BackendConformance"]),
         .target(name: "BackendConformance", dependencies: ["OFA"]),
         .testTarget(name: "BackendConformanceTests", dependencies: ["BackendConformance", "OFA"]),
         .target(

@@ -46,13 +46,41 @@ const char *ofa_cuda_resolve_driver(void *handle, ofa_cuda_driver *table) {
         {"cuDeviceGetAttribute", (void **)&table->device_attribute},
         {"cuDeviceTotalMem_v2", (void **)&table->device_total_memory},
         {"cuGetErrorString", (void **)&table->error_string},
+        {"cuDevicePrimaryCtxRetain", (void **)&table->primary_context_retain},
+        {"cuDevicePrimaryCtxRelease_v2", (void **)&table->primary_context_release},
+        {"cuCtxSetCurrent", (void **)&table->context_set_current},
+        {"cuCtxSynchronize", (void **)&table->context_synchronize},
+        {"cuMemGetInfo_v2", (void **)&table->memory_info},
+        {"cuMemAlloc_v2", (void **)&table->allocate},
+        {"cuMemFree_v2", (void **)&table->release},
+        {"cuMemAllocAsync", (void **)&table->allocate_async},
+        {"cuMemFreeAsync", (void **)&table->release_async},
+        {"cuMemcpyHtoDAsync_v2", (void **)&table->upload_async},
+        {"cuMemcpyDtoHAsync_v2", (void **)&table->download_async},
+        {"cuMemcpyDtoDAsync_v2", (void **)&table->copy_async},
+        {"cuMemsetD32Async", (void **)&table->set_async},
+        {"cuStreamCreate", (void **)&table->stream_create},
+        {"cuStreamDestroy_v2", (void **)&table->stream_destroy},
+        {"cuStreamSynchronize", (void **)&table->stream_synchronize},
+        {"cuModuleLoadData", (void **)&table->module_load},
+        {"cuModuleUnload", (void **)&table->module_unload},
+        {"cuModuleGetFunction", (void **)&table->module_function},
+        {"cuLaunchKernel", (void **)&table->launch},
     };
     return resolve(handle, entries, (int)(sizeof entries / sizeof entries[0]));
 }
 
 const char *ofa_cuda_resolve_blas(void *handle, ofa_cuda_blas *table) {
-    const entry entries[] = {{"cublasGetProperty", (void **)&table->property}};
-    return resolve(handle, entries, 1);
+    const entry entries[] = {
+        {"cublasGetProperty", (void **)&table->property},
+        {"cublasCreate_v2", (void **)&table->create},
+        {"cublasDestroy_v2", (void **)&table->destroy},
+        {"cublasSetStream_v2", (void **)&table->set_stream},
+        {"cublasSetMathMode", (void **)&table->set_math_mode},
+        {"cublasSgemm_v2", (void **)&table->sgemm},
+        {"cublasSgemmStridedBatched", (void **)&table->sgemm_strided_batched},
+    };
+    return resolve(handle, entries, (int)(sizeof entries / sizeof entries[0]));
 }
 
 const char *ofa_cuda_resolve_nvrtc(void *handle, ofa_cuda_nvrtc *table) {

@@ -6,25 +6,25 @@
 // helpers, whose lane reductions are warp shuffles on the device and a single lane on the host. No GPU has run them
 // yet.
 
-enum CUDAKernels {
+public enum CUDAKernels {
     /// Every kernel of `source`, as ptxas names them.
-    static let entryPoints = [
+    public static let entryPoints = [
         "ofa_add", "ofa_add_row", "ofa_scale", "ofa_epilogue", "ofa_gather_rows", "ofa_layer_norm",
         "ofa_add_bucket_bias", "ofa_attention_softmax", "ofa_im2col", "ofa_max_pool",
     ]
 
     /// Architectures the CI compile check covers: Turing, Ampere and Hopper.
-    static let checkedArchitectures = ["sm_75", "sm_80", "sm_90"]
+    public static let checkedArchitectures = ["sm_75", "sm_80", "sm_90"]
 
     /// Threads per block of every launch; a multiple of the warp, so each of the row kernels' warps owns one row.
-    static let blockThreads = 256
+    public static let blockThreads = 256
 
     /// Lanes that share a row in the row kernels on the device (one warp).
-    static let rowLanes = 32
+    public static let rowLanes = 32
 
     /// A convolution weight `[outputs, channels · kernel · kernel]` in PyTorch's (c, ky, kx) order, reordered to
     /// `ofa_im2col`'s (ky, kx, c) columns.
-    static func channelsLastWeight(_ weight: [Float], outputs: Int, channels: Int, kernel: Int) -> [Float] {
+    public static func channelsLastWeight(_ weight: [Float], outputs: Int, channels: Int, kernel: Int) -> [Float] {
         let taps = kernel * kernel
         precondition(weight.count == outputs * channels * taps, "convolution weight of \(weight.count) values")
         var result = [Float](repeating: 0, count: weight.count)
@@ -37,7 +37,7 @@ enum CUDAKernels {
         return result
     }
 
-    static let source = #"""
+    public static let source = #"""
         // −∞ (NVRTC has no math.h for INFINITY).
         #define OFA_MINUS_INFINITY __int_as_float(0xff800000)
 

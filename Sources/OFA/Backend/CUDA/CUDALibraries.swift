@@ -1,5 +1,6 @@
 // The CUDA libraries found and opened at run time (CCUDA): where each is looked for, what is missing when one cannot
-// be used, and what the driver says about the GPUs. The one Swift file that imports CCUDA.
+// be used, and what the driver says about the GPUs. With CUDADriver.swift (the calls made once they are open), the
+// only Swift files that import CCUDA.
 import CCUDA
 import Foundation
 
@@ -103,6 +104,9 @@ public final class CUDALibraries: @unchecked Sendable {
     public let blasVersion: String
     public let devices: [CUDADevice]
     public let compiler: CUDACompiler
+    /// The resolved entry points, for CUDADriver.swift.
+    let driver: ofa_cuda_driver
+    let blas: ofa_cuda_blas
     private let handles: [UnsafeMutableRawPointer]
 
     /// Opens every library and asks the driver for its GPUs; throws what is missing first: the driver library, a
@@ -128,6 +132,8 @@ public final class CUDALibraries: @unchecked Sendable {
             for index in 0..<3 where blas.property!(Int32(index), &parts[index]) != 0 { parts[index] = -1 }
             driverVersion = version
             self.devices = devices
+            self.driver = driver
+            self.blas = blas
             blasVersion = parts.map(String.init).joined(separator: ".")
             self.compiler = compiler
         } catch {
