@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(name: "OFATests", dependencies: ["OFA", "CKernels", "FixtureSupport", "BackendConformance"]),
         .target(name: "BackendConformance", dependencies: ["OFA"]),
-        .testTarget(name: "BackendConformanceTests", dependencies: ["BackendConformance", "OFA"]),
+        .testTarget(name: "BackendConformanceTests", dependencies: ["BackendConformance", "OFA", "FixtureSupport"]),
         .target(
             name: "FixtureSupport",
             dependencies: ["ImageIO", "OFA", .product(name: "Crypto", package: "swift-crypto")],

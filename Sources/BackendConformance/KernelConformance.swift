@@ -1,27 +1,33 @@
-// The CUDA kernels' own checks, through a launcher: on a GPU (the device check) and on the host, where the same
+// The CUDA kernels' own checks, through a GPUQueue: on a GPU (the device check) and on the host, where the same
 // source is compiled as C++ and launched thread by thread through the same argument arrays cuLaunchKernel takes
-// (CUDAKernelsHostTests). Each kernel against CPUBackend or its definition on OFA-shaped sizes, and that threads past
+// (HostQueue, CUDAKernelsHostTests). Each kernel against CPUBackend or its definition on OFA-shaped sizes, and that threads past
 // the end write nothing.
 import Foundation
 import OFA
 
-/// Runs the kernels of CUDAKernels.source somewhere: device memory as 64-bit addresses.
-public protocol KernelLauncher {
-    /// Threads that share one row in the row kernels (a warp on a GPU; one on the host).
-    var rowLanes: Int { get }
-    func upload(_ values: [Float]) throws -> UInt64
-    func upload(_ values: [Int32]) throws -> UInt64
-    func download(_ address: UInt64, count: Int) throws -> [Float]
-    func launch(_ kernel: String, blocks: Int, threads: Int, _ arguments: [KernelArgument]) throws
-    func release(_ address: UInt64)
+extension GPUQueue {
+    func upload(_ values: [Float]) throws -> UInt64 { try uploadBytes(values) }
+    func upload(_ values: [Int32]) throws -> UInt64 { try uploadBytes(values) }
+
+    private func uploadBytes<T>(_ values: [T]) throws -> UInt64 {
+        let address = try allocate(values.count * MemoryLayout<T>.stride)
+        try values.withUnsafeBytes { try upload($0.baseAddress!, count: $0.count, to: address) }
+        return address
+    }
+
+    func download(_ address: UInt64, count: Int) throws -> [Float] {
+        var values = [Float](repeating: 0, count: count)
+        try values.withUnsafeMutableBytes { try download(address, count: $0.count, into: $0.baseAddress!) }
+        return values
+    }
 }
 
 public struct KernelConformance {
-    let launcher: KernelLauncher
+    let launcher: GPUQueue
     let backend = CPUBackend(threads: 1)
     static let threads = 256
 
-    public init(launcher: KernelLauncher) { self.launcher = launcher }
+    public init(queue: GPUQueue) { launcher = queue }
 
     /// Every kernel's checks.
     public func run() throws -> [ConformanceResult] {

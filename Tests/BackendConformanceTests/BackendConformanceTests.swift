@@ -1,5 +1,6 @@
 // The backend conformance suite on CPUBackend: every Backend operation against float64, at small sizes and at
 // OFA-large's shapes, in every precision this CPU offers; the same suite the device check runs on the CUDA backend.
+import FixtureSupport
 import Foundation
 import OFA
 import XCTest
@@ -98,5 +99,34 @@ final class BackendConformanceTests: XCTestCase {
         XCTAssertEqual(rows.count, 8)
         XCTAssertEqual(Set(rows).count, rows.count)
         XCTAssertEqual(ConformanceContext.sampledRows(1, columns: 59457), [0])
+    }
+}
+
+/// The CUDA backend's every call run on the host (HostQueue: its kernels compiled as C++, cuBLAS's column-major
+/// product in float64), through the same conformance suite: what the device check then runs on a GPU.
+final class CUDABackendOnTheHostTests: XCTestCase {
+    func backend(_ precision: Precision = .float32) throws -> (CUDABackend, HostQueue) {
+        let queue: HostQueue
+        do { queue = try HostQueue() } catch let error as HostQueue.Unavailable { throw XCTSkip(error.description) }
+        return (try CUDABackend(queue: queue, precision: precision), queue)
+    }
+
+    func testEveryOperationMatchesFloat64AtSmallSizes() throws {
+        let (backend, queue) = try backend()
+        let results = BackendConformance(backend: backend).run(.small)
+        for result in results {
+            XCTAssertTrue(
+                result.passed, "cuda-on-host \(result.operation): error \(result.error) > \(result.tolerance)")
+        }
+        XCTAssertNil(backend.takeFailure())
+        XCTAssertGreaterThan(queue.products, 20)
+        // Every kernel ran at least once.
+        for kernel in CUDAKernels.entryPoints { XCTAssertNotNil(queue.launches[kernel], "\(kernel) never launched") }
+    }
+
+    func testCPUPrecisionsAreRefusedWithWhatTheGPUOffers() throws {
+        XCTAssertThrowsError(try backend(.bfloat16)) { error in
+            XCTAssertTrue("\(error)".contains("fp32, tf32"), "\(error)")
+        }
     }
 }

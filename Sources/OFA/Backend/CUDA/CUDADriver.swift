@@ -230,35 +230,29 @@ public final class CUDABlas: @unchecked Sendable {
         if (try? stream.context.makeCurrent()) != nil { _ = blas.destroy!(handle) }
     }
 
-    /// Row-major `c[b] = alpha · op(a[b]) · op(b[b]) + beta · c[b]` for `batch` matrices `strideA`, `strideB`,
-    /// `strideC` floats apart (`op` transposes when asked), `a` [m, k] (or [k, m] transposed) with rows `lda`
-    /// apart, `b` [k, n] (or [n, k]) with rows `ldb` apart, `c` [m, n] with rows `ldc` apart. cuBLAS is
-    /// column-major, so this is its `cᵀ = op(b)ᵀ · op(a)ᵀ`.
-    public func multiply(
-        m: Int, n: Int, k: Int, a: UInt64, lda: Int, transposingA: Bool = false, b: UInt64, ldb: Int,
-        transposingB: Bool = false, c: UInt64, ldc: Int, alpha: Float = 1, beta: Float = 0, batch: Int = 1,
-        strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
-    ) throws(CUDAError) {
+    /// cublasSgemm_v2, or cublasSgemmStridedBatched for a batch.
+    public func multiply(_ p: ColumnMajorProduct) throws(CUDAError) {
         try stream.context.makeCurrent()
-        var alpha = alpha
-        var beta = beta
-        let opA = transposingA ? OFA_CUBLAS_OP_T : OFA_CUBLAS_OP_N
-        let opB = transposingB ? OFA_CUBLAS_OP_T : OFA_CUBLAS_OP_N
+        var alpha = p.alpha
+        var beta = p.beta
+        let opA = p.transposingA ? OFA_CUBLAS_OP_T : OFA_CUBLAS_OP_N
+        let opB = p.transposingB ? OFA_CUBLAS_OP_T : OFA_CUBLAS_OP_N
         func floats(_ address: UInt64) -> UnsafeMutablePointer<Float>? {
             UnsafeMutablePointer(bitPattern: UInt(address))
         }
         let status: Int32
-        if batch == 1 {
+        if p.batch == 1 {
             status = blas.sgemm!(
-                handle, opB, opA, Int32(n), Int32(m), Int32(k), &alpha, floats(b), Int32(ldb), floats(a), Int32(lda),
-                &beta, floats(c), Int32(ldc))
+                handle, opA, opB, Int32(p.m), Int32(p.n), Int32(p.k), &alpha, floats(p.a), Int32(p.lda), floats(p.b),
+                Int32(p.ldb), &beta, floats(p.c), Int32(p.ldc))
         } else {
             status = blas.sgemm_strided_batched!(
-                handle, opB, opA, Int32(n), Int32(m), Int32(k), &alpha, floats(b), Int32(ldb), Int64(strideB),
-                floats(a), Int32(lda), Int64(strideA), &beta, floats(c), Int32(ldc), Int64(strideC), Int32(batch))
+                handle, opA, opB, Int32(p.m), Int32(p.n), Int32(p.k), &alpha, floats(p.a), Int32(p.lda),
+                Int64(p.strideA), floats(p.b), Int32(p.ldb), Int64(p.strideB), &beta, floats(p.c), Int32(p.ldc),
+                Int64(p.strideC), Int32(p.batch))
         }
         guard status == 0 else {
-            throw .blas(call: batch == 1 ? "cublasSgemm_v2" : "cublasSgemmStridedBatched", status: status)
+            throw .blas(call: p.batch == 1 ? "cublasSgemm_v2" : "cublasSgemmStridedBatched", status: status)
         }
     }
 }

@@ -10,7 +10,9 @@ public enum CUDAKernels {
     /// Every kernel of `source`, as ptxas names them.
     public static let entryPoints = [
         "ofa_add", "ofa_add_row", "ofa_scale", "ofa_epilogue", "ofa_gather_rows", "ofa_layer_norm",
-        "ofa_add_bucket_bias", "ofa_attention_softmax", "ofa_im2col", "ofa_max_pool",
+        "ofa_add_bucket_bias", "ofa_attention_softmax", "ofa_im2col", "ofa_max_pool", "ofa_transpose",
+        "ofa_scale_groups", "ofa_zero_nan", "ofa_activation_gradient", "ofa_layer_norm_gradient",
+        "ofa_softmax_gradient", "ofa_gradient_weighted_mean", "ofa_residual_normalized",
     ]
 
     /// Architectures the CI compile check covers: Turing, Ampere and Hopper.
@@ -206,6 +208,103 @@ public enum CUDAKernels {
                 for (long x = x0 < 0 ? 0 : x0; x < x0 + kernel && x < width; x++)
                     best = fmaxf(best, input[(y * width + x) * channels + c]);
             out[i] = best;
+        }
+        // out[c, r] = input[r, c] for input [rows, columns].
+        extern "C" __global__ void ofa_transpose(float *out, const float *input, long rows, long columns) {
+            long i = ofa_index();
+            if (i < rows * columns) out[(i % columns) * rows + i / columns] = input[i];
+        }
+
+        // x[i] ·= scales[(i / group) % groups]: per-head factors over [rows, heads · head_width] (group head_width)
+        // or over [heads, rows, keys] (group rows · keys).
+        extern "C" __global__ void ofa_scale_groups(float *x, const float *scales, long n, long group, long groups) {
+            long i = ofa_index();
+            if (i < n) x[i] *= scales[(i / group) % groups];
+        }
+
+        // NaN entries set to 0 (no fast-math here, so x != x holds for NaN).
+        extern "C" __global__ void ofa_zero_nan(float *x, long n) {
+            long i = ofa_index();
+            if (i < n && x[i] != x[i]) x[i] = 0.0f;
+        }
+
+        // g ·= activation′(pre) in place: 1 ReLU (0 where pre ≤ 0), 2 GELU (Φ(x) + x·φ(x)); 0 leaves g.
+        extern "C" __global__ void ofa_activation_gradient(float *g, const float *pre, long n, int activation) {
+            long i = ofa_index();
+            if (i >= n) return;
+            float x = pre[i];
+            if (activation == 1 && x <= 0.0f) g[i] = 0.0f;
+            if (activation == 2)
+                g[i] *= 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.3989422804014327f;
+        }
+
+        // One row's LayerNorm input gradient by its lanes: inverse · (g·w − mean(g·w) − x̂ · mean(g·w·x̂)).
+        __host__ __device__ __forceinline__ void ofa_layer_norm_gradient_row(
+            const float *x, const float *g, float *out, long width, const float *gain, float epsilon, int lane) {
+            float sum = 0.0f;
+            for (long j = lane; j < width; j += OFA_LANES) sum += x[j];
+            float mean = ofa_lanes_sum(sum) / (float)width;
+            float squares = 0.0f;
+            for (long j = lane; j < width; j += OFA_LANES) squares += (x[j] - mean) * (x[j] - mean);
+            float inverse = 1.0f / sqrtf(ofa_lanes_sum(squares) / (float)width + epsilon);
+            float gradient_sum = 0.0f, projection = 0.0f;
+            for (long j = lane; j < width; j += OFA_LANES) {
+                float scaled = g[j] * gain[j];
+                gradient_sum += scaled;
+                projection += scaled * (x[j] - mean);
+            }
+            float gradient_mean = ofa_lanes_sum(gradient_sum) / (float)width;
+            projection = ofa_lanes_sum(projection) * inverse / (float)width;
+            for (long j = lane; j < width; j += OFA_LANES)
+                out[j] = inverse * (g[j] * gain[j] - gradient_mean - (x[j] - mean) * inverse * projection);
+        }
+
+        extern "C" __global__ void ofa_layer_norm_gradient(
+            const float *input, const float *gradient, float *output, long rows, long width, const float *gain,
+            float epsilon) {
+            long row = ofa_index() / OFA_LANES;
+            if (row >= rows) return;
+            ofa_layer_norm_gradient_row(
+                input + row * width, gradient + row * width, output + row * width, width, gain, epsilon,
+                threadIdx.x % OFA_LANES);
+        }
+
+        // One row of a softmax's input gradient in place by its lanes: g = p ⊙ (g − Σ g·p).
+        __host__ __device__ __forceinline__ void ofa_softmax_gradient_row(float *g, const float *p, long width, int lane) {
+            float dot = 0.0f;
+            for (long j = lane; j < width; j += OFA_LANES) dot += g[j] * p[j];
+            dot = ofa_lanes_sum(dot);
+            for (long j = lane; j < width; j += OFA_LANES) g[j] = p[j] * (g[j] - dot);
+        }
+
+        extern "C" __global__ void ofa_softmax_gradient(float *g, const float *p, long rows, long width) {
+            long row = ofa_index() / OFA_LANES;
+            if (row < rows) ofa_softmax_gradient_row(g + row * width, p + row * width, width, threadIdx.x % OFA_LANES);
+        }
+
+        // out[i] = mean over heads of max(g[h, i] · p[h, i], 0) for [heads, plane] inputs.
+        extern "C" __global__ void ofa_gradient_weighted_mean(
+            float *out, const float *g, const float *p, long heads, long plane) {
+            long i = ofa_index();
+            if (i >= plane) return;
+            float sum = 0.0f;
+            for (long h = 0; h < heads; h++) sum += fmaxf(g[h * plane + i] * p[h * plane + i], 0.0f);
+            out[i] = sum * (1.0f / (float)heads);
+        }
+
+        // One row of R̄ = row-normalised (R − I) + I by its lanes (a row of R − I summing to 0 becomes NaN).
+        __host__ __device__ __forceinline__ void ofa_residual_normalized_row(
+            float *out, const float *r, long n, long row, int lane) {
+            float sum = 0.0f;
+            for (long j = lane; j < n; j += OFA_LANES) sum += r[j] - (j == row ? 1.0f : 0.0f);
+            sum = ofa_lanes_sum(sum);
+            for (long j = lane; j < n; j += OFA_LANES)
+                out[j] = (r[j] - (j == row ? 1.0f : 0.0f)) / sum + (j == row ? 1.0f : 0.0f);
+        }
+
+        extern "C" __global__ void ofa_residual_normalized(float *out, const float *r, long n) {
+            long row = ofa_index() / OFA_LANES;
+            if (row < n) ofa_residual_normalized_row(out + row * n, r + row * n, n, row, threadIdx.x % OFA_LANES);
         }
         """#
 }

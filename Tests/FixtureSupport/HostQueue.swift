@@ -1,0 +1,165 @@
+// A GPUQueue on the host, for CI: CUDAKernels.source compiled as C++ through a small shim (CUDA's thread indices as
+// globals set before each call, one call per thread), a wrapper per kernel taking cuLaunchKernel's `void **`
+// argument array (so launches go through the same KernelArgument marshalling as the GPU's), malloc'd memory at the
+// addresses the backend passes around, and cublasSgemmStridedBatched's column-major product in float64. The row
+// kernels run with one lane per row. Needs clang++ (the Swift toolchain's).
+import Foundation
+import OFA
+
+public final class HostQueue: GPUQueue, @unchecked Sendable {
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let shim = """
+        #include <math.h>
+        #include <string.h>
+        struct ofa_dimension { unsigned x, y, z; };
+        extern "C" { ofa_dimension blockIdx, threadIdx, blockDim; }
+        #define __global__
+        #define __device__
+        #define __host__
+        #define __forceinline__ inline
+        static inline float __int_as_float(unsigned bits) { float value; memcpy(&value, &bits, 4); return value; }
+        extern "C" void ofa_host_index(unsigned block, unsigned thread, unsigned threads) {
+            blockIdx.x = block; threadIdx.x = thread; blockDim.x = threads;
+        }
+        """
+
+    /// Each kernel's name and parameter types, read from the source.
+    public static func kernels(in source: String) -> [(name: String, types: [String])] {
+        source.components(separatedBy: "extern \"C\" __global__ void ").dropFirst().map { text in
+            let name = String(text.prefix { $0 != "(" })
+            let parameters = text.drop { $0 != "(" }.dropFirst().prefix { $0 != ")" }
+            let types = parameters.split(separator: ",").map { parameter in
+                let trimmed = parameter.trimmingCharacters(in: .whitespacesAndNewlines)
+                let type = trimmed.reversed().drop { $0.isLetter || $0.isNumber || $0 == "_" }.reversed()
+                return String(type).trimmingCharacters(in: .whitespaces)
+            }
+            return (name, types)
+        }
+    }
+
+    /// `extern "C" void ofa_host_NAME(void **p)`: the kernel called with its arguments read from the array.
+    public static func wrappers(for source: String) -> String {
+        kernels(in: source).map { kernel in
+            let arguments = kernel.types.enumerated().map { "*(\($0.element) *)p[\($0.offset)]" }
+            return "extern \"C\" void ofa_host_\(kernel.name)(void **p) { "
+                + "\(kernel.name)(\(arguments.joined(separator: ", "))); }"
+        }.joined(separator: "\n")
+    }
+
+    public let rowLanes = 1
+    public let description = "host (CUDA kernels compiled as C++)"
+    private let library: UnsafeMutableRawPointer
+    private let index: @convention(c) (UInt32, UInt32, UInt32) -> Void
+    private var wrappers: [String: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void] = [:]
+    private let lock = NSLock()
+    /// Products run so far, and the kernels launched (by name).
+    public private(set) var products = 0
+    public private(set) var launches: [String: Int] = [:]
+
+    public init() throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        guard
+            let compiler = (path.split(separator: ":").map { "\($0)/clang++" } + ["/opt/swift/usr/bin/clang++"])
+                .first(where: FileManager.default.isExecutableFile)
+        else { throw Unavailable(description: "no clang++ to compile the CUDA kernels for the host") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ofad-kernels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try HostQueue.shim.write(to: folder.appendingPathComponent("shim.h"), atomically: true, encoding: .utf8)
+        try (CUDAKernels.source + "\n" + HostQueue.wrappers(for: CUDAKernels.source)).write(
+            to: folder.appendingPathComponent("kernels.cu"), atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("kernels.so").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: compiler)
+        process.arguments = [
+            "-std=c++17", "-O2", "-shared", "-fPIC", "-include", folder.appendingPathComponent("shim.h").path,
+            "-x", "c++", folder.appendingPathComponent("kernels.cu").path, "-o", output,
+        ]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let library = dlopen(output, RTLD_NOW | RTLD_LOCAL) else {
+            throw Unavailable(description: "clang++ could not build the kernels for the host")
+        }
+        self.library = library
+        index = unsafeBitCast(
+            dlsym(library, "ofa_host_index")!, to: (@convention(c) (UInt32, UInt32, UInt32) -> Void).self)
+        typealias Wrapper = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void
+        for name in CUDAKernels.entryPoints {
+            guard let symbol = dlsym(library, "ofa_host_\(name)") else {
+                throw Unavailable(description: "no host wrapper for \(name)")
+            }
+            wrappers[name] = unsafeBitCast(symbol, to: Wrapper.self)
+        }
+    }
+
+    deinit { dlclose(library) }
+
+    public func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
+        guard let address = malloc(max(bytes, 1)) else { throw .outOfMemory(bytes: bytes) }
+        return UInt64(UInt(bitPattern: address))
+    }
+
+    public func release(_ address: UInt64) { free(UnsafeMutableRawPointer(bitPattern: UInt(address))) }
+
+    func pointer(_ address: UInt64) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: UInt(address))! }
+
+    public func upload(_ bytes: UnsafeRawPointer, count: Int, to address: UInt64) throws(CUDAError) {
+        pointer(address).copyMemory(from: bytes, byteCount: count)
+    }
+
+    public func download(_ address: UInt64, count: Int, into bytes: UnsafeMutableRawPointer) throws(CUDAError) {
+        bytes.copyMemory(from: pointer(address), byteCount: count)
+    }
+
+    public func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError) {
+        pointer(to).copyMemory(from: pointer(from), byteCount: count)
+    }
+
+    public func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError) {
+        pointer(address).bindMemory(to: UInt32.self, capacity: count).initialize(repeating: word, count: count)
+    }
+
+    public func launch(_ kernel: String, blocks: Int, threads: Int, _ arguments: [KernelArgument]) throws(CUDAError) {
+        guard let wrapper = wrappers[kernel] else { throw .noKernel(kernel) }
+        lock.lock()
+        defer { lock.unlock() }
+        launches[kernel, default: 0] += 1
+        KernelArgument.withParameters(arguments) { parameters in
+            for block in 0..<blocks {
+                for thread in 0..<threads {
+                    index(UInt32(block), UInt32(thread), UInt32(threads))
+                    wrapper(parameters)
+                }
+            }
+        }
+    }
+
+    /// cublasSgemmStridedBatched: C[b][i + j·ldc] = alpha · Σ_l op(A)[i, l] · op(B)[l, j] + beta · C (beta 0 ignores
+    /// C, as cuBLAS does), op(A)[i, l] = A[i + l·lda], or A[l + i·lda] transposed.
+    public func multiply(_ p: ColumnMajorProduct) throws(CUDAError) {
+        lock.lock()
+        products += 1
+        lock.unlock()
+        let a = pointer(p.a).assumingMemoryBound(to: Float.self)
+        let b = pointer(p.b).assumingMemoryBound(to: Float.self)
+        let c = pointer(p.c).assumingMemoryBound(to: Float.self)
+        for entry in 0..<p.batch {
+            let (aBase, bBase, cBase) = (entry * p.strideA, entry * p.strideB, entry * p.strideC)
+            for j in 0..<p.n {
+                for i in 0..<p.m {
+                    var sum = 0.0
+                    for l in 0..<p.k {
+                        let x = p.transposingA ? a[aBase + l + i * p.lda] : a[aBase + i + l * p.lda]
+                        let y = p.transposingB ? b[bBase + j + l * p.ldb] : b[bBase + l + j * p.ldb]
+                        sum += Double(x) * Double(y)
+                    }
+                    let target = cBase + i + j * p.ldc
+                    c[target] = Float(Double(p.alpha) * sum + (p.beta == 0 ? 0 : Double(p.beta) * Double(c[target])))
+                }
+            }
+        }
+    }
+}
