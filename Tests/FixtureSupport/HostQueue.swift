@@ -1,7 +1,7 @@
 // A GPUQueue on the host, for CI: CUDAKernels.source compiled as C++ through a small shim (CUDA's thread indices as
 // globals set before each call, one call per thread), a wrapper per kernel taking cuLaunchKernel's `void **`
 // argument array (so launches go through the same KernelArgument marshalling as the GPU's), malloc'd memory at the
-// addresses the backend passes around, and cublasSgemmStridedBatched's column-major product in float64. The row
+// addresses the backend passes around, and cublasSgemmStridedBatched's column-major product (float64 sums, in C). The row
 // kernels run with one lane per row. Needs clang++ (the Swift toolchain's).
 import Foundation
 import OFA
@@ -23,6 +23,21 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
         static inline float __int_as_float(unsigned bits) { float value; memcpy(&value, &bits, 4); return value; }
         extern "C" void ofa_host_index(unsigned block, unsigned thread, unsigned threads) {
             blockIdx.x = block; threadIdx.x = thread; blockDim.x = threads;
+        }
+        // cublasSgemmStridedBatched's definition, column-major, accumulated in double.
+        extern "C" void ofa_host_gemm(
+            int ta, int tb, long m, long n, long k, float alpha, const float *a, long lda, long sa, const float *b,
+            long ldb, long sb, float beta, float *c, long ldc, long sc, long batch) {
+            for (long e = 0; e < batch; e++)
+                for (long j = 0; j < n; j++)
+                    for (long i = 0; i < m; i++) {
+                        double sum = 0;
+                        for (long l = 0; l < k; l++)
+                            sum += (double)(ta ? a[e * sa + l + i * lda] : a[e * sa + i + l * lda])
+                                * (double)(tb ? b[e * sb + j + l * ldb] : b[e * sb + l + j * ldb]);
+                        float *target = c + e * sc + i + j * ldc;
+                        *target = (float)(alpha * sum + (beta == 0 ? 0.0 : (double)beta * *target));
+                    }
         }
         """
 
@@ -53,6 +68,12 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
     public let description = "host (CUDA kernels compiled as C++)"
     private let library: UnsafeMutableRawPointer
     private let index: @convention(c) (UInt32, UInt32, UInt32) -> Void
+    private let gemm: Gemm
+    typealias Gemm =
+        @convention(c) (
+            Int32, Int32, Int, Int, Int, Float, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int, Float,
+            UnsafeMutablePointer<Float>, Int, Int, Int
+        ) -> Void
     private var wrappers: [String: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void] = [:]
     private let lock = NSLock()
     /// Products run so far, and the kernels launched (by name).
@@ -86,6 +107,7 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
         self.library = library
         index = unsafeBitCast(
             dlsym(library, "ofa_host_index")!, to: (@convention(c) (UInt32, UInt32, UInt32) -> Void).self)
+        gemm = unsafeBitCast(dlsym(library, "ofa_host_gemm")!, to: Gemm.self)
         typealias Wrapper = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void
         for name in CUDAKernels.entryPoints {
             guard let symbol = dlsym(library, "ofa_host_\(name)") else {
@@ -138,28 +160,17 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
     }
 
     /// cublasSgemmStridedBatched: C[b][i + j·ldc] = alpha · Σ_l op(A)[i, l] · op(B)[l, j] + beta · C (beta 0 ignores
-    /// C, as cuBLAS does), op(A)[i, l] = A[i + l·lda], or A[l + i·lda] transposed.
+    /// C, as cuBLAS does), op(A)[i, l] = A[i + l·lda], or A[l + i·lda] transposed; in the shim's C.
     public func multiply(_ p: ColumnMajorProduct) throws(CUDAError) {
         lock.lock()
         products += 1
         lock.unlock()
-        let a = pointer(p.a).assumingMemoryBound(to: Float.self)
-        let b = pointer(p.b).assumingMemoryBound(to: Float.self)
-        let c = pointer(p.c).assumingMemoryBound(to: Float.self)
-        for entry in 0..<p.batch {
-            let (aBase, bBase, cBase) = (entry * p.strideA, entry * p.strideB, entry * p.strideC)
-            for j in 0..<p.n {
-                for i in 0..<p.m {
-                    var sum = 0.0
-                    for l in 0..<p.k {
-                        let x = p.transposingA ? a[aBase + l + i * p.lda] : a[aBase + i + l * p.lda]
-                        let y = p.transposingB ? b[bBase + j + l * p.ldb] : b[bBase + l + j * p.ldb]
-                        sum += Double(x) * Double(y)
-                    }
-                    let target = cBase + i + j * p.ldc
-                    c[target] = Float(Double(p.alpha) * sum + (p.beta == 0 ? 0 : Double(p.beta) * Double(c[target])))
-                }
-            }
+        func floats(_ address: UInt64) -> UnsafeMutablePointer<Float> {
+            pointer(address).assumingMemoryBound(to: Float.self)
         }
+        gemm(
+            p.transposingA ? 1 : 0, p.transposingB ? 1 : 0, p.m, p.n, p.k, p.alpha, floats(p.a), p.lda, p.strideA,
+            floats(p.b), p.ldb, p.strideB, p.beta, floats(p.c), p.ldc, p.strideC, p.batch)
     }
+
 }

@@ -4,7 +4,7 @@ import XCTest
 
 @testable import OFA
 
-final class ParityTests: XCTestCase {
+class ParityTests: XCTestCase {
     static let backend = CPUBackend(threads: 2)
     static var models: [String: OFAModel] = [:]
 
@@ -14,6 +14,9 @@ final class ParityTests: XCTestCase {
         models[name] = model
         return model
     }
+
+    /// The model the stage-by-stage checks run (a subclass runs them on another backend).
+    class func stageModel(_ name: String) throws -> OFAModel { try model(name) }
 
     /// Intermediate activations: within 1e-4 of the reference, relative to the tensor's scale.
     func assertClose(
@@ -26,7 +29,7 @@ final class ParityTests: XCTestCase {
     }
 
     func checkEveryStage(model name: String) throws {
-        let model = try Self.model(name)
+        let model = try Self.stageModel(name)
         let goldens = try Fixtures.goldens(name)
         XCTAssertFalse(goldens.cases.isEmpty)
         for description in goldens.cases {

@@ -8,7 +8,10 @@ import XCTest
 
 @testable import OFA
 
-final class PerturbationParityTests: XCTestCase {
+class PerturbationParityTests: XCTestCase {
+    /// The model the checks run (a subclass runs them on another backend).
+    class func model(_ name: String) throws -> OFAModel { try ParityTests.model(name) }
+
     struct Case {
         let model: OFAModel
         let image: ImageFeatures
@@ -27,7 +30,7 @@ final class PerturbationParityTests: XCTestCase {
     }
 
     func cases(_ name: String) throws -> [Case] {
-        let model = try ParityTests.model(name)
+        let model = try Self.model(name)
         let inputs = try Fixtures.goldens(name)
         let goldens = try Fixtures.goldens("relevance-" + name)
         return try goldens.cases.map { description in

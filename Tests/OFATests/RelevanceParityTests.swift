@@ -6,7 +6,10 @@ import XCTest
 
 @testable import OFA
 
-final class RelevanceParityTests: XCTestCase {
+class RelevanceParityTests: XCTestCase {
+    /// The model the checks run (a subclass runs them on another backend).
+    class func model(_ name: String) throws -> OFAModel { try ParityTests.model(name) }
+
     /// Largest |Δ| relative to the largest |expected| (1 when the expected values are all 0).
     func relativeDifference(_ actual: [Float], _ expected: [Float], line: UInt = #line) -> Float {
         let scale = expected.map(abs).max() ?? 0
@@ -19,7 +22,7 @@ final class RelevanceParityTests: XCTestCase {
     }
 
     func checkRelevance(model name: String) throws {
-        let model = try ParityTests.model(name)
+        let model = try Self.model(name)
         let inputs = try Fixtures.goldens(name)
         let goldens = try Fixtures.goldens("relevance-" + name)
         let targetNames = try XCTUnwrap(goldens.description["targets"] as? [String])
