@@ -49,8 +49,16 @@ public final class Daemon: @unchecked Sendable {
     public func start() throws {
         let (device, reason) = try configuration.device.resolved(search: configuration.cudaSearch)
         if let reason { logger.notice("device: \(configuration.device.rawValue) → \(device.rawValue): \(reason)") }
-        // The CPU backend's precisions (a GPU backend will offer its own): refused here, before listening.
-        try CPUBackend.check(configuration.precision)
+        // The device's precisions: refused here, before listening.
+        if case .cuda = device {
+            guard CUDABackend.offeredPrecisions.contains(configuration.precision) else {
+                throw BackendError.unsupportedPrecision(
+                    configuration.precision, backend: "cuda", offered: CUDABackend.offeredPrecisions,
+                    reason: "\(configuration.precision.rawValue) is a CPU precision")
+            }
+        } else {
+            try CPUBackend.check(configuration.precision)
+        }
         notify("STATUS=Starting")
         try listen()
         startWatchdog()
@@ -58,7 +66,9 @@ public final class Daemon: @unchecked Sendable {
             modelDirectory: configuration.modelDirectory,
             threads: configuration.threads == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
-            device: device, maximumImagePixels: configuration.maximumImagePixels, precision: configuration.precision)
+            device: device, maximumImagePixels: configuration.maximumImagePixels, precision: configuration.precision,
+            cudaSearch: configuration.cudaSearch,
+            kernelCacheDirectory: configuration.kernelCacheDirectory(environment: ProcessInfo.processInfo.environment))
         let thread = Thread { [self] in loadModel(options) }
         thread.name = "ofad-load"
         thread.stackSize = 8 << 20

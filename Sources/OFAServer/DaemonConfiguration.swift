@@ -3,25 +3,59 @@
 import OFA
 import ServiceSettings
 
-public enum Device: String, Sendable, CaseIterable {
-    case cpu, cuda, auto
+public enum Device: Sendable, Equatable {
+    case cpu
+    /// GPU `ordinal` as the CUDA driver numbers them (`cuda` is `cuda:0`).
+    case cuda(Int)
+    case auto
 
-    /// The device actually used, and why when `auto` did not pick a GPU. CUDA's libraries are looked for along
-    /// `search` and the driver asked for its GPUs; there is no CUDA backend yet, so `cuda` is refused — naming what
-    /// is missing (a library, with every place searched, an entry point, a GPU), or saying what was found — and
-    /// `auto` means the CPU.
+    /// "cpu", "auto", "cuda" or "cuda:N".
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "cpu": self = .cpu
+        case "auto": self = .auto
+        case "cuda": self = .cuda(0)
+        default:
+            let number = rawValue.dropFirst("cuda:".count)
+            guard rawValue.hasPrefix("cuda:"), let ordinal = Int(number), ordinal >= 0, ordinal < 1024,
+                String(ordinal) == number
+            else { return nil }
+            self = .cuda(ordinal)
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .cpu: "cpu"
+        case .auto: "auto"
+        case .cuda(0): "cuda"
+        case .cuda(let ordinal): "cuda:\(ordinal)"
+        }
+    }
+
+    static let parse: @Sendable (String) throws -> Device = { text in
+        guard let device = Device(rawValue: text) else { throw SettingValueError("not cpu, cuda, cuda:N or auto") }
+        return device
+    }
+
+    /// The device actually used, and why `auto` chose it. CUDA's libraries are looked for along `search` and the
+    /// driver asked for its GPUs: `cuda` without them (or without that GPU) is refused, naming what is missing (a
+    /// library, with every place searched, an entry point, a GPU); `auto` then means the CPU, and otherwise GPU 0.
     public func resolved(search: CUDASearchPath) throws -> (device: Device, reason: String?) {
         guard self != .cpu else { return (.cpu, nil) }
-        let found: String
+        let libraries: CUDALibraries
         do {
-            found = try CUDALibraries(search: search).summary
+            libraries = try CUDALibraries(search: search)
         } catch {
-            if self == .cuda { throw SettingError.conflict("invalid --device cuda: \(error)") }
-            return (.cpu, "no usable GPU: \(error); using the CPU")
+            if self == .auto { return (.cpu, "no usable GPU: \(error); using the CPU") }
+            throw SettingError.conflict("invalid --device \(rawValue): \(error)")
         }
-        let unsupported = "\(found) found, but this build has no CUDA backend yet"
-        if self == .cuda { throw SettingError.conflict("invalid --device cuda: \(unsupported) (use cpu or auto)") }
-        return (.cpu, "\(unsupported); using the CPU")
+        guard case .cuda(let ordinal) = self else { return (.cuda(0), "\(libraries.summary); using GPU 0") }
+        guard libraries.devices.contains(where: { $0.ordinal == ordinal }) else {
+            throw SettingError.conflict(
+                "invalid --device \(rawValue): \(libraries.summary); there is no GPU \(ordinal)")
+        }
+        return (self, nil)
     }
 }
 
@@ -40,6 +74,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var device = Device.auto
     /// Directories searched first for CUDA's libraries (`:`-separated).
     public var cudaLibraryPath = ""
+    /// Compiled GPU kernels' directory (empty: see `kernelCacheDirectory`).
+    public var cacheDirectory = ""
     /// The engine's arithmetic; which values a device offers is checked at start.
     public var precision = Precision.float32
     /// Requests the engine runs at once (each one uses `threads`).
@@ -94,9 +130,9 @@ extension DaemonConfiguration {
             Setting(
                 "device", environment: "OFAD_DEVICE", \.device,
                 summary:
-                    "cpu, cuda or auto (no GPU backend yet: cuda fails, saying what it found or lacks; auto uses "
-                    + "the CPU).",
-                parse: SettingParser.choice(Device.self), show: \.rawValue),
+                    "cpu, cuda (GPU 0), cuda:N or auto (the first GPU where CUDA's libraries and a GPU are found, "
+                    + "else the CPU, saying why); cuda fails to start, naming what it lacks.",
+                parse: Device.parse, show: \.rawValue),
             Setting(
                 "cuda-library-path", environment: CUDASearchPath.environmentVariable, \.cudaLibraryPath,
                 summary:
@@ -107,7 +143,7 @@ extension DaemonConfiguration {
                 "precision", environment: "OFAD_PRECISION", \.precision,
                 summary:
                     "fp32 (exact, the default), bf16 (CPUs with AVX512-BF16 or AMX: about twice as fast, half the "
-                    + "memory) or tf32 (GPU; no GPU backend yet).",
+                    + "memory) or tf32 (GPU: TensorFloat-32 products, about 1e-3 from fp32).",
                 parse: SettingParser.choice(Precision.self), show: \.rawValue),
             Setting(
                 "workers", environment: "OFAD_WORKERS", \.workers, summary: "Requests the engine runs at once.",
@@ -174,10 +210,26 @@ extension DaemonConfiguration {
                 summary: "serve (answer health: failed) or exit (status 1).",
                 parse: SettingParser.choice(LoadFailurePolicy.self), show: \.rawValue),
             Setting(
+                "cache-dir", environment: "OFAD_CACHE_DIR", \.cacheDirectory,
+                summary:
+                    "Where compiled GPU kernels are kept between starts; empty: systemd's $CACHE_DIRECTORY, else "
+                    + "$XDG_CACHE_HOME/ofad or ~/.cache/ofad.",
+                parse: SettingParser.text),
+            Setting(
                 "log-level", environment: "OFAD_LOG_LEVEL", \.logLevel,
                 summary: "trace, debug, info, notice, warning, error or critical.",
                 parse: SettingParser.logLevel),
         ])
+
+    /// The kernel cache's directory: the setting, else systemd's CacheDirectory= ($CACHE_DIRECTORY, the first of
+    /// its `:`-separated list), else the user's cache; nil when none can be named.
+    public func kernelCacheDirectory(environment: [String: String]) -> String? {
+        if !cacheDirectory.isEmpty { return cacheDirectory }
+        if let systemd = environment["CACHE_DIRECTORY"]?.split(separator: ":").first { return String(systemd) }
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/ofad" }
+        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.cache/ofad" }
+        return nil
+    }
 
     /// Where CUDA's libraries are looked for.
     public var cudaSearch: CUDASearchPath {

@@ -119,12 +119,18 @@ public struct EngineOptions: Sendable, Equatable {
     public var precision: Precision
     /// Largest image (width × height) the engine decodes.
     public var maximumImagePixels: Int
+    /// Where a GPU backend finds CUDA's libraries and keeps its compiled kernels.
+    public var cudaSearch: CUDASearchPath
+    public var kernelCacheDirectory: String?
 
     public init(
         modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int,
-        precision: Precision = .float32
+        precision: Precision = .float32, cudaSearch: CUDASearchPath = CUDASearchPath(),
+        kernelCacheDirectory: String? = nil
     ) {
         self.precision = precision
+        self.cudaSearch = cudaSearch
+        self.kernelCacheDirectory = kernelCacheDirectory
         self.modelDirectory = modelDirectory
         self.threads = threads
         self.device = device

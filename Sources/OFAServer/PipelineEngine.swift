@@ -9,7 +9,11 @@ import OFAWire
 
 public final class PipelineEngine: InferenceEngine {
     /// The loader ofad uses.
-    public static let loader: EngineLoader = { options in try PipelineEngine(options: options) }
+    public static let loader: EngineLoader = { options in
+        let engine = try PipelineEngine(options: options)
+        try engine.warmUp()
+        return engine
+    }
 
     /// One image after decoding and the backbone, as the daemon caches it.
     final class Features {
@@ -19,22 +23,35 @@ public final class PipelineEngine: InferenceEngine {
 
     public let pipeline: VisualEntailmentPipeline
     let explainer: Explainer
-    private let engineDescription: EngineDescription
+    /// The CUDA backend when the engine runs on a GPU: its first failure is checked after every request.
+    let gpu: CUDABackend?
+    private var engineDescription: EngineDescription
     private let pixelLimit: Int
 
     /// Loads the model directory strictly; its CheckpointError, ConfigurationError or TokenizerError passes
     /// through and names the culprit.
     public init(options: EngineOptions) throws {
-        // The device's backend (the resolved device is the CPU until a CUDA backend exists).
-        let backend = try CPUBackend(threads: options.threads, precision: options.precision)
+        let backend: Backend
+        if case .cuda(let ordinal) = options.device {
+            let device = try CUDABackend.make(
+                search: options.cudaSearch, ordinal: ordinal, precision: options.precision,
+                cacheDirectory: options.kernelCacheDirectory)
+            gpu = device
+            backend = device
+        } else {
+            gpu = nil
+            backend = try CPUBackend(threads: options.threads, precision: options.precision)
+        }
         pipeline = try VisualEntailmentPipeline(
             modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
+        if let failure = gpu?.takeFailure() { throw failure }
         explainer = Explainer(pipeline: pipeline)
         pixelLimit = options.maximumImagePixels
         let model = pipeline.description
         let image = pipeline.imagePreprocessor
         engineDescription = EngineDescription(
-            architecture: model.description, modelDirectory: options.modelDirectory, device: "cpu",
+            architecture: model.description, modelDirectory: options.modelDirectory,
+            device: gpu?.report?.summary ?? "cpu",
             threads: model.threads,
             imageParameters:
                 "\(model.directory)/\(model.weightsFile) \(model.resnetType) \(model.patchImageSize)px "
@@ -42,17 +59,35 @@ public final class PipelineEngine: InferenceEngine {
             model: explainer.modelShape, precision: options.precision.rawValue)
     }
 
-    public func describe() -> EngineDescription { engineDescription }
+    /// A query on a small grey image: on a GPU, READY waits for it (the first launches, cuBLAS's set-up), and a
+    /// fault here fails the load instead of the first request.
+    func warmUp() throws {
+        guard let gpu else { return }
+        let side = pipeline.model.task.patchImageSize
+        let image = try PNGEncoder.encode(
+            RGBImage(width: side, height: side, pixels: [UInt8](repeating: 128, count: side * side * 3)))
+        _ = try pipeline.predict(image: try pipeline.prepare(imageBytes: image), hypothesis: "a grey square.")
+        if let failure = gpu.takeFailure() { throw failure }
+        gpu.report?.modelLoaded()
+        engineDescription.device = gpu.report?.summary ?? engineDescription.device
+    }
+
+    /// The description, with the GPU's memory as it is now.
+    public func describe() -> EngineDescription {
+        var description = engineDescription
+        if let report = gpu?.report { description.device = report.summary }
+        return description
+    }
 
     /// Decode, resize, normalise and the backbone: what the daemon's image cache saves.
     public func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage {
-        let prepared = try Self.mappingErrors { try pipeline.prepare(imageBytes: bytes, seconds: seconds) }
+        let prepared = try mappingErrors { try pipeline.prepare(imageBytes: bytes, seconds: seconds) }
         return EngineImage(payload: Features(prepared), byteCount: prepared.byteCount)
     }
 
     public func predict(image: EngineImage, hypotheses: [String], premise: String?) throws -> [Prediction] {
         let features = try Self.features(of: image)
-        return try Self.mappingErrors {
+        return try mappingErrors {
             try hypotheses.map { hypothesis in
                 Prediction(
                     try pipeline.predict(image: features, hypothesis: hypothesis, premise: premise),
@@ -65,7 +100,7 @@ public final class PipelineEngine: InferenceEngine {
         throws -> (Prediction, [AttentionMap])
     {
         let features = try Self.features(of: image)
-        return try Self.mappingErrors {
+        return try mappingErrors {
             try explainer.attention(image: features, hypothesis: hypothesis, premise: premise, selection: selection)
         }
     }
@@ -74,7 +109,7 @@ public final class PipelineEngine: InferenceEngine {
         -> Explanation
     {
         let features = try Self.features(of: image)
-        return try Self.mappingErrors {
+        return try mappingErrors {
             try explainer.explain(
                 image: features, imageBytes: imageBytes, plan: plan, pixelLimit: pixelLimit, budget: budget)
         }
@@ -82,7 +117,7 @@ public final class PipelineEngine: InferenceEngine {
 
     public func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance]) {
         let features = try Self.features(of: image)
-        return try Self.mappingErrors { try explainer.relevance(image: features, params: params) }
+        return try mappingErrors { try explainer.relevance(image: features, params: params) }
     }
 
     private static func features(of image: EngineImage) throws -> PreparedImageFeatures {
@@ -92,14 +127,19 @@ public final class PipelineEngine: InferenceEngine {
         return features.prepared
     }
 
-    private static func mappingErrors<T>(_ body: () throws -> T) throws -> T {
+    /// Runs a request's work: the pipeline's errors mapped, and a GPU failure during it reported on it.
+    private func mappingErrors<T>(_ body: () throws -> T) throws -> T {
+        let value: T
         do {
-            return try body()
+            value = try body()
         } catch let error as ParameterError {
             throw error
         } catch {
-            throw engineError(error)
+            _ = gpu?.takeFailure()
+            throw Self.engineError(error)
         }
+        if let failure = gpu?.takeFailure() { throw Self.engineError(failure) }
+        return value
     }
 
     /// The EngineError (and so the wire code) of each error the pipeline can throw while serving.
@@ -107,6 +147,9 @@ public final class PipelineEngine: InferenceEngine {
         switch error {
         case let error as EngineError:
             return error
+        case let error as CUDAError:
+            if case .outOfMemory = error { return .unavailable(error.description) }
+            return .failed(error.description)
         case let error as ExplanationError:
             switch error {
             case .selectionOutOfRange: return .selectionOutOfRange(error.description)

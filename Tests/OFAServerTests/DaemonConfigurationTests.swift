@@ -32,7 +32,7 @@ final class DaemonConfigurationTests: XCTestCase {
             XCTAssertEqual("\($0)", "invalid --log-level \"loud\": not a log level")
         }
         XCTAssertThrowsError(try DaemonConfiguration.resolve(commandLine: ["device": "tpu"], environment: [:])) {
-            XCTAssertEqual("\($0)", "invalid --device \"tpu\": not one of cpu, cuda, auto")
+            XCTAssertEqual("\($0)", "invalid --device \"tpu\": not cpu, cuda, cuda:N or auto")
         }
     }
 
@@ -52,7 +52,7 @@ final class DaemonConfigurationTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: empty) }
         let search = CUDASearchPath(directories: [empty], systemSearch: false)
-        XCTAssertThrowsError(try Device.cuda.resolved(search: search)) {
+        XCTAssertThrowsError(try Device.cuda(0).resolved(search: search)) {
             XCTAssertEqual(
                 "\($0)",
                 "invalid --device cuda: CUDA driver library not found; searched \(empty)/libcuda.so.1"
@@ -71,6 +71,39 @@ final class DaemonConfigurationTests: XCTestCase {
         XCTAssertEqual(configuration.cudaSearch.directories, ["/opt/a", "/opt/b"])
         XCTAssertEqual(
             configuration.cudaSearch.candidates(.driver).prefix(2), ["/opt/a/libcuda.so.1", "/opt/b/libcuda.so.1"])
+    }
+
+    func testDevicesAreCpuCudaCudaNOrAutoAndAnythingElseIsRefusedNamingThem() throws {
+        for (text, device) in [
+            ("cpu", Device.cpu), ("auto", .auto), ("cuda", .cuda(0)), ("cuda:0", .cuda(0)),
+            ("cuda:3", .cuda(3)),
+        ] {
+            XCTAssertEqual(
+                try DaemonConfiguration.resolve(commandLine: ["device": text], environment: [:]).device, device)
+        }
+        XCTAssertEqual(Device.cuda(3).rawValue, "cuda:3")
+        XCTAssertEqual(Device.cuda(0).rawValue, "cuda")
+        XCTAssertEqual(try DaemonConfiguration.resolve(environment: ["OFAD_DEVICE": "cuda:1"]).device, .cuda(1))
+        for text in ["gpu", "cuda:", "cuda:-1", "cuda:01", "cuda:x", "cuda:1:2", "CUDA"] {
+            XCTAssertThrowsError(try DaemonConfiguration.resolve(commandLine: ["device": text], environment: [:])) {
+                XCTAssertEqual("\($0)", "invalid --device \"\(text)\": not cpu, cuda, cuda:N or auto")
+            }
+        }
+    }
+
+    func testCompiledKernelsGoToTheSettingThenSystemdsCacheDirectoryThenTheUsersCache() throws {
+        var configuration = DaemonConfiguration()
+        XCTAssertEqual(
+            configuration.kernelCacheDirectory(environment: ["CACHE_DIRECTORY": "/var/cache/ofad:/other", "HOME": "/h"]
+            ),
+            "/var/cache/ofad")
+        XCTAssertEqual(
+            configuration.kernelCacheDirectory(environment: ["XDG_CACHE_HOME": "/x", "HOME": "/h"]), "/x/ofad")
+        XCTAssertEqual(configuration.kernelCacheDirectory(environment: ["HOME": "/h"]), "/h/.cache/ofad")
+        XCTAssertNil(configuration.kernelCacheDirectory(environment: ["HOME": "relative"]))
+        configuration = try DaemonConfiguration.resolve(environment: ["OFAD_CACHE_DIR": "/srv/kernels"])
+        XCTAssertEqual(
+            configuration.kernelCacheDirectory(environment: ["CACHE_DIRECTORY": "/var/cache/ofad"]), "/srv/kernels")
     }
 
     func testEveryOptionHasOneVariableAndItsHelpShowsItAndTheDefault() {

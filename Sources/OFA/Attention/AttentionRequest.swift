@@ -50,7 +50,27 @@ final class AttentionRecorder {
     let request: AttentionRequest
     /// Test seam: changes a map in place before the forward pass uses it (finite-difference checks of ∇A).
     let edit: ((AttentionRequest.Kind, Int, Tensor) -> Void)?
-    private(set) var maps: [AttentionProbabilities] = []
+    /// What was recorded, still in the backend's memory: the requested rows packed into one tensor per layer.
+    private var pending: [Recorded] = []
+
+    struct Recorded {
+        let kind: AttentionRequest.Kind
+        let layer: Int
+        let heads: [Int]
+        let rows: [Int]
+        let keys: Int
+        let tensor: Tensor
+        let backend: Backend
+    }
+
+    /// The recorded maps, each layer's rows read back in one copy when they are asked for.
+    var maps: [AttentionProbabilities] {
+        pending.map { entry in
+            AttentionProbabilities(
+                recordedKind: entry.kind, layer: entry.layer, heads: entry.heads, rows: entry.rows, keys: entry.keys,
+                values: entry.tensor.count == 0 ? [] : entry.backend.read(entry.tensor))
+        }
+    }
 
     init(_ request: AttentionRequest, edit: ((AttentionRequest.Kind, Int, Tensor) -> Void)? = nil) {
         self.request = request
@@ -78,19 +98,18 @@ final class AttentionRecorder {
         let rows = (request.rows ?? Array(0..<queries)).map { $0 < 0 ? queries + $0 : $0 }.filter {
             $0 >= 0 && $0 < queries
         }
-        var values: [Float] = []
-        values.reserveCapacity(heads.count * rows.count * keys)
-        for head in heads {
-            if rows.count == queries && rows == Array(0..<queries) {
-                values += backend.read(probabilities, offset: head * queries * keys, count: queries * keys)
-            } else {
-                for row in rows {
-                    values += backend.read(probabilities, offset: (head * queries + row) * keys, count: keys)
-                }
-            }
+        // Everything asked for: the tensor itself; else the rows wanted, packed on the backend by a gather.
+        let packed: Tensor
+        if heads == Array(0..<headCount) && rows == Array(0..<queries) {
+            packed = probabilities
+        } else {
+            precondition(headCount * queries <= Int(Int32.max), "attention rows past the index range")
+            let indices = heads.flatMap { head in rows.map { Int32(head * queries + $0) } }
+            packed = backend.gatherRows(
+                probabilities.reshaped([headCount * queries, keys]),
+                indices: backend.makeIndices(shape: [indices.count], values: indices))
         }
-        maps.append(
-            AttentionProbabilities(
-                recordedKind: kind, layer: layer, heads: heads, rows: rows, keys: keys, values: values))
+        pending.append(
+            Recorded(kind: kind, layer: layer, heads: heads, rows: rows, keys: keys, tensor: packed, backend: backend))
     }
 }

@@ -11,6 +11,8 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let queue: GPUQueue
     private let lock = NSLock()
     private var firstFailure: CUDAError?
+    /// The GPU, libraries and memory, for status (nil on a queue that is not a GPU's).
+    public internal(set) var report: CUDADeviceReport?
 
     /// Precisions a GPU offers: strict float32 and TF32 products.
     public static let offeredPrecisions: [Precision] = [.float32, .tensorFloat32]
