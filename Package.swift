@@ -56,6 +56,8 @@ let package = Package(
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
+            name: "ofa-device-check", dependencies: ["OFA", "BackendConformance"], path: "Sources/ofa-device-check"),
+        .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
             path: "Sources/ofa-preprocess-benchmark"
         ),

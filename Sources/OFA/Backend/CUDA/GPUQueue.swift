@@ -1,6 +1,7 @@
 // Where the CUDA backend's work goes, in order: a GPU stream with the kernels loaded and a cuBLAS handle
 // (CUDAStreamQueue), or in the tests the same kernels compiled for the host with a reference product, so that the
 // backend's every call (arguments, strides, launch shapes, cuBLAS's column-major conventions) runs in CI.
+import Foundation
 
 /// cublasSgemmStridedBatched's arguments (column-major): `C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b]`, `C`
 /// m × n with columns `ldc` apart, op(A) m × k, op(B) k × n; batch entries `stride…` floats apart.
@@ -54,7 +55,11 @@ public final class CUDAStreamQueue: GPUQueue, @unchecked Sendable {
     let blas: CUDABlas
     let module: CUDAModule
     private var functions: [String: CUDAFunction] = [:]
+    private let lock = NSLock()
+    private var uploaded = 0
     public var rowLanes: Int { CUDAKernels.rowLanes }
+    /// Bytes sent host → device so far (weights at load, then each request's inputs).
+    public var uploadedBytes: Int { lock.withLock { uploaded } }
     public var description: String {
         let device = stream.context.device
         return "GPU \(device.ordinal) (\(device.name))"
@@ -71,6 +76,7 @@ public final class CUDAStreamQueue: GPUQueue, @unchecked Sendable {
     public func release(_ address: UInt64) { try? stream.release(address) }
 
     public func upload(_ bytes: UnsafeRawPointer, count: Int, to address: UInt64) throws(CUDAError) {
+        lock.withLock { uploaded += count }
         try stream.upload(bytes, count: count, to: address)
         try stream.synchronize()
     }
