@@ -31,6 +31,7 @@ install: all
 	install -Dm644 ofad.service.tmp $(DESTDIR)/etc/systemd/system/ofad.service
 	rm -f ofad.service.tmp
 	install -Dm644 systemd/ofad.socket $(DESTDIR)/etc/systemd/system/ofad.socket
+	install -Dm644 systemd/ofad-gpu.conf $(DESTDIR)$(PREFIX)/share/doc/ofad/ofad-gpu.conf
 	sed 's|/usr/local/bin/ofa-web|$(PREFIX)/bin/ofa-web|; s|/usr/local/share|$(PREFIX)/share|' systemd/ofa-web.service > ofa-web.service.tmp
 	install -Dm644 ofa-web.service.tmp $(DESTDIR)/etc/systemd/system/ofa-web.service
 	rm -f ofa-web.service.tmp

@@ -28,6 +28,40 @@ final class SystemdUnitTests: XCTestCase {
         XCTAssertEqual(security.status, 0, security.stdout)
     }
 
+    /// The GPU drop-in verifies with the unit (read from the unit's own directory), opens exactly the NVIDIA device
+    /// classes, and the unit itself keeps its devices private and names its kernel cache.
+    func testTheGPUDropInVerifiesAndOnlyItOpensTheNVIDIADevices() throws {
+        let analyze = try requireTool("systemd-analyze")
+        let ofad = try executable("ofad")
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for unit in ["ofad.service", "ofad.socket"] {
+            let text = try String(contentsOfFile: repositoryRoot + "/systemd/" + unit, encoding: .utf8)
+            try text.replacingOccurrences(of: "/usr/local/bin/ofad", with: ofad)
+                .write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createDirectory(
+            atPath: directory + "/ofad.service.d", withIntermediateDirectories: true)
+        let dropIn = try String(contentsOfFile: repositoryRoot + "/systemd/ofad-gpu.conf", encoding: .utf8)
+        try dropIn.write(toFile: directory + "/ofad.service.d/gpu.conf", atomically: true, encoding: .utf8)
+        let verify = try runProcess(
+            analyze, ["verify", directory + "/ofad.socket", directory + "/ofad.service"],
+            environment: ["SYSTEMD_UNIT_PATH": directory + ":"])
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        XCTAssertEqual(verify.stderr, "", "verify had remarks on the drop-in")
+        let lines = Set(dropIn.split(separator: "\n").map(String.init))
+        for device in ["nvidiactl", "nvidia-frontend", "nvidia-uvm", "nvidia-caps"] {
+            XCTAssertTrue(lines.contains("DeviceAllow=char-\(device) rw"), device)
+        }
+        XCTAssertTrue(
+            lines.isSuperset(of: ["PrivateDevices=no", "DevicePolicy=closed", "Environment=OFAD_DEVICE=cuda"]))
+        let unit = Set(
+            try String(contentsOfFile: repositoryRoot + "/systemd/ofad.service", encoding: .utf8).split(separator: "\n")
+                .map(String.init))
+        XCTAssertTrue(unit.isSuperset(of: ["PrivateDevices=yes", "CacheDirectory=ofad"]))
+        XCTAssertFalse(unit.contains { $0.hasPrefix("DeviceAllow=") })
+    }
+
     func testTheServiceSetsItsFileLimitAboveTheConnectionLimit() throws {
         let text = try String(contentsOfFile: repositoryRoot + "/systemd/ofad.service", encoding: .utf8)
         let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("LimitNOFILE=") })
