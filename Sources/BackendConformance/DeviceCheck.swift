@@ -90,6 +90,7 @@ public struct DeviceCheck {
             let opened = try CUDALibraries(search: search)
             libraries = opened
             let device = try CUDAContext(libraries: opened, ordinal: ordinal)
+            try? device.keepFreedMemory(CUDABackend.keptFreedBytes)
             context = device
             let capability = device.device.computeCapability
             var probe = DeviceReport.Probe()

@@ -66,6 +66,8 @@ const char *ofa_cuda_resolve_driver(void *handle, ofa_cuda_driver *table) {
         {"cuModuleUnload", (void **)&table->module_unload},
         {"cuModuleGetFunction", (void **)&table->module_function},
         {"cuLaunchKernel", (void **)&table->launch},
+        {"cuDeviceGetDefaultMemPool", (void **)&table->default_memory_pool},
+        {"cuMemPoolSetAttribute", (void **)&table->memory_pool_set_attribute},
     };
     return resolve(handle, entries, (int)(sizeof entries / sizeof entries[0]));
 }

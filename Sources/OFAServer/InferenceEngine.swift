@@ -19,6 +19,8 @@ public struct EngineDescription: Sendable, Equatable {
     /// The model's shape, for status and for checking render and stats choices up front; nil: the engine draws no
     /// maps.
     public var model: ModelShape?
+    /// The GPU, when the engine runs on one.
+    public var gpu: GPUStatus?
 
     public init(
         architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String,
@@ -56,6 +58,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// An attention layer, head or query position the model does not have.
     case selectionOutOfRange(String)
     case unavailable(String)
+    /// The engine lacks the resources for this request now (a GPU out of memory); others may succeed.
+    case busy(String)
     /// The request's time ran out while the engine worked on it.
     case timedOut(String)
     case failed(String)
@@ -67,6 +71,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .invalidInput(let why): return "invalid input: \(why)"
         case .selectionOutOfRange(let why): return "attention selection out of range: \(why)"
         case .unavailable(let why): return "engine unavailable: \(why)"
+        case .busy(let why): return "engine busy: \(why)"
         case .timedOut(let why): return "request timed out: \(why)"
         case .failed(let why): return "engine failed: \(why)"
         }

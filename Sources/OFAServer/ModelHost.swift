@@ -30,7 +30,13 @@ public final class ModelHost: @unchecked Sendable {
     public init() {}
 
     public var state: State { lock.withLock { currentState } }
-    public var description: EngineDescription? { lock.withLock { currentDescription } }
+    /// The engine's description, asked afresh once it is ready (a GPU's memory in use changes).
+    public var description: EngineDescription? {
+        lock.withLock {
+            if case .ready(let engine) = currentState { return engine.describe() }
+            return currentDescription
+        }
+    }
     public var modelChecksum: String? { lock.withLock { checksum } }
 
     public var health: (HealthState, String?) {

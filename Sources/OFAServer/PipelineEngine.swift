@@ -9,11 +9,7 @@ import OFAWire
 
 public final class PipelineEngine: InferenceEngine {
     /// The loader ofad uses.
-    public static let loader: EngineLoader = { options in
-        let engine = try PipelineEngine(options: options)
-        try engine.warmUp()
-        return engine
-    }
+    public static let loader: EngineLoader = { options in try PipelineEngine(options: options) }
 
     /// One image after decoding and the backbone, as the daemon caches it.
     final class Features {
@@ -25,7 +21,7 @@ public final class PipelineEngine: InferenceEngine {
     let explainer: Explainer
     /// The CUDA backend when the engine runs on a GPU: its first failure is checked after every request.
     let gpu: CUDABackend?
-    private var engineDescription: EngineDescription
+    private let engineDescription: EngineDescription
     private let pixelLimit: Int
 
     /// Loads the model directory strictly; its CheckpointError, ConfigurationError or TokenizerError passes
@@ -45,6 +41,9 @@ public final class PipelineEngine: InferenceEngine {
         pipeline = try VisualEntailmentPipeline(
             modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
         if let failure = gpu?.takeFailure() { throw failure }
+        // What the weights took; ModelHost's warm-up query then runs on the GPU before READY, and a CUDA failure
+        // in it fails the load.
+        gpu?.report?.modelLoaded()
         explainer = Explainer(pipeline: pipeline)
         pixelLimit = options.maximumImagePixels
         let model = pipeline.description
@@ -59,23 +58,20 @@ public final class PipelineEngine: InferenceEngine {
             model: explainer.modelShape, precision: options.precision.rawValue)
     }
 
-    /// A query on a small grey image: on a GPU, READY waits for it (the first launches, cuBLAS's set-up), and a
-    /// fault here fails the load instead of the first request.
-    func warmUp() throws {
-        guard let gpu else { return }
-        let side = pipeline.model.task.patchImageSize
-        let image = try PNGEncoder.encode(
-            RGBImage(width: side, height: side, pixels: [UInt8](repeating: 128, count: side * side * 3)))
-        _ = try pipeline.predict(image: try pipeline.prepare(imageBytes: image), hypothesis: "a grey square.")
-        if let failure = gpu.takeFailure() { throw failure }
-        gpu.report?.modelLoaded()
-        engineDescription.device = gpu.report?.summary ?? engineDescription.device
-    }
-
     /// The description, with the GPU's memory as it is now.
     public func describe() -> EngineDescription {
         var description = engineDescription
-        if let report = gpu?.report { description.device = report.summary }
+        if let report = gpu?.report {
+            description.device = report.summary
+            let memory = report.memory
+            let capability = report.device.computeCapability
+            description.gpu = GPUStatus(
+                ordinal: report.device.ordinal, name: report.device.name,
+                computeCapability: "\(capability.major).\(capability.minor)", architecture: report.architecture,
+                driverVersion: report.driverVersion, blasVersion: report.blasVersion,
+                compilerVersion: report.compilerVersion, modelBytes: report.modelBytes, usedBytes: memory?.used,
+                totalBytes: memory?.total)
+        }
         return description
     }
 
@@ -148,7 +144,7 @@ public final class PipelineEngine: InferenceEngine {
         case let error as EngineError:
             return error
         case let error as CUDAError:
-            if case .outOfMemory = error { return .unavailable(error.description) }
+            if case .outOfMemory = error { return .busy(error.description) }
             return .failed(error.description)
         case let error as ExplanationError:
             switch error {

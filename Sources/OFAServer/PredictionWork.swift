@@ -210,6 +210,7 @@ final class PredictionWork: @unchecked Sendable {
             case .invalidInput: RPCErrorCode.invalidParams
             case .selectionOutOfRange: RPCErrorCode.attentionOutOfRange
             case .unavailable: RPCErrorCode.modelNotReady
+            case .busy: RPCErrorCode.serverBusy
             case .timedOut: RPCErrorCode.timedOut
             case .failed: RPCErrorCode.internalError
             }

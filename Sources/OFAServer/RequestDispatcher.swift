@@ -171,7 +171,8 @@ public final class RequestDispatcher: @unchecked Sendable {
     private func health() -> JSONValue {
         let (state, detail) = model.health
         let result = HealthResult(
-            state: state, detail: isStopping ? "shutting down" : detail, uptimeSeconds: uptimeSeconds)
+            state: state, detail: isStopping ? "shutting down" : detail, uptimeSeconds: uptimeSeconds,
+            device: model.description?.device)
         return (try? JSONValue(encoding: result)) ?? .null
     }
 
@@ -190,6 +191,7 @@ public final class RequestDispatcher: @unchecked Sendable {
         var withWork = result
         withWork.work = work.progress.snapshot
         withWork.precision = description?.precision ?? configuration.precision.rawValue
+        withWork.gpu = description?.gpu
         do {
             return .success(try JSONValue(encoding: withWork))
         } catch {
@@ -199,14 +201,22 @@ public final class RequestDispatcher: @unchecked Sendable {
 
     public func prometheusText() -> String {
         let ready: Double = if case .ready = model.state { 1 } else { 0 }
+        var gauges: [(String, String, Double)] = [
+            ("ofad_up", "1 when the model is loaded and answering.", ready),
+            ("ofad_queue_depth", "Requests waiting for a worker.", Double(queue.depth)),
+            ("ofad_queue_capacity", "Most requests that may wait.", Double(queue.capacity)),
+            ("ofad_requests_running", "Requests the engine is running now.", Double(queue.running)),
+            ("ofad_uptime_seconds", "Seconds since the daemon started.", uptimeSeconds),
+        ]
+        if let gpu = model.description?.gpu {
+            gauges.append(("ofad_gpu_model_bytes", "Device memory the model took at load.", Double(gpu.modelBytes)))
+            if let used = gpu.usedBytes, let total = gpu.totalBytes {
+                gauges.append(("ofad_gpu_memory_used_bytes", "Device memory in use on the GPU.", Double(used)))
+                gauges.append(("ofad_gpu_memory_total_bytes", "The GPU's memory.", Double(total)))
+            }
+        }
         return metrics.prometheusText(
-            gauges: [
-                ("ofad_up", "1 when the model is loaded and answering.", ready),
-                ("ofad_queue_depth", "Requests waiting for a worker.", Double(queue.depth)),
-                ("ofad_queue_capacity", "Most requests that may wait.", Double(queue.capacity)),
-                ("ofad_requests_running", "Requests the engine is running now.", Double(queue.running)),
-                ("ofad_uptime_seconds", "Seconds since the daemon started.", uptimeSeconds),
-            ],
+            gauges: gauges,
             caches: [("image", work.imageCache.statistics), ("result", work.resultCache.statistics)])
     }
 }

@@ -266,16 +266,63 @@ public struct HealthResult: Codable, Sendable, Equatable {
     public var state: HealthState
     public var detail: String?
     public var uptimeSeconds: Double
+    /// Where the engine runs ("cpu", or the GPU with its memory); nil before the model has loaded.
+    public var device: String?
 
-    public init(state: HealthState, detail: String?, uptimeSeconds: Double) {
+    public init(state: HealthState, detail: String?, uptimeSeconds: Double, device: String? = nil) {
         self.state = state
         self.detail = detail
         self.uptimeSeconds = uptimeSeconds
+        self.device = device
     }
 
     enum CodingKeys: String, CodingKey {
-        case state, detail
+        case state, detail, device
         case uptimeSeconds = "uptime_seconds"
+    }
+}
+
+/// The GPU the engine runs on, for status and metrics.
+public struct GPUStatus: Codable, Sendable, Equatable {
+    public var ordinal: Int
+    public var name: String
+    /// "9.0".
+    public var computeCapability: String
+    /// The kernels' architecture ("sm_90").
+    public var architecture: String
+    public var driverVersion: String
+    public var blasVersion: String
+    public var compilerVersion: String
+    /// Device memory the model took at load, and what the device has in use and in all.
+    public var modelBytes: Int
+    public var usedBytes: Int?
+    public var totalBytes: Int?
+
+    public init(
+        ordinal: Int, name: String, computeCapability: String, architecture: String, driverVersion: String,
+        blasVersion: String, compilerVersion: String, modelBytes: Int, usedBytes: Int?, totalBytes: Int?
+    ) {
+        self.ordinal = ordinal
+        self.name = name
+        self.computeCapability = computeCapability
+        self.architecture = architecture
+        self.driverVersion = driverVersion
+        self.blasVersion = blasVersion
+        self.compilerVersion = compilerVersion
+        self.modelBytes = modelBytes
+        self.usedBytes = usedBytes
+        self.totalBytes = totalBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case ordinal, name, architecture
+        case computeCapability = "compute_capability"
+        case driverVersion = "driver_version"
+        case blasVersion = "cublas_version"
+        case compilerVersion = "nvrtc_version"
+        case modelBytes = "model_bytes"
+        case usedBytes = "used_bytes"
+        case totalBytes = "total_bytes"
     }
 }
 
@@ -358,6 +405,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
     public var resultCache: CacheStatistics
     /// Requests running work of many forward passes (occlusion, faithfulness), with how far they are.
     public var work: [WorkInProgress]?
+    /// The GPU, when the engine runs on one.
+    public var gpu: GPUStatus?
 
     public init(
         version: String, state: HealthState, modelDirectory: String, modelChecksum: String?,
@@ -386,7 +435,7 @@ public struct StatusResult: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version, state, architecture, model, device, precision, threads, connections, latency, work
+        case version, state, architecture, model, device, precision, threads, connections, latency, work, gpu
         case modelDirectory = "model_directory"
         case modelChecksum = "model_checksum"
         case uptimeSeconds = "uptime_seconds"

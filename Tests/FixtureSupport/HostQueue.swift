@@ -162,6 +162,10 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
     /// cublasSgemmStridedBatched: C[b][i + j·ldc] = alpha · Σ_l op(A)[i, l] · op(B)[l, j] + beta · C (beta 0 ignores
     /// C, as cuBLAS does), op(A)[i, l] = A[i + l·lda], or A[l + i·lda] transposed; in the shim's C.
     public func multiply(_ p: ColumnMajorProduct) throws(CUDAError) {
+        // cuBLAS's own checks (CUBLAS_STATUS_INVALID_VALUE, 7), so a call it would refuse fails here too.
+        guard p.m >= 0, p.n >= 0, p.k >= 0, p.batch >= 0, p.lda >= max(1, p.transposingA ? p.k : p.m),
+            p.ldb >= max(1, p.transposingB ? p.n : p.k), p.ldc >= max(1, p.m)
+        else { throw .blas(call: "cublasSgemmStridedBatched", status: 7) }
         lock.lock()
         products += 1
         lock.unlock()

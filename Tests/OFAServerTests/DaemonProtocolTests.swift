@@ -247,6 +247,39 @@ final class DaemonProtocolTests: XCTestCase {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             XCTAssertEqual(line.split(separator: " ").count, 2, String(line))
         }
+        XCTAssertNil(status.gpu, "no GPU on the CPU")
+        XCTAssertFalse(text.contains("ofad_gpu_"), text)
+        XCTAssertEqual(try client.call(Method.health, as: HealthResult.self).device, "cpu")
+    }
+
+    func testOnAGPUStatusHealthAndMetricsReportTheDeviceItsLibrariesAndMemory() throws {
+        let engine = FakeEngine()
+        let gpu = GPUStatus(
+            ordinal: 0, name: "NVIDIA H200", computeCapability: "9.0", architecture: "sm_90", driverVersion: "13.0",
+            blasVersion: "13.1.0", compilerVersion: "13.5", modelBytes: 2_000_000_000, usedBytes: 2_600_000_000,
+            totalBytes: 150_000_000_000)
+        engine.gpu = gpu
+        let server = try TestDaemon(engine: engine)
+        let client = try server.client()
+        let status = try client.call(Method.status, as: StatusResult.self)
+        XCTAssertEqual(status.gpu, gpu)
+        XCTAssertEqual(status.device, "cuda:0 NVIDIA H200")
+        XCTAssertEqual(try client.call(Method.health, as: HealthResult.self).device, "cuda:0 NVIDIA H200")
+        let text = try client.call(Method.metrics, as: MetricsResult.self).text
+        XCTAssertTrue(text.contains("ofad_gpu_model_bytes 2000000000"), text)
+        XCTAssertTrue(text.contains("ofad_gpu_memory_used_bytes 2600000000"), text)
+        XCTAssertTrue(text.contains("ofad_gpu_memory_total_bytes 150000000000"), text)
+        // In status's JSON, the documented names.
+        let raw = try client.call(Method.status)
+        guard case .object(let members) = raw, case .object(let device)? = members["gpu"] else {
+            return XCTFail("\(raw)")
+        }
+        XCTAssertEqual(
+            Set(device.keys),
+            [
+                "ordinal", "name", "compute_capability", "architecture", "driver_version", "cublas_version",
+                "nvrtc_version", "model_bytes", "used_bytes", "total_bytes",
+            ])
     }
 }
 

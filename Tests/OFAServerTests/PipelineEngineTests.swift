@@ -371,6 +371,11 @@ final class PipelineEngineTests: XCTestCase {
             (InputError.tokenOutOfRange("source", token: 9999, vocabularySize: 10), RPCErrorCode.internalError),
             (PipelineError.imageFromAnotherModel, RPCErrorCode.internalError),
             (CheckpointError.missingTensor("x"), RPCErrorCode.internalError),
+            (CUDAError.outOfMemory(bytes: 1 << 30), RPCErrorCode.serverBusy),
+            (
+                CUDAError.driver(call: "cuLaunchKernel(ofa_add)", code: 719, message: "unspecified launch failure"),
+                RPCErrorCode.internalError
+            ),
         ]
         for (error, code) in cases {
             let rpc = PredictionWork.rpcError(PipelineEngine.engineError(error))

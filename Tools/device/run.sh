@@ -2,7 +2,8 @@
 # On the GPU machine, in one call (the device tool: run with carry [".build-device/bundle.tar.xz"]): unpack the
 # bundle Tools/device/build.sh made, find CUDA's libraries (pip's in the image's Python, the driver's mount), run
 # every check of ofa-device-check and leave its report in $OUT: device-report.json (written after each step),
-# device-check.log, nvidia-smi.csv. Exit status: the check's (0 = every check passed).
+# device-check.log, nvidia-smi.csv, and PyTorch eager's time at equal work in torch-equal-work.json. Exit status: the
+# check's (0 = every check passed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/ofad-device-out}
@@ -19,5 +20,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm 
 timeout "${OFAD_DEVICE_CHECK_SECONDS:-420}" "$work/ofa-device-check" run "$PWD" "$work" "$out/device-report.json" \
   2>&1 | tee -a "$out/device-check.log"
 status=${PIPESTATUS[0]}
+# The yardstick: PyTorch eager on the same card at equal work (Tools/device/torch_equal_work.py says what it is).
+timeout 120 python3 Tools/device/torch_equal_work.py >"$out/torch-equal-work.json" 2>>"$out/device-check.log" ||
+  echo "torch_equal_work.py failed" | tee -a "$out/device-check.log"
 rm -rf "$work"
 exit "$status"

@@ -40,7 +40,12 @@ typedef struct ofa_cuda_driver {
     int (*launch)(void *function, unsigned grid_x, unsigned grid_y, unsigned grid_z, unsigned block_x,
                   unsigned block_y, unsigned block_z, unsigned shared_bytes, void *stream, void **parameters,
                   void **extra);                                  // cuLaunchKernel
+    int (*default_memory_pool)(void **pool, int device);          // cuDeviceGetDefaultMemPool
+    int (*memory_pool_set_attribute)(void *pool, int attribute, void *value);  // cuMemPoolSetAttribute
 } ofa_cuda_driver;
+
+// CUmemPool_attribute: bytes of freed memory the pool keeps instead of returning (a cuuint64_t).
+#define OFA_CU_MEMPOOL_ATTR_RELEASE_THRESHOLD 4
 
 // cuBLAS (cublasStatus_t an int, cublasHandle_t a pointer; column-major, as BLAS): its version without a handle
 // (cublasGetProperty; libraryPropertyType 0, 1, 2 = major, minor, patch), handles bound to a stream, the math mode,

@@ -44,10 +44,22 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
         hypothesis.contains("cat") ? "yes" : hypothesis.contains("dog") ? "no" : "maybe"
     }
 
+    /// A GPU to report, as the CUDA engine does (nil: the CPU).
+    var gpu: GPUStatus? {
+        get { lock.withLock { currentGPU } }
+        set { lock.withLock { currentGPU = newValue } }
+    }
+    private var currentGPU: GPUStatus?
+
     func describe() -> EngineDescription {
-        EngineDescription(
+        var description = EngineDescription(
             architecture: "fake", modelDirectory: "/fake", device: "cpu", threads: 1,
             imageParameters: "fake-480")
+        if let gpu {
+            description.device = "cuda:\(gpu.ordinal) \(gpu.name)"
+            description.gpu = gpu
+        }
+        return description
     }
 
     func prepareImage(_ bytes: [UInt8], seconds: Double) throws -> EngineImage {

@@ -3,6 +3,10 @@
 import Foundation
 
 extension CUDABackend {
+    /// Freed activation memory the device's pool keeps for the next request (OFA-large's forward pass peaks well
+    /// below it; a relevance request's trace is about 1.4 GB).
+    public static let keptFreedBytes: UInt64 = 2 << 30
+
     /// The CUDA backend on GPU `ordinal`, its kernels kept in `cacheDirectory` when one is given (a cache that
     /// cannot be written is only slower: the kernels are compiled each start).
     public static func make(
@@ -10,6 +14,8 @@ extension CUDABackend {
     ) throws -> CUDABackend {
         let libraries = try CUDALibraries(search: search)
         let context = try CUDAContext(libraries: libraries, ordinal: ordinal)
+        // Only slower where the device has no stream-ordered pool (then plain allocations are used).
+        try? context.keepFreedMemory(CUDABackend.keptFreedBytes)
         let capability = context.device.computeCapability
         let architecture = "sm_\(capability.major)\(capability.minor)"
         let started = Date()

@@ -10,6 +10,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let threads = 1
     public let queue: GPUQueue
     private let lock = NSLock()
+    private let queueLock = NSLock()
     private var firstFailure: CUDAError?
     /// The GPU, libraries and memory, for status (nil on a queue that is not a GPU's).
     public internal(set) var report: CUDADeviceReport?
@@ -35,8 +36,12 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         return firstFailure
     }
 
-    /// Runs `body` (queue calls), keeping its first failure.
+    /// Runs `body` (queue calls) alone, so that requests on several threads take turns at the one stream and
+    /// cuBLAS handle (each operation's inputs were queued before it, so the stream's order keeps every request's
+    /// results right), keeping the first failure.
     func run(_ body: () throws(CUDAError) -> Void) {
+        queueLock.lock()
+        defer { queueLock.unlock() }
         do throws(CUDAError) {
             try body()
         } catch {
@@ -214,7 +219,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                 term.rowOffset + rows <= queries && term.columnOffset + columns <= keys,
                 "buckets \(term.buckets.shape) at (\(term.rowOffset), \(term.columnOffset)) outside \(scores.shape)")
             precondition(
-                ((term.buckets.layout as? IndexRange)?.maximum ?? .max) < term.table.shape[1], "bucket past the table")
+                ((term.buckets.layout as? IndexRange)?.maximum ?? -1) < term.table.shape[1], "bucket past the table")
             launch(
                 "ofa_add_bucket_bias", over: heads * rows * columns,
                 [
@@ -234,7 +239,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor {
         let width = table.shape[1]
         precondition(
-            ((indices.layout as? IndexRange)?.maximum ?? .max) < table.shape[0], "gather: an index past the table")
+            ((indices.layout as? IndexRange)?.maximum ?? -1) < table.shape[0], "gather: an index past the table")
         let output = empty([indices.count, width])
         launch(
             "ofa_gather_rows", over: indices.count * width,

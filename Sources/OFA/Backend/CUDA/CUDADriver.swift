@@ -87,6 +87,18 @@ public final class CUDAContext: @unchecked Sendable {
         try check("cuCtxSynchronize", driver.context_synchronize!())
     }
 
+    /// Lets the device's stream-ordered pool keep up to `bytes` of freed memory for the next allocations instead of
+    /// returning it at every synchronisation (its default): one request's activations serve the next.
+    public func keepFreedMemory(_ bytes: UInt64) throws(CUDAError) {
+        try makeCurrent()
+        var pool: UnsafeMutableRawPointer?
+        try check("cuDeviceGetDefaultMemPool", driver.default_memory_pool!(&pool, Int32(device.ordinal)))
+        var value = bytes
+        try check(
+            "cuMemPoolSetAttribute",
+            driver.memory_pool_set_attribute!(pool, OFA_CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &value))
+    }
+
     public func makeStream() throws(CUDAError) -> CUDAStream { try CUDAStream(context: self) }
 
     public func loadModule(_ cubin: [UInt8]) throws(CUDAError) -> CUDAModule {
@@ -114,18 +126,32 @@ public final class CUDAStream: @unchecked Sendable {
         if (try? context.makeCurrent()) != nil { _ = driver.stream_destroy!(stream) }
     }
 
+    /// Whether the device has stream-ordered pools (CUDA_ERROR_NOT_SUPPORTED, 801, says not: then plain
+    /// allocations, freed after the stream's work).
+    private var pooled = true
+
     /// Stream-ordered memory from the device's pool: usable by this stream's later work, returned by `release`.
     public func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
         try context.makeCurrent()
         var address: ofa_device_address = 0
-        let result = driver.allocate_async!(&address, max(bytes, 1), stream)
-        if result == CUDAError.outOfMemoryCode { throw .outOfMemory(bytes: bytes) }
-        try context.check("cuMemAllocAsync", result)
-        return address
+        if pooled {
+            let result = driver.allocate_async!(&address, max(bytes, 1), stream)
+            if result == CUDAError.outOfMemoryCode { throw .outOfMemory(bytes: bytes) }
+            if result != 801 {
+                try context.check("cuMemAllocAsync", result)
+                return address
+            }
+            pooled = false
+        }
+        return try context.allocate(bytes)
     }
 
     public func release(_ address: UInt64) throws(CUDAError) {
         try context.makeCurrent()
+        guard pooled else {
+            try synchronize()
+            return context.release(address)
+        }
         try context.check("cuMemFreeAsync", driver.release_async!(address, stream))
     }
 
