@@ -4,17 +4,22 @@ import OFAServer
 import XCTest
 
 final class SystemdUnitTests: XCTestCase {
-    func testTheUnitsPassSystemdAnalyzeVerify() throws {
-        let analyze = try requireTool("systemd-analyze")
+    /// The units in a new directory, ExecStart pointed at the ofad just built (verify wants the binary to exist).
+    func stageUnits() throws -> String {
         let ofad = try executable("ofad")
         let directory = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         for unit in ["ofad.service", "ofad.socket"] {
             let text = try String(contentsOfFile: repositoryRoot + "/systemd/" + unit, encoding: .utf8)
-            // verify wants ExecStart's binary to exist: point it at the one just built.
             try text.replacingOccurrences(of: "/usr/local/bin/ofad", with: ofad)
                 .write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
         }
+        return directory
+    }
+
+    func testTheUnitsPassSystemdAnalyzeVerify() throws {
+        let analyze = try requireTool("systemd-analyze")
+        let directory = try stageUnits()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let verify = try runProcess(analyze, ["verify", directory + "/ofad.socket", directory + "/ofad.service"])
         XCTAssertEqual(verify.status, 0, verify.stderr)
         XCTAssertEqual(verify.stderr, "", "verify had remarks")
@@ -32,14 +37,8 @@ final class SystemdUnitTests: XCTestCase {
     /// classes, and the unit itself keeps its devices private and names its kernel cache.
     func testTheGPUDropInVerifiesAndOnlyItOpensTheNVIDIADevices() throws {
         let analyze = try requireTool("systemd-analyze")
-        let ofad = try executable("ofad")
-        let directory = try makeTemporaryDirectory()
+        let directory = try stageUnits()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        for unit in ["ofad.service", "ofad.socket"] {
-            let text = try String(contentsOfFile: repositoryRoot + "/systemd/" + unit, encoding: .utf8)
-            try text.replacingOccurrences(of: "/usr/local/bin/ofad", with: ofad)
-                .write(toFile: directory + "/" + unit, atomically: true, encoding: .utf8)
-        }
         try FileManager.default.createDirectory(
             atPath: directory + "/ofad.service.d", withIntermediateDirectories: true)
         let dropIn = try String(contentsOfFile: repositoryRoot + "/systemd/ofad-gpu.conf", encoding: .utf8)

@@ -140,6 +140,14 @@ extension Backend {
         }
     }
 
+    /// `matrixProduct`'s sizes: `a` [m, k] (or [k, m] transposed) times `b` [k, n].
+    func productSizes(_ a: Tensor, _ b: Tensor, transposingA: Bool) -> (m: Int, n: Int, k: Int) {
+        let m = transposingA ? a.shape[1] : a.shape[0]
+        let k = transposingA ? a.shape[0] : a.shape[1]
+        precondition(b.shape[0] == k, "matrix product \(a.shape)\(transposingA ? "ᵀ" : "") · \(b.shape)")
+        return (m, b.shape[1], k)
+    }
+
     /// The `[n, n]` identity.
     public func identity(_ n: Int) -> Tensor {
         makeTensor(shape: [n, n]) { destination in

@@ -185,10 +185,7 @@ extension CUDABackend {
     }
 
     public func matrixProduct(_ a: Tensor, _ b: Tensor, transposingA: Bool) -> Tensor {
-        let m = transposingA ? a.shape[1] : a.shape[0]
-        let k = transposingA ? a.shape[0] : a.shape[1]
-        precondition(b.shape[0] == k, "matrix product \(a.shape)\(transposingA ? "ᵀ" : "") · \(b.shape)")
-        let n = b.shape[1]
+        let (m, n, k) = productSizes(a, b, transposingA: transposingA)
         let result = empty([m, n])
         multiply(
             m: m, n: n, k: k, a: a, lda: a.shape[1], transposingA: transposingA, b: b, ldb: n, c: result, ldc: n)

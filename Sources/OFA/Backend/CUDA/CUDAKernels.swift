@@ -105,16 +105,24 @@ public enum CUDAKernels {
             if (i < count * width) out[i] = table[(long)indices[i / width] * width + i % width];
         }
 
-        // One row's LayerNorm by the OFA_LANES lanes that own it, this thread being `lane`: (x − mean) / √(biased
-        // variance + epsilon) · gain + shift, the mean and variance in two passes as CKernels takes them.
-        __host__ __device__ __forceinline__ void ofa_layer_norm_row(
-            const float *x, float *y, long width, const float *gain, const float *shift, float epsilon, int lane) {
+        // A row's mean and 1 / √(biased variance + epsilon), by the OFA_LANES lanes that own it (this thread being
+        // `lane`), in two passes as CKernels takes them.
+        __host__ __device__ __forceinline__ void ofa_row_moments(
+            const float *x, long width, float epsilon, int lane, float *mean, float *inverse) {
             float sum = 0.0f;
             for (long j = lane; j < width; j += OFA_LANES) sum += x[j];
-            float mean = ofa_lanes_sum(sum) / (float)width;
+            float m = ofa_lanes_sum(sum) / (float)width;
             float squares = 0.0f;
-            for (long j = lane; j < width; j += OFA_LANES) squares += (x[j] - mean) * (x[j] - mean);
-            float inverse = 1.0f / sqrtf(ofa_lanes_sum(squares) / (float)width + epsilon);
+            for (long j = lane; j < width; j += OFA_LANES) squares += (x[j] - m) * (x[j] - m);
+            *mean = m;
+            *inverse = 1.0f / sqrtf(ofa_lanes_sum(squares) / (float)width + epsilon);
+        }
+
+        // One row's LayerNorm by its lanes: (x − mean) / √(biased variance + epsilon) · gain + shift.
+        __host__ __device__ __forceinline__ void ofa_layer_norm_row(
+            const float *x, float *y, long width, const float *gain, const float *shift, float epsilon, int lane) {
+            float mean, inverse;
+            ofa_row_moments(x, width, epsilon, lane, &mean, &inverse);
             for (long j = lane; j < width; j += OFA_LANES) y[j] = (x[j] - mean) * inverse * gain[j] + shift[j];
         }
 
@@ -241,12 +249,8 @@ public enum CUDAKernels {
         // One row's LayerNorm input gradient by its lanes: inverse · (g·w − mean(g·w) − x̂ · mean(g·w·x̂)).
         __host__ __device__ __forceinline__ void ofa_layer_norm_gradient_row(
             const float *x, const float *g, float *out, long width, const float *gain, float epsilon, int lane) {
-            float sum = 0.0f;
-            for (long j = lane; j < width; j += OFA_LANES) sum += x[j];
-            float mean = ofa_lanes_sum(sum) / (float)width;
-            float squares = 0.0f;
-            for (long j = lane; j < width; j += OFA_LANES) squares += (x[j] - mean) * (x[j] - mean);
-            float inverse = 1.0f / sqrtf(ofa_lanes_sum(squares) / (float)width + epsilon);
+            float mean, inverse;
+            ofa_row_moments(x, width, epsilon, lane, &mean, &inverse);
             float gradient_sum = 0.0f, projection = 0.0f;
             for (long j = lane; j < width; j += OFA_LANES) {
                 float scaled = g[j] * gain[j];
