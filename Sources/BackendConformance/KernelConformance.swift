@@ -6,8 +6,8 @@ import Foundation
 import OFA
 
 extension GPUQueue {
-    func upload(_ values: [Float]) throws -> UInt64 { try uploadBytes(values) }
-    func upload(_ values: [Int32]) throws -> UInt64 { try uploadBytes(values) }
+    public func upload(_ values: [Float]) throws -> UInt64 { try uploadBytes(values) }
+    public func upload(_ values: [Int32]) throws -> UInt64 { try uploadBytes(values) }
 
     private func uploadBytes<T>(_ values: [T]) throws -> UInt64 {
         let address = try allocate(values.count * MemoryLayout<T>.stride)
@@ -15,7 +15,7 @@ extension GPUQueue {
         return address
     }
 
-    func download(_ address: UInt64, count: Int) throws -> [Float] {
+    public func download(_ address: UInt64, count: Int) throws -> [Float] {
         var values = [Float](repeating: 0, count: count)
         try values.withUnsafeMutableBytes { try download(address, count: $0.count, into: $0.baseAddress!) }
         return values

@@ -57,3 +57,46 @@ final class DeviceCheckTests: XCTestCase {
         XCTAssertNil(report.probe)
     }
 }
+
+/// The device check's OFA-large comparison run here on the CUDA backend over HostQueue: the seeded checkpoint's
+/// figures against the CPU engine's committed ones, and the conformance suite at OFA-large's shapes. Gated (a 2.4 GB
+/// checkpoint, minutes): OFA_SYNTHETIC_SCRATCH=DIR writes the checkpoint under DIR when it is not there yet.
+final class CUDABackendOnTheHostLargeTests: XCTestCase {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..")
+        .standardized.path
+
+    func backend() throws -> CUDABackend {
+        do { return try CUDABackend(queue: try HostQueue(), precision: .float32) } catch let error
+            as HostQueue.Unavailable
+        { throw XCTSkip(error.description) }
+    }
+
+    func testTheSyntheticOFALargeCheckpointGivesTheCPUEnginesFigures() throws {
+        guard let scratch = ProcessInfo.processInfo.environment["OFA_SYNTHETIC_SCRATCH"] else {
+            throw XCTSkip("OFA_SYNTHETIC_SCRATCH not set (a 2.4 GB checkpoint is written there)")
+        }
+        let check = DeviceCheck(search: CUDASearchPath(), root: root, scratch: scratch)
+        if !FileManager.default.fileExists(atPath: check.syntheticDirectory + "/model.safetensors") {
+            try check.writeSynthetic()
+        }
+        let backend = try backend()
+        let (parity, timing) = try check.synthetic(backend: backend)
+        print(
+            "synthetic OFA-large on the CUDA backend over HostQueue: \(parity), one query \(timing.medianMilliseconds) ms"
+        )
+        XCTAssertTrue(parity.passed, "\(parity)")
+        XCTAssertNil(backend.takeFailure())
+    }
+
+    func testEveryOperationMatchesFloat64AtOFALargeShapes() throws {
+        guard ProcessInfo.processInfo.environment["OFA_SYNTHETIC_SCRATCH"] != nil else {
+            throw XCTSkip("OFA_SYNTHETIC_SCRATCH not set (the large host run takes minutes)")
+        }
+        let backend = try backend()
+        for result in BackendConformance(backend: backend).run(.large) {
+            XCTAssertTrue(
+                result.passed, "cuda-on-host large \(result.operation): \(result.error) > \(result.tolerance)")
+        }
+        XCTAssertNil(backend.takeFailure())
+    }
+}

@@ -24,6 +24,15 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
         extern "C" void ofa_host_index(unsigned block, unsigned thread, unsigned threads) {
             blockIdx.x = block; threadIdx.x = thread; blockDim.x = threads;
         }
+        // A launch: every thread of every block, one after another.
+        extern "C" void ofa_host_launch(void (*kernel)(void **), unsigned blocks, unsigned threads, void **p) {
+            blockDim.x = threads;
+            for (unsigned block = 0; block < blocks; block++)
+                for (unsigned thread = 0; thread < threads; thread++) {
+                    blockIdx.x = block; threadIdx.x = thread;
+                    kernel(p);
+                }
+        }
         // cublasSgemmStridedBatched's definition, column-major, accumulated in double.
         extern "C" void ofa_host_gemm(
             int ta, int tb, long m, long n, long k, float alpha, const float *a, long lda, long sa, const float *b,
@@ -67,14 +76,15 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
     public let rowLanes = 1
     public let description = "host (CUDA kernels compiled as C++)"
     private let library: UnsafeMutableRawPointer
-    private let index: @convention(c) (UInt32, UInt32, UInt32) -> Void
     private let gemm: Gemm
+    private let run: @convention(c) (Wrapper, UInt32, UInt32, UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void
+    typealias Wrapper = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void
     typealias Gemm =
         @convention(c) (
             Int32, Int32, Int, Int, Int, Float, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int, Float,
             UnsafeMutablePointer<Float>, Int, Int, Int
         ) -> Void
-    private var wrappers: [String: @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void] = [:]
+    private var wrappers: [String: Wrapper] = [:]
     private let lock = NSLock()
     /// Products run so far, and the kernels launched (by name).
     public private(set) var products = 0
@@ -105,10 +115,11 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
             throw Unavailable(description: "clang++ could not build the kernels for the host")
         }
         self.library = library
-        index = unsafeBitCast(
-            dlsym(library, "ofa_host_index")!, to: (@convention(c) (UInt32, UInt32, UInt32) -> Void).self)
         gemm = unsafeBitCast(dlsym(library, "ofa_host_gemm")!, to: Gemm.self)
-        typealias Wrapper = @convention(c) (UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void
+        run = unsafeBitCast(
+            dlsym(library, "ofa_host_launch")!,
+            to: (@convention(c) (Wrapper, UInt32, UInt32, UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Void)
+                .self)
         for name in CUDAKernels.entryPoints {
             guard let symbol = dlsym(library, "ofa_host_\(name)") else {
                 throw Unavailable(description: "no host wrapper for \(name)")
@@ -149,18 +160,46 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         launches[kernel, default: 0] += 1
-        KernelArgument.withParameters(arguments) { parameters in
-            for block in 0..<blocks {
-                for thread in 0..<threads {
-                    index(UInt32(block), UInt32(thread), UInt32(threads))
-                    wrapper(parameters)
+        KernelArgument.withParameters(arguments) { run(wrapper, UInt32(blocks), UInt32(threads), $0) }
+    }
+
+    /// cublasSgemmStridedBatched: C[b][i + j·ldc] = alpha · Σ_l op(A)[i, l] · op(B)[l, j] + beta · C (beta 0 ignores
+    /// C, as cuBLAS does), op(A)[i, l] = A[i + l·lda], or A[l + i·lda] transposed; in the shim's C.
+    /// Products of more multiply-adds than this go through `large` (oneDNN on packed copies) instead of the C
+    /// definition, so OFA-large's shapes take seconds, not hours.
+    public static let referenceLimit = 1 << 22
+    private let cpu = CPUBackend(threads: 0)
+
+    /// The same product: each batch entry's op(A) and op(B) packed row-major by their column-major definition,
+    /// multiplied by the CPU backend, and alpha · P + beta · C written back through `ldc`.
+    func large(_ p: ColumnMajorProduct, _ floats: (UInt64) -> UnsafeMutablePointer<Float>) {
+        let (a, b, c) = (floats(p.a), floats(p.b), floats(p.c))
+        for entry in 0..<p.batch {
+            let (aBase, bBase, cBase) = (entry * p.strideA, entry * p.strideB, entry * p.strideC)
+            let left = cpu.makeTensor(shape: [p.m, p.k]) { out in
+                for i in 0..<p.m {
+                    for l in 0..<p.k {
+                        out[i * p.k + l] = p.transposingA ? a[aBase + l + i * p.lda] : a[aBase + i + l * p.lda]
+                    }
+                }
+            }
+            let right = cpu.makeTensor(shape: [p.k, p.n]) { out in
+                for l in 0..<p.k {
+                    for j in 0..<p.n {
+                        out[l * p.n + j] = p.transposingB ? b[bBase + j + l * p.ldb] : b[bBase + l + j * p.ldb]
+                    }
+                }
+            }
+            let product = cpu.read(cpu.matrixProduct(left, right, transposingA: false))
+            for j in 0..<p.n {
+                for i in 0..<p.m {
+                    let target = cBase + i + j * p.ldc
+                    c[target] = p.alpha * product[i * p.n + j] + (p.beta == 0 ? 0 : p.beta * c[target])
                 }
             }
         }
     }
 
-    /// cublasSgemmStridedBatched: C[b][i + j·ldc] = alpha · Σ_l op(A)[i, l] · op(B)[l, j] + beta · C (beta 0 ignores
-    /// C, as cuBLAS does), op(A)[i, l] = A[i + l·lda], or A[l + i·lda] transposed; in the shim's C.
     public func multiply(_ p: ColumnMajorProduct) throws(CUDAError) {
         // cuBLAS's own checks (CUBLAS_STATUS_INVALID_VALUE, 7), so a call it would refuse fails here too.
         guard p.m >= 0, p.n >= 0, p.k >= 0, p.batch >= 0, p.lda >= max(1, p.transposingA ? p.k : p.m),
@@ -172,6 +211,7 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
         func floats(_ address: UInt64) -> UnsafeMutablePointer<Float> {
             pointer(address).assumingMemoryBound(to: Float.self)
         }
+        if p.m * p.n * p.k > HostQueue.referenceLimit { return large(p, floats) }
         gemm(
             p.transposingA ? 1 : 0, p.transposingB ? 1 : 0, p.m, p.n, p.k, p.alpha, floats(p.a), p.lda, p.strideA,
             floats(p.b), p.ldb, p.strideB, p.beta, floats(p.c), p.ldc, p.strideC, p.batch)

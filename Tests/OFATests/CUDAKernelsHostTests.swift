@@ -43,6 +43,47 @@ final class CUDAKernelsHostTests: XCTestCase {
         }
     }
 
+    /// HostQueue's two product paths (the C definition for small products, packed copies through the CPU backend
+    /// above `referenceLimit`) both follow cublasSgemmStridedBatched's column-major definition.
+    func testHostProductsFollowCuBLASsDefinitionOnBothPaths() throws {
+        let queue = try queue()
+        for (m, n, k) in [(5, 7, 9), (64, 80, 1024)] {
+            for (transposingA, transposingB) in [(false, false), (true, false), (false, true), (true, true)] {
+                let batch = 2
+                let (lda, ldb, ldc) = ((transposingA ? k : m) + 3, (transposingB ? n : k) + 1, m + 2)
+                let (strideA, strideB, strideC) = (lda * (transposingA ? m : k), ldb * (transposingB ? k : n), ldc * n)
+                let a = (0..<(strideA * batch)).map { Float(sin(Double($0) * 0.37)) }
+                let b = (0..<(strideB * batch)).map { Float(cos(Double($0) * 0.11)) }
+                let c = (0..<(strideC * batch)).map { Float($0 % 5) }
+                let (ta, tb, tc) = (try queue.upload(a), try queue.upload(b), try queue.upload(c))
+                try queue.multiply(
+                    ColumnMajorProduct(
+                        transposingA: transposingA, transposingB: transposingB, m: m, n: n, k: k, alpha: 0.5, a: ta,
+                        lda: lda, strideA: strideA, b: tb, ldb: ldb, strideB: strideB, beta: 2, c: tc, ldc: ldc,
+                        strideC: strideC, batch: batch))
+                let got = try queue.download(tc, count: c.count)
+                var worst = 0.0
+                for e in 0..<batch {
+                    for j in 0..<n {
+                        for i in 0..<m {
+                            var sum = 0.0
+                            for l in 0..<k {
+                                let x = transposingA ? a[e * strideA + l + i * lda] : a[e * strideA + i + l * lda]
+                                let y = transposingB ? b[e * strideB + j + l * ldb] : b[e * strideB + l + j * ldb]
+                                sum += Double(x) * Double(y)
+                            }
+                            let index = e * strideC + i + j * ldc
+                            worst = max(worst, abs(Double(got[index]) - (0.5 * sum + 2 * Double(c[index]))))
+                        }
+                    }
+                }
+                XCTAssertLessThan(worst, 1e-3, "\(m)×\(n)×\(k) \(transposingA) \(transposingB)")
+                for address in [ta, tb, tc] { queue.release(address) }
+            }
+        }
+        XCTAssertGreaterThan(64 * 80 * 1024, HostQueue.referenceLimit, "the second size takes the packed path")
+    }
+
     /// A row-major product as cuBLAS's column-major call: cᵀ = op(b)ᵀ · op(a)ᵀ, operands and sizes swapped.
     func testARowMajorProductBecomesCuBLASsColumnMajorCall() {
         let product = ColumnMajorProduct.rowMajor(
