@@ -56,7 +56,11 @@ let package = Package(
         ),
         .executableTarget(name: "ofa-benchmark", dependencies: ["OFA"], path: "Sources/ofa-benchmark"),
         .executableTarget(
-            name: "ofa-device-check", dependencies: ["OFA", "BackendConformance"], path: "Sources/ofa-device-check"),
+            name: "ofa-device-check",
+            dependencies: [
+                "OFA", "BackendConformance", "OFAServer", "OFAWire", "ImageIO",
+                .product(name: "Logging", package: "swift-log"),
+            ], path: "Sources/ofa-device-check"),
         .executableTarget(
             name: "ofa-preprocess-benchmark", dependencies: ["OFAPreprocessing"],
             path: "Sources/ofa-preprocess-benchmark"

@@ -2,6 +2,9 @@
 //   ofa-device-check run ROOT SCRATCH REPORT.json   every check on the GPU (Tools/device/run.sh calls it)
 //   ofa-device-check synthesize ROOT SCRATCH        write the seeded OFA-large-shaped checkpoint
 //   ofa-device-check figures ROOT SCRATCH OUT.json  the CPU engine's figures on it (committed)
+//   ofa-device-check serve                          ofad's daemon, configured by the OFAD_* environment
+//   ofa-device-check bench-daemon SOCKET OUT.json [QUERIES] [CLIENTS]
+//                                                   the daemon end to end over its socket, as ofactl talks to it
 // CUDA's libraries are looked for as ofad does (OFAD_CUDA_LIBRARY_PATH first). Exit status 0 when every check
 // passed, 1 when one failed, 2 on bad arguments.
 import BackendConformance
@@ -13,7 +16,30 @@ func fail(_ message: String, status: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
     exit(status)
 }
-guard arguments.count >= 3 else { fail("usage: ofa-device-check run|synthesize|figures ROOT SCRATCH [OUT.json]") }
+if arguments.first == "serve" {
+    do { exit(try DaemonBenchmark.serve()) } catch { fail("ofa-device-check serve: \(error)", status: 1) }
+}
+if arguments.first == "bench-daemon" {
+    guard arguments.count >= 3 else { fail("usage: ofa-device-check bench-daemon SOCKET OUT.json [QUERIES] [CLIENTS]") }
+    do {
+        let result = try DaemonBenchmark.run(
+            socket: arguments[1], queries: arguments.count > 3 ? Int(arguments[3]) ?? 20 : 20,
+            clients: arguments.count > 4 ? Int(arguments[4]) ?? 16 : 16, timeout: 600)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(result).write(to: URL(fileURLWithPath: arguments[2]))
+        print(
+            "daemon: ready after \(result.loadToReadySeconds) s; predict median \(result.sequentialMedianMilliseconds) ms; "
+                + "\(result.requestsPerSecond) requests/s with \(result.concurrentClients) clients")
+        exit(0)
+    } catch {
+        fail("ofa-device-check bench-daemon: \(error)", status: 1)
+    }
+}
+guard arguments.count >= 3 else {
+    fail(
+        "usage: ofa-device-check run|synthesize|figures ROOT SCRATCH [OUT.json] | serve | bench-daemon SOCKET OUT.json")
+}
 let check = DeviceCheck(
     search: CUDASearchPath(environment: ProcessInfo.processInfo.environment), root: arguments[1],
     scratch: arguments[2])

@@ -22,6 +22,7 @@ struct OFAD: ParsableCommand {
     @Option(help: help("threads")) var threads: String?
     @Option(help: help("device")) var device: String?
     @Option(name: .customLong("cuda-library-path"), help: help("cuda-library-path")) var cudaLibraryPath: String?
+    @Option(name: .customLong("cache-dir"), help: help("cache-dir")) var cacheDirectory: String?
     @Option(help: help("precision")) var precision: String?
     @Option(help: help("workers")) var workers: String?
     @Option(name: .customLong("max-frame-bytes"), help: help("max-frame-bytes")) var maximumFrameBytes: String?
@@ -41,7 +42,7 @@ struct OFAD: ParsableCommand {
     func resolvedConfiguration() throws -> DaemonConfiguration {
         let given: [String: String?] = [
             "model-dir": modelDirectory, "socket": socket, "threads": threads, "device": device,
-            "cuda-library-path": cudaLibraryPath, "precision": precision,
+            "cuda-library-path": cudaLibraryPath, "cache-dir": cacheDirectory, "precision": precision,
             "workers": workers,
             "max-frame-bytes": maximumFrameBytes, "max-image-pixels": maximumImagePixels,
             "max-text-length": maximumTextLength, "max-hypotheses": maximumHypotheses, "queue-length": queueLength,
