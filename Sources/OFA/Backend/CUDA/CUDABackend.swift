@@ -38,10 +38,13 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     /// Runs `body` (queue calls) alone, so that requests on several threads take turns at the one stream and
     /// cuBLAS handle (each operation's inputs were queued before it, so the stream's order keeps every request's
-    /// results right), keeping the first failure.
+    /// results right), keeping the first failure. After a failure nothing more is queued until `takeFailure`: an
+    /// allocation that failed left a placeholder no kernel may touch, so the device's context stays sound and the
+    /// next request runs normally.
     func run(_ body: () throws(CUDAError) -> Void) {
         queueLock.lock()
         defer { queueLock.unlock() }
+        guard lock.withLock({ firstFailure == nil }) else { return }
         do throws(CUDAError) {
             try body()
         } catch {
