@@ -47,7 +47,10 @@ public final class Daemon: @unchecked Sendable {
 
     /// Starts listening and loading; returns at once.
     public func start() throws {
-        let (device, reason) = try configuration.device.resolved(search: configuration.cudaSearch)
+        let weights = try? OFAModel.findWeights(in: URL(fileURLWithPath: configuration.modelDirectory))
+        let modelBytes = weights.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int } ?? 0
+        let (device, reason) = try configuration.device.resolved(
+            search: configuration.cudaSearch, modelBytes: modelBytes)
         if let reason { logger.notice("device: \(configuration.device.rawValue) → \(device.rawValue): \(reason)") }
         // The device's precisions: refused here, before listening.
         if case .cuda = device {

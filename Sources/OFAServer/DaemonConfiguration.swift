@@ -1,5 +1,6 @@
 // Everything ofad can be told: each default is written once on the type, and each option, environment variable,
 // help line and check once in `settings`.
+import Foundation
 import OFA
 import ServiceSettings
 
@@ -41,7 +42,8 @@ public enum Device: Sendable, Equatable {
     /// The device actually used, and why `auto` chose it. CUDA's libraries are looked for along `search` and the
     /// driver asked for its GPUs: `cuda` without them (or without that GPU) is refused, naming what is missing (a
     /// library, with every place searched, an entry point, a GPU); `auto` then means the CPU, and otherwise GPU 0.
-    public func resolved(search: CUDASearchPath) throws -> (device: Device, reason: String?) {
+    /// `modelBytes`: the weights file's size; a GPU with less memory than that plus `workingBytes` is refused too.
+    public func resolved(search: CUDASearchPath, modelBytes: Int = 0) throws -> (device: Device, reason: String?) {
         guard self != .cpu else { return (.cpu, nil) }
         let libraries: CUDALibraries
         do {
@@ -50,12 +52,27 @@ public enum Device: Sendable, Equatable {
             if self == .auto { return (.cpu, "no usable GPU: \(error); using the CPU") }
             throw SettingError.conflict("invalid --device \(rawValue): \(error)")
         }
-        guard case .cuda(let ordinal) = self else { return (.cuda(0), "\(libraries.summary); using GPU 0") }
-        guard libraries.devices.contains(where: { $0.ordinal == ordinal }) else {
+        let ordinal = if case .cuda(let ordinal) = self { ordinal } else { 0 }
+        guard let gpu = libraries.devices.first(where: { $0.ordinal == ordinal }) else {
             throw SettingError.conflict(
                 "invalid --device \(rawValue): \(libraries.summary); there is no GPU \(ordinal)")
         }
-        return (self, nil)
+        if let problem = Device.lacksRoom(name: gpu.name, memoryBytes: gpu.memoryBytes, modelBytes: modelBytes) {
+            if self == .auto { return (.cpu, "\(problem); using the CPU") }
+            throw SettingError.conflict("invalid --device \(rawValue): \(problem)")
+        }
+        return (.cuda(ordinal), self == .auto ? "\(libraries.summary); using GPU 0" : nil)
+    }
+
+    /// Device memory kept beyond the weights for one request's activations and cuBLAS's workspace.
+    public static let workingBytes = 1 << 30
+
+    /// Why a GPU of `memoryBytes` cannot hold a model whose weights file is `modelBytes` (nil when it can).
+    public static func lacksRoom(name: String, memoryBytes: Int, modelBytes: Int) -> String? {
+        guard modelBytes > 0, memoryBytes < modelBytes + workingBytes else { return nil }
+        func gib(_ bytes: Int) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+        return "the GPU (\(name), \(gib(memoryBytes))) has too little memory for this model: its weights need about "
+            + "\(gib(modelBytes)) and a request about \(gib(workingBytes)) more"
     }
 }
 

@@ -91,6 +91,16 @@ final class DaemonConfigurationTests: XCTestCase {
         }
     }
 
+    func testAGPUWithLessMemoryThanTheWeightsAndARequestNeedIsRefusedSayingHowMuch() {
+        XCTAssertNil(Device.lacksRoom(name: "NVIDIA H200", memoryBytes: 150 << 30, modelBytes: 1_959_637_038))
+        XCTAssertNil(
+            Device.lacksRoom(name: "any", memoryBytes: 1 << 30, modelBytes: 0), "an unknown size is not refused")
+        XCTAssertEqual(
+            Device.lacksRoom(name: "Small GPU", memoryBytes: 2 << 30, modelBytes: 1_959_637_038),
+            "the GPU (Small GPU, 2.0 GiB) has too little memory for this model: its weights need about 1.8 GiB and "
+                + "a request about 1.0 GiB more")
+    }
+
     func testCompiledKernelsGoToTheSettingThenSystemdsCacheDirectoryThenTheUsersCache() throws {
         var configuration = DaemonConfiguration()
         XCTAssertEqual(

@@ -58,7 +58,8 @@ public final class OFAModel: @unchecked Sendable {
         }
     }
 
-    static func findWeights(in directory: URL) throws -> String {
+    /// The weights file of a model directory (the first of `weightFileNames`, else a fairseq `.pt`).
+    public static func findWeights(in directory: URL) throws -> String {
         let manager = FileManager.default
         for name in weightFileNames {
             let path = directory.appendingPathComponent(name).path
