@@ -151,7 +151,11 @@ public struct DeviceCheck {
 
     func parity(model name: String, backend: CUDABackend) throws -> DeviceReport.Parity {
         let model = try OFAModel(directory: root + "/Tests/Fixtures/models/" + name, backend: backend)
-        let goldens = try SafetensorsFile(path: root + "/Tests/Fixtures/goldens/\(name).safetensors")
+        let goldens = try TensorFile.read(path: root + "/Tests/Fixtures/goldens/\(name).safetensors")
+        func tensor(_ key: String) throws -> TensorValues {
+            guard let values = goldens[key] else { throw MissingGolden(description: "\(name) has no golden \(key)") }
+            return values
+        }
         let document = try JSONSerialization.jsonObject(
             with: Data(contentsOf: URL(fileURLWithPath: root + "/Tests/Fixtures/goldens/\(name).json")))
         let cases = ((document as? [String: Any])?["cases"] as? [[String: Any]]) ?? []
@@ -160,22 +164,19 @@ public struct DeviceCheck {
         var same = true
         var checked = 0
         for description in cases {
-            guard let label = description["name"] as? String, goldens.entries["\(label).source_ids"] != nil else {
-                continue
-            }
-            let shape = goldens.entries["\(label).patch_image"]!.shape
-            let image = model.imageFeatures(
-                pixels: try goldens.floats("\(label).patch_image"), height: shape[1], width: shape[2])
+            guard let label = description["name"] as? String, goldens["\(label).source_ids"] != nil else { continue }
+            let image = try tensor("\(label).patch_image")
+            let features = model.imageFeatures(pixels: image.floats, height: image.shape[1], width: image.shape[2])
             let result = try model.classify(
-                image: image, sourceTokens: try goldens.integers("\(label).source_ids"),
-                decoderTokens: try goldens.integers("\(label).decoder_ids"), answerTokens: model.answerTokens,
+                image: features, sourceTokens: try tensor("\(label).source_ids").integers,
+                decoderTokens: try tensor("\(label).decoder_ids").integers, answerTokens: model.answerTokens,
                 attention: AttentionRequest(kinds: Set(AttentionRequest.Kind.allCases)))
             if let failure = backend.takeFailure() { throw failure }
-            let expected = try goldens.floats("\(label).probabilities")
+            let expected = try tensor("\(label).probabilities").floats
             probabilityError = max(probabilityError, Self.largestDifference(result.probabilities, expected))
             same = same && model.task.answers[result.best] == description["predicted_label"] as? String
             for map in result.attention {
-                let reference = try goldens.floats("\(label).attention.\(map.kind.rawValue).\(map.layer)")
+                let reference = try tensor("\(label).attention.\(map.kind.rawValue).\(map.layer)").floats
                 attentionError = max(attentionError, Self.largestDifference(map.values, reference))
             }
             checked += 1
@@ -184,6 +185,10 @@ public struct DeviceCheck {
             model: name, precision: backend.precision.rawValue, cases: checked, probabilityError: probabilityError,
             attentionError: attentionError, answersSame: same,
             passed: checked > 0 && probabilityError <= 1e-4 && attentionError <= 1e-4 && same)
+    }
+
+    struct MissingGolden: Error, CustomStringConvertible {
+        let description: String
     }
 
     static func largestDifference(_ a: [Float], _ b: [Float]) -> Double {

@@ -6,6 +6,11 @@
 import Foundation
 
 public enum SyntheticCheckpoint {
+    /// A line of the key table that is not `name <TAB> shape <TAB> dtype`.
+    public struct KeyTableError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// Writes `directory`/model.safetensors from the key table and copies `templates` (config.json,
     /// configuration.json, answer2label.json, vocab.json, merges.txt) beside it.
     public static func write(
@@ -46,13 +51,13 @@ public enum SyntheticCheckpoint {
         var result: [(String, [Int])] = []
         for line in table.split(separator: "\n") where !line.hasPrefix("#") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count >= 3 else { throw SafetensorsFile.Malformed(description: "key table line: \(line)") }
+            guard fields.count >= 3 else { throw KeyTableError(description: "key table line: \(line)") }
             guard fields[2] == "f32" else { continue }
             var shape: [Int] = []
             if !["scalar", "()", ""].contains(fields[1]) {
                 for part in fields[1].split(separator: "x") {
                     guard let size = Int(part), size > 0 else {
-                        throw SafetensorsFile.Malformed(description: "key table shape: \(line)")
+                        throw KeyTableError(description: "key table shape: \(line)")
                     }
                     shape.append(size)
                 }
