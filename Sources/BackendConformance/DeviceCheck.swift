@@ -83,23 +83,20 @@ public struct DeviceCheck {
             log("\(name): \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
             save(report)
         }
-        var libraries: CUDALibraries?
         var context: CUDAContext?
         var cubin: [UInt8] = []
         step("probe") {
             let opened = try CUDALibraries(search: search)
-            libraries = opened
             let device = try CUDAContext(libraries: opened, ordinal: ordinal)
             try? device.keepFreedMemory(CUDABackend.keptFreedBytes)
             context = device
-            let capability = device.device.computeCapability
             var probe = DeviceReport.Probe()
             probe.libraries = Dictionary(uniqueKeysWithValues: opened.paths.map { ($0.key.rawValue, $0.value) })
             probe.summary = opened.summary
-            probe.architecture = "sm_\(capability.major)\(capability.minor)"
+            probe.architecture = device.device.architecture
             let started = Date()
             let compiled = try opened.compiler.compile(
-                CUDAKernels.source, name: "ofad_kernels.cu", architecture: probe.architecture)
+                CUDAKernels.source, name: CUDAKernels.fileName, architecture: probe.architecture)
             probe.nvrtcSeconds = Date().timeIntervalSince(started)
             for entry in compiled.entries {
                 probe.kernels[entry.name] = [entry.registers, entry.stackBytes, entry.spillStores, entry.spillLoads]
@@ -135,7 +132,6 @@ public struct DeviceCheck {
                 }
             }
         }
-        _ = libraries
         step("synthetic OFA-large checkpoint") { try writeSynthetic() }
         for precision in [Precision.float32, .tensorFloat32] {
             step("synthetic OFA-large \(precision.rawValue)") {

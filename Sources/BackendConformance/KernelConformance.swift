@@ -23,11 +23,11 @@ extension GPUQueue {
 }
 
 public struct KernelConformance {
-    let launcher: GPUQueue
+    let queue: GPUQueue
     let backend = CPUBackend(threads: 1)
     static let threads = 256
 
-    public init(queue: GPUQueue) { launcher = queue }
+    public init(queue: GPUQueue) { self.queue = queue }
 
     /// Every kernel's checks.
     public func run() throws -> [ConformanceResult] {
@@ -47,25 +47,25 @@ public struct KernelConformance {
 
     /// Launches over `count` threads (elementwise kernels).
     func launch(_ kernel: String, over count: Int, _ arguments: [KernelArgument]) throws {
-        try launcher.launch(kernel, blocks: blocks(count), threads: KernelConformance.threads, arguments)
+        try queue.launch(kernel, blocks: blocks(count), threads: KernelConformance.threads, arguments)
     }
 
     /// Launches a row kernel over `rows` rows.
     func launch(_ kernel: String, rows: Int, _ arguments: [KernelArgument]) throws {
-        try launch(kernel, over: rows * launcher.rowLanes, arguments)
+        try launch(kernel, over: rows * queue.rowLanes, arguments)
     }
 
     /// An output buffer of `count` floats plus one sentinel after them.
     func output(_ count: Int, initial: [Float]? = nil) throws -> UInt64 {
-        try launcher.upload((initial ?? [Float](repeating: 0, count: count)) + [42])
+        try queue.upload((initial ?? [Float](repeating: 0, count: count)) + [42])
     }
 
     /// The `count` results, recording whether the sentinel after them survived.
     func result(
         _ address: UInt64, count: Int, _ name: String, _ context: inout ConformanceContext
     ) throws -> [Float] {
-        let values = try launcher.download(address, count: count + 1)
-        launcher.release(address)
+        let values = try queue.download(address, count: count + 1)
+        queue.release(address)
         context.compareValues("\(name), nothing past the end", [values[count]], columns: 1, tolerance: 0) { _ in [42] }
         return Array(values[..<count])
     }
@@ -91,8 +91,8 @@ public struct KernelConformance {
         let a = values(count, 1)
         let b = values(count, 2)
         let row = values(width, 3)
-        let (ta, tb) = (try launcher.upload(a), try launcher.upload(b))
-        let tr = try launcher.upload(row)
+        let (ta, tb) = (try queue.upload(a), try queue.upload(b))
+        let tr = try queue.upload(row)
         let tensorA = backend.makeTensor(shape: [rows, width], values: a)
         var out = try output(count)
         try launch("ofa_add", over: count, [.address(out), .address(ta), .address(tb), .long(count)])
@@ -116,7 +116,7 @@ public struct KernelConformance {
         compare(
             "ofa_scale", try result(out, count: count, "ofa_scale", &context), backend.read(scaled), columns: width,
             tolerance: 0, &context)
-        for address in [ta, tb, tr] { launcher.release(address) }
+        for address in [ta, tb, tr] { queue.release(address) }
     }
 
     func epilogue(_ context: inout ConformanceContext) throws {
@@ -125,7 +125,7 @@ public struct KernelConformance {
         let x = values(count, 10, scale: 4)
         let bias = values(width, 11)
         let residual = values(count, 12)
-        let (tb, tr) = (try launcher.upload(bias), try launcher.upload(residual))
+        let (tb, tr) = (try queue.upload(bias), try queue.upload(residual))
         let biased = backend.addRow(
             backend.makeTensor(shape: [rows, width], values: x), row: backend.makeTensor(shape: [width], values: bias),
             scale: 1)
@@ -151,14 +151,14 @@ public struct KernelConformance {
         compare(
             "ofa_epilogue, nothing to add", try result(out, count: count, "ofa_epilogue", &context), x,
             columns: width, tolerance: 0, &context)
-        for address in [tb, tr] { launcher.release(address) }
+        for address in [tb, tr] { queue.release(address) }
     }
 
     func gathers(_ context: inout ConformanceContext) throws {
         let (tableRows, width, count) = (300, 64, 37)
         let table = values(tableRows * width, 20)
         let indices = (0..<count).map { Int32(($0 * 97) % tableRows) }
-        let (tt, ti) = (try launcher.upload(table), try launcher.upload(indices))
+        let (tt, ti) = (try queue.upload(table), try queue.upload(indices))
         let out = try output(count * width)
         try launch(
             "ofa_gather_rows", over: count * width,
@@ -186,7 +186,7 @@ public struct KernelConformance {
                 }
             }
         }
-        let (tb, tk) = (try launcher.upload(bucketTable), try launcher.upload(buckets))
+        let (tb, tk) = (try queue.upload(bucketTable), try queue.upload(buckets))
         let ts = try output(scores.count, initial: scores)
         try launch(
             "ofa_add_bucket_bias", over: heads * bucketRows * bucketColumns,
@@ -197,7 +197,7 @@ public struct KernelConformance {
         compare(
             "ofa_add_bucket_bias", try result(ts, count: scores.count, "ofa_add_bucket_bias", &context), expected,
             columns: keys, tolerance: 0, &context)
-        for address in [tt, ti, tb, tk] { launcher.release(address) }
+        for address in [tt, ti, tb, tk] { queue.release(address) }
     }
 
     func layerNorm(_ context: inout ConformanceContext) throws {
@@ -206,7 +206,7 @@ public struct KernelConformance {
         let x = values(rows * width, 30, scale: 3).enumerated().map { $0.element + Float($0.offset % 7) }
         let gain = values(width, 31).map { 1 + $0 }
         let shift = values(width, 32)
-        let (tx, tg, ts) = (try launcher.upload(x), try launcher.upload(gain), try launcher.upload(shift))
+        let (tx, tg, ts) = (try queue.upload(x), try queue.upload(gain), try queue.upload(shift))
         let out = try output(rows * width)
         try launch(
             "ofa_layer_norm", rows: rows,
@@ -219,7 +219,7 @@ public struct KernelConformance {
         compare(
             "ofa_layer_norm", try result(out, count: rows * width, "ofa_layer_norm", &context), expected,
             columns: width, tolerance: 2e-5, &context)
-        for address in [tx, tg, ts] { launcher.release(address) }
+        for address in [tx, tg, ts] { queue.release(address) }
     }
 
     func softmax(_ context: inout ConformanceContext) throws {
@@ -228,7 +228,7 @@ public struct KernelConformance {
         // Head 1, query 3: every key masked by the bias, a row PyTorch's softmax makes NaN.
         for j in 0..<keys { absolute[(1 * queries + 3) * keys + j] = -.infinity }
         let scores = values(heads * queries * keys, 41, scale: 5)
-        let ta = try launcher.upload(absolute)
+        let ta = try queue.upload(absolute)
         for causal in [false, true] {
             let expected = backend.makeTensor(shape: [heads, queries, keys], values: scores)
             backend.attentionSoftmaxInPlace(
@@ -267,7 +267,7 @@ public struct KernelConformance {
                 "\(name), a block of rows", try result(blockOut, count: block.count, name, &context), blockReference,
                 columns: keys, tolerance: 1e-6, &context)
         }
-        launcher.release(ta)
+        queue.release(ta)
     }
 
     func convolution(_ context: inout ConformanceContext) throws {
@@ -285,7 +285,7 @@ public struct KernelConformance {
             let bias = values(outputs, seed + 2)
             let residual = values(outSide * outSide * outputs, seed + 3)
             let width = k * k * channels
-            let ti = try launcher.upload(input)
+            let ti = try queue.upload(input)
             let columns = try output(outSide * outSide * width)
             try launch(
                 "ofa_im2col", over: outSide * outSide * width,
@@ -304,7 +304,7 @@ public struct KernelConformance {
                         referenceDot(unfolded, pixel * width, 1, reordered, output * width, 1, count: width).value)
                 }
             }
-            let (tb, tr) = (try launcher.upload(bias), try launcher.upload(residual))
+            let (tb, tr) = (try queue.upload(bias), try queue.upload(residual))
             let out = try output(product.count, initial: product)
             try launch(
                 "ofa_epilogue", over: product.count,
@@ -321,7 +321,7 @@ public struct KernelConformance {
             compare(
                 "\(name), product, epilogue", try result(out, count: product.count, name, &context), expected,
                 columns: outputs, tolerance: 1e-5, &context)
-            for address in [ti, tb, tr] { launcher.release(address) }
+            for address in [ti, tb, tr] { queue.release(address) }
         }
 
         let (side, channels) = (15, 5)
@@ -329,7 +329,7 @@ public struct KernelConformance {
         let outSide = geometry.outputSize(side)
         // All below zero, so a padded zero winning would show.
         let input = values(side * side * channels, 70).map { $0 - 2 }
-        let ti = try launcher.upload(input)
+        let ti = try queue.upload(input)
         let out = try output(outSide * outSide * channels)
         try launch(
             "ofa_max_pool", over: outSide * outSide * channels,
@@ -342,6 +342,6 @@ public struct KernelConformance {
             backend.read(
                 backend.maxPool(backend.makeTensor(shape: [side, side, channels], values: input), geometry: geometry)),
             columns: channels, tolerance: 0, &context)
-        launcher.release(ti)
+        queue.release(ti)
     }
 }

@@ -68,7 +68,8 @@ public struct SyntheticFigures: Codable, Equatable {
         let timing = DeviceReport.Timing(
             precision: backend.precision.rawValue, runs: times.count, medianMilliseconds: times[times.count / 2],
             minimumMilliseconds: times[0], allEncoderAttentionMilliseconds: encoderAttention,
-            deviceBytesInUse: (backend as? CUDABackend)?.report?.memory?.used ?? 0, uploadedBytesPerQuery: uploaded)
+            deviceBytesInUse: queue.flatMap { try? $0.stream.context.memory() }.map { $0.total - $0.free } ?? 0,
+            uploadedBytesPerQuery: uploaded)
         return (figures, timing)
     }
 }

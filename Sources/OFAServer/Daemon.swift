@@ -47,18 +47,17 @@ public final class Daemon: @unchecked Sendable {
 
     /// Starts listening and loading; returns at once.
     public func start() throws {
-        let weights = try? OFAModel.findWeights(in: URL(fileURLWithPath: configuration.modelDirectory))
+        // The weights file's size, for the GPU's room check (not needed on the CPU).
+        let weights =
+            configuration.device == .cpu
+            ? nil : try? OFAModel.findWeights(in: URL(fileURLWithPath: configuration.modelDirectory))
         let modelBytes = weights.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int } ?? 0
         let (device, reason) = try configuration.device.resolved(
             search: configuration.cudaSearch, modelBytes: modelBytes)
         if let reason { logger.notice("device: \(configuration.device.rawValue) → \(device.rawValue): \(reason)") }
         // The device's precisions: refused here, before listening.
         if case .cuda = device {
-            guard CUDABackend.offeredPrecisions.contains(configuration.precision) else {
-                throw BackendError.unsupportedPrecision(
-                    configuration.precision, backend: "cuda", offered: CUDABackend.offeredPrecisions,
-                    reason: "\(configuration.precision.rawValue) is a CPU precision")
-            }
+            try CUDABackend.check(configuration.precision)
         } else {
             try CPUBackend.check(configuration.precision)
         }

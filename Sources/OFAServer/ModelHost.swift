@@ -32,10 +32,9 @@ public final class ModelHost: @unchecked Sendable {
     public var state: State { lock.withLock { currentState } }
     /// The engine's description, asked afresh once it is ready (a GPU's memory in use changes).
     public var description: EngineDescription? {
-        lock.withLock {
-            if case .ready(let engine) = currentState { return engine.describe() }
-            return currentDescription
-        }
+        let (state, loaded) = lock.withLock { (currentState, currentDescription) }
+        if case .ready(let engine) = state { return engine.describe() }
+        return loaded
     }
     public var modelChecksum: String? { lock.withLock { checksum } }
 

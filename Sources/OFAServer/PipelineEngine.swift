@@ -50,7 +50,7 @@ public final class PipelineEngine: InferenceEngine {
         let image = pipeline.imagePreprocessor
         engineDescription = EngineDescription(
             architecture: model.description, modelDirectory: options.modelDirectory,
-            device: gpu?.report?.summary ?? "cpu",
+            device: gpu?.report.map { $0.summary(memory: $0.memory) } ?? "cpu",
             threads: model.threads,
             imageParameters:
                 "\(model.directory)/\(model.weightsFile) \(model.resnetType) \(model.patchImageSize)px "
@@ -62,12 +62,12 @@ public final class PipelineEngine: InferenceEngine {
     public func describe() -> EngineDescription {
         var description = engineDescription
         if let report = gpu?.report {
-            description.device = report.summary
             let memory = report.memory
+            description.device = report.summary(memory: memory)
             let capability = report.device.computeCapability
             description.gpu = GPUStatus(
                 ordinal: report.device.ordinal, name: report.device.name,
-                computeCapability: "\(capability.major).\(capability.minor)", architecture: report.architecture,
+                computeCapability: "\(capability.major).\(capability.minor)", architecture: report.device.architecture,
                 driverVersion: report.driverVersion, blasVersion: report.blasVersion,
                 compilerVersion: report.compilerVersion, modelBytes: report.modelBytes, usedBytes: memory?.used,
                 totalBytes: memory?.total)

@@ -21,9 +21,6 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
         #define __host__
         #define __forceinline__ inline
         static inline float __int_as_float(unsigned bits) { float value; memcpy(&value, &bits, 4); return value; }
-        extern "C" void ofa_host_index(unsigned block, unsigned thread, unsigned threads) {
-            blockIdx.x = block; threadIdx.x = thread; blockDim.x = threads;
-        }
         // A launch: every thread of every block, one after another.
         extern "C" void ofa_host_launch(void (*kernel)(void **), unsigned blocks, unsigned threads, void **p) {
             blockDim.x = threads;

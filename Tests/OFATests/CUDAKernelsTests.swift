@@ -19,7 +19,8 @@ final class CUDAKernelsTests: XCTestCase {
     func testTheKernelsCompileForEveryCheckedArchitectureWithEveryEntryPointAndNoLocalMemory() throws {
         let compiler = try compiler()
         for architecture in CUDAKernels.checkedArchitectures {
-            let compiled = try compiler.compile(CUDAKernels.source, name: "ofad_kernels.cu", architecture: architecture)
+            let compiled = try compiler.compile(
+                CUDAKernels.source, name: CUDAKernels.fileName, architecture: architecture)
             XCTAssertEqual(Array(compiled.cubin.prefix(4)), [0x7f, 0x45, 0x4c, 0x46], "a CUBIN is an ELF file")
             XCTAssertEqual(compiled.entries.map(\.name).sorted(), CUDAKernels.entryPoints.sorted(), architecture)
             for entry in compiled.entries {
@@ -69,11 +70,11 @@ final class CUDAKernelsTests: XCTestCase {
         let cache = KernelCache(directory: folder.path)
         let path = cache.path(source: CUDAKernels.source, architecture: "sm_80", version: compiler.version)
         let first = try cache.compilation(
-            CUDAKernels.source, name: "ofad_kernels.cu", architecture: "sm_80", compiler: compiler)
+            CUDAKernels.source, name: CUDAKernels.fileName, architecture: "sm_80", compiler: compiler)
         XCTAssertEqual(compiler.compilations, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path))
         let again = try cache.compilation(
-            CUDAKernels.source, name: "ofad_kernels.cu", architecture: "sm_80", compiler: compiler)
+            CUDAKernels.source, name: CUDAKernels.fileName, architecture: "sm_80", compiler: compiler)
         XCTAssertEqual(compiler.compilations, 1, "read from the cache, not compiled")
         XCTAssertEqual(again.cubin, first.cubin)
         XCTAssertEqual(again.entries, first.entries)
@@ -83,7 +84,7 @@ final class CUDAKernelsTests: XCTestCase {
         XCTAssertNotEqual(cache.path(source: CUDAKernels.source + " ", architecture: "sm_80", version: "13.5"), path)
         try Data("not a cubin".utf8).write(to: URL(fileURLWithPath: path))
         let rebuilt = try cache.compilation(
-            CUDAKernels.source, name: "ofad_kernels.cu", architecture: "sm_80", compiler: compiler)
+            CUDAKernels.source, name: CUDAKernels.fileName, architecture: "sm_80", compiler: compiler)
         XCTAssertEqual(compiler.compilations, 2, "a broken file is compiled again")
         XCTAssertEqual(rebuilt.cubin, first.cubin)
         XCTAssertEqual(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))), first.cubin, "and replaced")

@@ -88,6 +88,8 @@ typedef struct ofa_cuda_nvrtc {
 // cuDeviceGetAttribute's attributes for the compute capability, and cuInit's answer where there is no GPU.
 #define OFA_CU_COMPUTE_CAPABILITY_MAJOR 75
 #define OFA_CU_COMPUTE_CAPABILITY_MINOR 76
+// …and whether the device has stream-ordered memory pools (cuMemAllocAsync).
+#define OFA_CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED 115
 #define OFA_CU_ERROR_NO_DEVICE 100
 
 // dlopen(path, RTLD_NOW | RTLD_LOCAL); NULL on failure (ofa_cuda_last_error says why).

@@ -26,3 +26,13 @@ public struct AttentionBias {
         self.relative = relative
     }
 }
+
+extension AttentionBias.Relative {
+    /// Stops on a term that does not fit scores `[heads, queries, keys]` (a table row per head, buckets inside).
+    func checkFits(heads: Int, queries: Int, keys: Int) {
+        precondition(table.shape[0] == heads, "bucket table \(table.shape) for \(heads) heads")
+        precondition(
+            rowOffset + buckets.shape[0] <= queries && columnOffset + buckets.shape[1] <= keys,
+            "buckets \(buckets.shape) at (\(rowOffset), \(columnOffset)) outside \([heads, queries, keys])")
+    }
+}

@@ -271,10 +271,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         let queries = whole[1]
         let keys = whole[2]
         let terms = bias.relative.map { term in
-            precondition(term.table.shape[0] == heads, "bucket table \(term.table.shape) for \(heads) heads")
-            precondition(
-                term.rowOffset + term.buckets.shape[0] <= queries && term.columnOffset + term.buckets.shape[1] <= keys,
-                "buckets \(term.buckets.shape) at (\(term.rowOffset), \(term.columnOffset)) outside \(whole)")
+            term.checkFits(heads: heads, queries: queries, keys: keys)
             return ofa_bucket_bias(
                 table: term.table.floats, table_size: term.table.shape[1], buckets: term.buckets.indices,
                 rows: term.buckets.shape[0],

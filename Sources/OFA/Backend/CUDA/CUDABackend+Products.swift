@@ -3,21 +3,21 @@
 // gradients of the relevance backward pass.
 
 extension CUDABackend {
-    /// Row-major `c = op(a) · op(b)` (+ c when accumulating) into `c`.
+    /// Row-major `c = op(a) · op(b)` into `c` (zeros when k is 0).
     func multiply(
         m: Int, n: Int, k: Int, a: Tensor, lda: Int, transposingA: Bool = false, b: Tensor, ldb: Int,
         transposingB: Bool = false, c: Tensor, ldc: Int, batch: Int = 1, strideA: Int = 0, strideB: Int = 0,
-        strideC: Int = 0, offsetB: Int = 0
+        strideC: Int = 0
     ) {
         guard m > 0 && n > 0 else { return }
-        let product = ColumnMajorProduct.rowMajor(
-            m: m, n: n, k: k, a: address(a), lda: lda, transposingA: transposingA, b: address(b) + UInt64(offsetB * 4),
-            ldb: ldb, transposingB: transposingB, c: address(c), ldc: ldc, batch: batch, strideA: strideA,
-            strideB: strideB, strideC: strideC)
-        if k == 0 {
+        guard k > 0 else {
             run { () throws(CUDAError) in try queue.fill(address(c), word: 0, count: c.count) }
             return
         }
+        let product = ColumnMajorProduct.rowMajor(
+            m: m, n: n, k: k, a: address(a), lda: lda, transposingA: transposingA, b: address(b), ldb: ldb,
+            transposingB: transposingB, c: address(c), ldc: ldc, batch: batch, strideA: strideA, strideB: strideB,
+            strideC: strideC)
         run { () throws(CUDAError) in try queue.multiply(product) }
     }
 

@@ -1,7 +1,7 @@
 // The engine on an NVIDIA GPU: every tensor in device memory, the products through cuBLAS (strict float32 by
 // default, TF32 when asked), the rest through the kernels of CUDAKernels, all queued in order on one GPUQueue. The
 // host sends inputs and reads results; nothing else crosses. Operations cannot throw (Backend's contract), so the
-// first CUDA failure is kept in `failure` for the caller to check after a request (`takeFailure`).
+// first CUDA failure is kept for the caller to take after a request (`takeFailure`).
 import Foundation
 
 public final class CUDABackend: Backend, @unchecked Sendable {
@@ -18,12 +18,15 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Precisions a GPU offers: strict float32 and TF32 products.
     public static let offeredPrecisions: [Precision] = [.float32, .tensorFloat32]
 
+    /// Throws BackendError.unsupportedPrecision for a precision a GPU does not offer (bf16 is the CPU's).
+    public static func check(_ precision: Precision) throws {
+        guard !offeredPrecisions.contains(precision) else { return }
+        throw BackendError.unsupportedPrecision(
+            precision, backend: "cuda", offered: offeredPrecisions, reason: "\(precision.rawValue) is a CPU precision")
+    }
+
     public init(queue: GPUQueue, precision: Precision) throws {
-        guard CUDABackend.offeredPrecisions.contains(precision) else {
-            throw BackendError.unsupportedPrecision(
-                precision, backend: "cuda", offered: CUDABackend.offeredPrecisions,
-                reason: "\(precision.rawValue) is a CPU precision")
-        }
+        try CUDABackend.check(precision)
         self.queue = queue
         self.precision = precision
     }
@@ -59,14 +62,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     func address(_ tensor: Tensor) -> UInt64 { UInt64(UInt(bitPattern: tensor.buffer.address)) }
     func address(_ tensor: Tensor?) -> KernelArgument { tensor.map { .address(address($0)) } ?? .null }
 
-    /// Uninitialised device memory for `shape`; a failed allocation leaves a one-page placeholder and the failure.
+    /// Uninitialised device memory for `shape`; a failed allocation leaves a host placeholder of the same size and the
+    /// failure (nothing is queued after a failure, so no kernel ever sees the placeholder).
     func empty(_ shape: [Int], _ type: ElementType = .float32, layout: (any AnyObject & Sendable)? = nil) -> Tensor {
         let bytes = max(shape.reduce(1, *), 1) * type.byteCount
         let queue = self.queue
         var address: UInt64 = 0
         run { () throws(CUDAError) in address = try queue.allocate(bytes) }
         if address == 0 {
-            // Never dereferenced on the host: later work on it fails on the device or is skipped.
             let placeholder = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             return Tensor(
                 shape: shape, elementType: type,
@@ -82,13 +85,14 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         var host = [Float](repeating: 0, count: shape.reduce(1, *))
         try host.withUnsafeMutableBufferPointer { try fill($0) }
         let tensor = empty(shape)
-        host.withUnsafeBytes { bytes in
-            run { () throws(CUDAError) in
-                try queue.upload(
-                    bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: bytes.count, to: address(tensor))
-            }
-        }
+        host.withUnsafeBytes { upload($0, to: tensor) }
         return tensor
+    }
+
+    /// Host bytes into a tensor just made.
+    func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        run { () throws(CUDAError) in try queue.upload(base, count: bytes.count, to: address(tensor)) }
     }
 
     /// The largest index, kept with an index tensor so gathers can be checked on the host.
@@ -101,12 +105,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         precondition(values.count == shape.reduce(1, *), "\(values.count) indices for shape \(shape)")
         precondition(values.allSatisfy { $0 >= 0 }, "negative index")
         let tensor = empty(shape, .int32, layout: IndexRange(maximum: values.max() ?? -1))
-        values.withUnsafeBytes { bytes in
-            run { () throws(CUDAError) in
-                try queue.upload(
-                    bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: bytes.count, to: address(tensor))
-            }
-        }
+        values.withUnsafeBytes { upload($0, to: tensor) }
         return tensor
     }
 
@@ -217,10 +216,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         let (heads, queries, keys) = (scores.shape[0], scores.shape[1], scores.shape[2])
         for term in bias.relative {
             let (rows, columns) = (term.buckets.shape[0], term.buckets.shape[1])
-            precondition(term.table.shape[0] == heads, "bucket table \(term.table.shape) for \(heads) heads")
-            precondition(
-                term.rowOffset + rows <= queries && term.columnOffset + columns <= keys,
-                "buckets \(term.buckets.shape) at (\(term.rowOffset), \(term.columnOffset)) outside \(scores.shape)")
+            term.checkFits(heads: heads, queries: queries, keys: keys)
             precondition(
                 ((term.buckets.layout as? IndexRange)?.maximum ?? -1) < term.table.shape[1], "bucket past the table")
             launch(

@@ -48,9 +48,7 @@ public final class CUDAContext: @unchecked Sendable {
 
     static func check(_ driver: ofa_cuda_driver, _ call: String, _ result: Int32) throws(CUDAError) {
         guard result != 0 else { return }
-        var text: UnsafePointer<CChar>?
-        let message = driver.error_string!(result, &text) == 0 ? text.map { String(cString: $0) } : nil
-        throw .driver(call: call, code: result, message: message ?? "unknown error")
+        throw .driver(call: call, code: result, message: CUDALibraries.errorText(driver, result))
     }
 
     func check(_ call: String, _ result: Int32) throws(CUDAError) { try CUDAContext.check(driver, call, result) }
@@ -67,7 +65,7 @@ public final class CUDAContext: @unchecked Sendable {
         return (free, total)
     }
 
-    /// Device memory of its own, outside any stream's pool (the weights' arena).
+    /// Device memory of its own, outside any stream's pool (where the device has no pools).
     public func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
         try makeCurrent()
         var address: ofa_device_address = 0
@@ -115,6 +113,14 @@ public final class CUDAStream: @unchecked Sendable {
     init(context: CUDAContext) throws(CUDAError) {
         self.context = context
         try context.makeCurrent()
+        let driver = context.libraries.driver
+        var device: Int32 = 0
+        var supported: Int32 = 0
+        try context.check("cuDeviceGet", driver.device_get!(&device, Int32(context.device.ordinal)))
+        try context.check(
+            "cuDeviceGetAttribute",
+            driver.device_attribute!(&supported, OFA_CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, device))
+        pooled = supported != 0
         var stream: UnsafeMutableRawPointer?
         // CU_STREAM_NON_BLOCKING: no implicit ordering with the legacy default stream.
         try context.check("cuStreamCreate", context.libraries.driver.stream_create!(&stream, 1))
@@ -126,24 +132,19 @@ public final class CUDAStream: @unchecked Sendable {
         if (try? context.makeCurrent()) != nil { _ = driver.stream_destroy!(stream) }
     }
 
-    /// Whether the device has stream-ordered pools (CUDA_ERROR_NOT_SUPPORTED, 801, says not: then plain
-    /// allocations, freed after the stream's work).
-    private var pooled = true
+    /// Whether the device has stream-ordered pools; where it has not, plain allocations, freed after the stream's
+    /// work.
+    private let pooled: Bool
 
     /// Stream-ordered memory from the device's pool: usable by this stream's later work, returned by `release`.
     public func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
+        guard pooled else { return try context.allocate(bytes) }
         try context.makeCurrent()
         var address: ofa_device_address = 0
-        if pooled {
-            let result = driver.allocate_async!(&address, max(bytes, 1), stream)
-            if result == CUDAError.outOfMemoryCode { throw .outOfMemory(bytes: bytes) }
-            if result != 801 {
-                try context.check("cuMemAllocAsync", result)
-                return address
-            }
-            pooled = false
-        }
-        return try context.allocate(bytes)
+        let result = driver.allocate_async!(&address, max(bytes, 1), stream)
+        if result == CUDAError.outOfMemoryCode { throw .outOfMemory(bytes: bytes) }
+        try context.check("cuMemAllocAsync", result)
+        return address
     }
 
     public func release(_ address: UInt64) throws(CUDAError) {

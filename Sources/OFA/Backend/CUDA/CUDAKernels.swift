@@ -15,6 +15,9 @@ public enum CUDAKernels {
         "ofa_softmax_gradient", "ofa_gradient_weighted_mean", "ofa_residual_normalized",
     ]
 
+    /// The name NVRTC compiles `source` under (it appears in its log).
+    public static let fileName = "ofad_kernels.cu"
+
     /// Architectures the CI compile check covers: Turing, Ampere and Hopper.
     public static let checkedArchitectures = ["sm_75", "sm_80", "sm_90"]
 

@@ -89,6 +89,9 @@ public struct CUDADevice: Sendable, Equatable {
     public let computeCapability: (major: Int, minor: Int)
     public let memoryBytes: Int
 
+    /// The architecture its kernels are compiled for ("sm_90").
+    public var architecture: String { "sm_\(computeCapability.major)\(computeCapability.minor)" }
+
     public static func == (a: CUDADevice, b: CUDADevice) -> Bool {
         a.ordinal == b.ordinal && a.name == b.name && a.computeCapability == b.computeCapability
             && a.memoryBytes == b.memoryBytes
@@ -214,13 +217,17 @@ public final class CUDALibraries: @unchecked Sendable {
         throw .missingSymbol(library, path: opened.path, symbol: symbol)
     }
 
+    /// The driver's words for `result` (cuGetErrorString).
+    static func errorText(_ driver: ofa_cuda_driver, _ result: Int32) -> String {
+        var text: UnsafePointer<CChar>?
+        return (driver.error_string!(result, &text) == 0 ? text.map { String(cString: $0) } : nil) ?? "unknown error"
+    }
+
     /// cuInit, then every GPU's name, compute capability and memory.
     private static func devices(_ driver: ofa_cuda_driver) throws(CUDAUnavailable) -> (Int32, [CUDADevice]) {
         func check(_ call: String, _ result: Int32) throws(CUDAUnavailable) {
             guard result != 0 else { return }
-            var text: UnsafePointer<CChar>?
-            let message = driver.error_string!(result, &text) == 0 ? text.map { String(cString: $0) } : nil
-            throw .driverFailed(call: call, code: result, message: message ?? "unknown error")
+            throw .driverFailed(call: call, code: result, message: errorText(driver, result))
         }
         var version: Int32 = 0
         try check("cuDriverGetVersion", driver.driver_version!(&version))
