@@ -18,6 +18,20 @@ extension BackendConformance {
         ) { row in
             host[(offset + row * width)..<(offset + (row + 1) * width)].map { Double($0) }
         }
+        // Several tensors at once (the recorded attention): an empty one, a slice's worth, the whole matrix.
+        let parts = [
+            backend.makeTensor(shape: [0], values: []), backend.makeTensor(shape: [3], values: [1, -2, 3]), matrix,
+        ]
+        let together = backend.read(parts)
+        context.compareValues(
+            "read([tensors])", together.count == 3 ? together[2] : [], columns: width, tolerance: 0
+        ) { row in
+            host[(row * width)..<((row + 1) * width)].map { Double($0) }
+        }
+        context.compareValues(
+            "read([tensors]), the small ones", together.count == 3 ? together[0] + together[1] : [], columns: 3,
+            tolerance: 0
+        ) { _ in [1, -2, 3] }
         context.compareValues(
             "zeros", backend.read(backend.zeros(shape: [shapes.tokens, width])), columns: width, tolerance: 0
         ) { _ in

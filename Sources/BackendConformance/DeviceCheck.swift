@@ -132,6 +132,13 @@ public struct DeviceCheck {
                 }
             }
         }
+        step("parity on 2 streams at once") {
+            let gpu = try CUDABackend(
+                queues: try (0..<2).map { _ in
+                    try CUDAStreamQueue(context: context, cubin: cubin, tensorFloat32: false)
+                }, precision: .float32)
+            report.parity += try sideBySide(["tiny-a", "tiny-b"], backend: gpu)
+        }
         step("synthetic OFA-large checkpoint") { try writeSynthetic() }
         for precision in [Precision.float32, .tensorFloat32] {
             step("synthetic OFA-large \(precision.rawValue)") {
@@ -181,6 +188,30 @@ public struct DeviceCheck {
             model: name, precision: backend.precision.rawValue, cases: checked, probabilityError: probabilityError,
             attentionError: attentionError, answersSame: same,
             passed: checked > 0 && probabilityError <= 1e-4 && attentionError <= 1e-4 && same)
+    }
+
+    /// Each model's parity on a lane of its own, the models' threads at once (as the daemon's workers run).
+    func sideBySide(_ models: [String], backend: CUDABackend) throws -> [DeviceReport.Parity] {
+        let lock = NSLock()
+        var results: [Int: Result<DeviceReport.Parity, any Error>] = [:]
+        let group = DispatchGroup()
+        for (index, name) in models.enumerated() {
+            group.enter()
+            let thread = Thread {
+                let (result, failure) = backend.withLane { try parity(model: name, backend: backend) }
+                let outcome = failure.map { .failure($0) } ?? result
+                lock.withLock { results[index] = outcome }
+                group.leave()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        return try models.indices.map { index in
+            var parity = try results[index]!.get()
+            parity.model += " (stream \(index + 1) of \(models.count), at once)"
+            return parity
+        }
     }
 
     struct MissingGolden: Error, CustomStringConvertible {

@@ -31,7 +31,9 @@ public final class Daemon: @unchecked Sendable {
     private var ownsSocketFile = false
     private let lock = NSLock()
     private var shutdownStarted = false
-    private var failedToLoad = false
+    /// The model failed to load, or the engine lost its device later: with --on-load-failure exit, the exit status
+    /// is 1 (so that systemd's Restart=on-failure starts a fresh process).
+    private var engineFailed = false
     private var watchdogWithheld = false
     private var notifyFailureLogged = false
     private let finished = DispatchSemaphore(value: 0)
@@ -43,6 +45,17 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         notifier = SystemdNotifier()
         dispatcher = RequestDispatcher(configuration: configuration, model: ModelHost())
+        dispatcher.onEngineFault = { [weak self] why in self?.engineLost(why) }
+    }
+
+    /// The engine can never serve again (its GPU's context was lost): health already says failed; like a model that
+    /// failed to load, exit with status 1 under --on-load-failure exit (the unit's), else keep answering failed.
+    private func engineLost(_ why: String) {
+        logger.critical("the engine cannot serve again", metadata: ["error": "\(why)"])
+        notify("STATUS=Engine failed: \(why)")
+        lock.withLock { engineFailed = true }
+        // Not on this worker: the drain waits for its request, whose answer goes out once this returns.
+        if configuration.onLoadFailure == .exit { DispatchQueue.global().async { [self] in shutdown() } }
     }
 
     /// Starts listening and loading; returns at once.
@@ -70,7 +83,8 @@ public final class Daemon: @unchecked Sendable {
                 ? ProcessInfo.processInfo.activeProcessorCount : configuration.threads,
             device: device, maximumImagePixels: configuration.maximumImagePixels, precision: configuration.precision,
             cudaSearch: configuration.cudaSearch,
-            kernelCacheDirectory: configuration.kernelCacheDirectory(environment: ProcessInfo.processInfo.environment))
+            kernelCacheDirectory: configuration.kernelCacheDirectory(environment: ProcessInfo.processInfo.environment),
+            workers: configuration.workers)
         let thread = Thread { [self] in loadModel(options) }
         thread.name = "ofad-load"
         thread.stackSize = 8 << 20
@@ -81,7 +95,7 @@ public final class Daemon: @unchecked Sendable {
     public func wait() -> Int32 {
         finished.wait()
         finished.signal()
-        return lock.withLock { failedToLoad && configuration.onLoadFailure == .exit ? 1 : 0 }
+        return lock.withLock { engineFailed && configuration.onLoadFailure == .exit ? 1 : 0 }
     }
 
     /// Starts, shuts down on SIGTERM or SIGINT, and returns the exit status. SIGHUP is logged and ignored: ofad
@@ -173,7 +187,7 @@ public final class Daemon: @unchecked Sendable {
         } else {
             let (_, detail) = dispatcher.model.health
             notify("STATUS=Model failed to load: \(detail ?? "unknown error")")
-            lock.withLock { failedToLoad = true }
+            lock.withLock { engineFailed = true }
             if configuration.onLoadFailure == .exit { shutdown() }
         }
     }

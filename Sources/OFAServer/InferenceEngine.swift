@@ -96,9 +96,14 @@ public protocol InferenceEngine: Sendable {
     func explain(image: EngineImage, imageBytes: [UInt8], plan: RenderPlan, budget: WorkBudget) throws -> Explanation
     /// The relevance method: relevance of the image patches and tokens for each target.
     func relevance(image: EngineImage, params: RelevanceParams) throws -> (Prediction, [TargetRelevance])
+    /// Why the engine can never serve again (its GPU's context was lost), once that has happened; nil while it can.
+    var fault: String? { get }
 }
 
 extension InferenceEngine {
+    /// Engines on the CPU never lose their device.
+    public var fault: String? { nil }
+
     /// The loaded model's shape (nil: the engine draws no maps).
     public var model: ModelShape? { describe().model }
 
@@ -127,12 +132,15 @@ public struct EngineOptions: Sendable, Equatable {
     /// Where a GPU backend finds CUDA's libraries and keeps its compiled kernels.
     public var cudaSearch: CUDASearchPath
     public var kernelCacheDirectory: String?
+    /// Requests run at once (the daemon's workers): a GPU gets a stream for each.
+    public var workers: Int
 
     public init(
         modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int,
         precision: Precision = .float32, cudaSearch: CUDASearchPath = CUDASearchPath(),
-        kernelCacheDirectory: String? = nil
+        kernelCacheDirectory: String? = nil, workers: Int = 1
     ) {
+        self.workers = workers
         self.precision = precision
         self.cudaSearch = cudaSearch
         self.kernelCacheDirectory = kernelCacheDirectory

@@ -46,6 +46,16 @@ public final class ModelHost: @unchecked Sendable {
         }
     }
 
+    /// A ready engine that can never serve again fails for good, `why` being the reason health gives; true the
+    /// first time.
+    public func fail(_ why: String) -> Bool {
+        lock.withLock {
+            guard case .ready = currentState else { return false }
+            currentState = .failed(why)
+            return true
+        }
+    }
+
     /// Loads the engine and runs one forward pass; the host is ready only if both succeed.
     public func load(options: EngineOptions, loader: EngineLoader, logger: Logger) -> Bool {
         do {

@@ -26,20 +26,25 @@ public final class PipelineEngine: InferenceEngine {
 
     /// Loads the model directory strictly; its CheckpointError, ConfigurationError or TokenizerError passes
     /// through and names the culprit.
-    public init(options: EngineOptions) throws {
+    public convenience init(options: EngineOptions) throws {
         let backend: Backend
         if case .cuda(let ordinal) = options.device {
-            let device = try CUDABackend.make(
+            backend = try CUDABackend.make(
                 search: options.cudaSearch, ordinal: ordinal, precision: options.precision,
-                cacheDirectory: options.kernelCacheDirectory)
-            gpu = device
-            backend = device
+                cacheDirectory: options.kernelCacheDirectory, lanes: max(1, options.workers))
         } else {
-            gpu = nil
             backend = try CPUBackend(threads: options.threads, precision: options.precision)
         }
+        try self.init(options: options, backend: backend)
+    }
+
+    /// The engine on `backend` (options.device and options.precision are then only for its description).
+    init(options: EngineOptions, backend: Backend) throws {
+        gpu = backend as? CUDABackend
         pipeline = try VisualEntailmentPipeline(
             modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
+        // The weights complete before any request's stream reads them.
+        gpu?.synchronize()
         if let failure = gpu?.takeFailure() { throw failure }
         // What the weights took; ModelHost's warm-up query then runs on the GPU before READY, and a CUDA failure
         // in it fails the load.
@@ -54,8 +59,8 @@ public final class PipelineEngine: InferenceEngine {
             threads: model.threads,
             imageParameters:
                 "\(model.directory)/\(model.weightsFile) \(model.resnetType) \(model.patchImageSize)px "
-                + "mean \(image.mean) std \(image.std) \(options.precision.rawValue)",
-            model: explainer.modelShape, precision: options.precision.rawValue)
+                + "mean \(image.mean) std \(image.std) \(backend.precision.rawValue)",
+            model: explainer.modelShape, precision: backend.precision.rawValue)
     }
 
     /// The description, with the GPU's memory as it is now.
@@ -70,7 +75,7 @@ public final class PipelineEngine: InferenceEngine {
                 computeCapability: "\(capability.major).\(capability.minor)", architecture: report.device.architecture,
                 driverVersion: report.driverVersion, blasVersion: report.blasVersion,
                 compilerVersion: report.compilerVersion, modelBytes: report.modelBytes, usedBytes: memory?.used,
-                totalBytes: memory?.total)
+                totalBytes: memory?.total, streams: report.streams)
         }
         return description
     }
@@ -123,19 +128,27 @@ public final class PipelineEngine: InferenceEngine {
         return features.prepared
     }
 
-    /// Runs a request's work: the pipeline's errors mapped, and a GPU failure during it reported on it.
+    public var fault: String? {
+        gpu?.fault.map { "the GPU cannot be used again until ofad restarts: \($0.description)" }
+    }
+
+    /// Runs a request's work (on a GPU, on a stream of its own): the pipeline's errors mapped, and a GPU failure
+    /// during it reported on it. The GPU's failure wins over whatever the work threw after it, being its cause.
     private func mappingErrors<T>(_ body: () throws -> T) throws -> T {
-        let value: T
+        guard let gpu else { return try mapping(body) }
+        let (result, failure) = gpu.withLane(body)
+        if let failure { throw Self.engineError(failure) }
+        return try mapping { try result.get() }
+    }
+
+    private func mapping<T>(_ body: () throws -> T) throws -> T {
         do {
-            value = try body()
+            return try body()
         } catch let error as ParameterError {
             throw error
         } catch {
-            _ = gpu?.takeFailure()
             throw Self.engineError(error)
         }
-        if let failure = gpu?.takeFailure() { throw Self.engineError(failure) }
-        return value
     }
 
     /// The EngineError (and so the wire code) of each error the pipeline can throw while serving.

@@ -19,6 +19,14 @@ public final class RequestDispatcher: @unchecked Sendable {
     private var stopping = false
     private var connections = 0
     private var connectionsByUser: [uid_t: Int] = [:]
+    private var faultHandler: (@Sendable (String) -> Void)?
+
+    /// Called once, from a worker, when the engine reports after a request that it can never serve again (health
+    /// says failed from then on).
+    public var onEngineFault: (@Sendable (String) -> Void)? {
+        get { lock.withLock { faultHandler } }
+        set { lock.withLock { faultHandler = newValue } }
+    }
 
     public init(configuration: DaemonConfiguration, model: ModelHost) {
         self.configuration = configuration
@@ -137,10 +145,12 @@ public final class RequestDispatcher: @unchecked Sendable {
         let handle = JobHandle()
         let job = Job(
             timeoutSeconds: configuration.requestTimeoutSeconds,
-            work: { [work] startedAt, deadline in
-                work.run(
+            work: { [work, self] startedAt, deadline in
+                let result = work.run(
                     task, engine: engine, queuedAt: queuedAt, startedAt: startedAt, deadline: deadline,
                     isWithdrawn: { handle.job?.isFinished ?? true })
+                if let fault = engine.fault, model.fail(fault) { onEngineFault?(fault) }
+                return result
             },
             completion: answer)
         handle.job = job
@@ -210,6 +220,9 @@ public final class RequestDispatcher: @unchecked Sendable {
         ]
         if let gpu = model.description?.gpu {
             gauges.append(("ofad_gpu_model_bytes", "Device memory the model took at load.", Double(gpu.modelBytes)))
+            if let streams = gpu.streams {
+                gauges.append(("ofad_gpu_streams", "GPU streams: requests the GPU runs side by side.", Double(streams)))
+            }
             if let used = gpu.usedBytes, let total = gpu.totalBytes {
                 gauges.append(("ofad_gpu_memory_used_bytes", "Device memory in use on the GPU.", Double(used)))
                 gauges.append(("ofad_gpu_memory_total_bytes", "The GPU's memory.", Double(total)))

@@ -15,10 +15,13 @@ public struct GPUStatus: Codable, Sendable, Equatable {
     public var modelBytes: Int
     public var usedBytes: Int?
     public var totalBytes: Int?
+    /// Streams, each with its cuBLAS handle: requests the GPU runs side by side (one per worker).
+    public var streams: Int?
 
     public init(
         ordinal: Int, name: String, computeCapability: String, architecture: String, driverVersion: String,
-        blasVersion: String, compilerVersion: String, modelBytes: Int, usedBytes: Int?, totalBytes: Int?
+        blasVersion: String, compilerVersion: String, modelBytes: Int, usedBytes: Int?, totalBytes: Int?,
+        streams: Int? = nil
     ) {
         self.ordinal = ordinal
         self.name = name
@@ -30,10 +33,11 @@ public struct GPUStatus: Codable, Sendable, Equatable {
         self.modelBytes = modelBytes
         self.usedBytes = usedBytes
         self.totalBytes = totalBytes
+        self.streams = streams
     }
 
     enum CodingKeys: String, CodingKey {
-        case ordinal, name, architecture
+        case ordinal, name, architecture, streams
         case computeCapability = "compute_capability"
         case driverVersion = "driver_version"
         case blasVersion = "cublas_version"

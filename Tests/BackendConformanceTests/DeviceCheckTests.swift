@@ -23,6 +23,20 @@ final class DeviceCheckTests: XCTestCase {
         }
     }
 
+    /// Two models at once on a two-lane backend, as the daemon's two workers run: both pass.
+    func testTheSideBySideParityStepPassesOnTwoLanes() throws {
+        let queues: [HostQueue]
+        do { queues = [try HostQueue(), try HostQueue()] } catch let error as HostQueue.Unavailable {
+            throw XCTSkip(error.description)
+        }
+        let check = DeviceCheck(search: CUDASearchPath(), root: root, scratch: NSTemporaryDirectory())
+        let results = try check.sideBySide(
+            ["tiny-a", "tiny-b"], backend: try CUDABackend(queues: queues, precision: .float32))
+        XCTAssertEqual(results.map(\.passed), [true, true], "\(results)")
+        XCTAssertEqual(results.map(\.model), ["tiny-a (stream 1 of 2, at once)", "tiny-b (stream 2 of 2, at once)"])
+        for queue in queues { XCTAssertGreaterThan(queue.products, 0, "a lane ran nothing") }
+    }
+
     func testTheSyntheticCheckpointCoversEveryFloatTensorOfOFALargeWithSaneDeterministicValues() throws {
         let table = try String(contentsOfFile: root + "/Tools/device/ofa-large-keys.tsv", encoding: .utf8)
         let tensors = try SyntheticCheckpoint.floatTensors(table: table)

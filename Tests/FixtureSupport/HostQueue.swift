@@ -86,6 +86,9 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
     /// Products run so far, and the kernels launched (by name).
     public private(set) var products = 0
     public private(set) var launches: [String: Int] = [:]
+    /// Copies device → host so far.
+    public var downloads: Int { lock.withLock { downloadCount } }
+    private var downloadCount = 0
 
     public init() throws {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
@@ -141,12 +144,16 @@ public final class HostQueue: GPUQueue, @unchecked Sendable {
     }
 
     public func download(_ address: UInt64, count: Int, into bytes: UnsafeMutableRawPointer) throws(CUDAError) {
+        lock.withLock { downloadCount += 1 }
         bytes.copyMemory(from: pointer(address), byteCount: count)
     }
 
     public func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError) {
         pointer(to).copyMemory(from: pointer(from), byteCount: count)
     }
+
+    /// Everything ran when it was queued.
+    public func synchronize() throws(CUDAError) {}
 
     public func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError) {
         pointer(address).bindMemory(to: UInt32.self, capacity: count).initialize(repeating: word, count: count)

@@ -29,6 +29,7 @@ final class ExhaustedQueue: GPUQueue, @unchecked Sendable {
         try inner.download(address, count: count, into: bytes)
     }
     func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError) { try inner.copy(from, to: to, count: count) }
+    func synchronize() throws(CUDAError) { try inner.synchronize() }
     func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError) {
         try inner.fill(address, word: word, count: count)
     }

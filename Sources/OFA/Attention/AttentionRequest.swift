@@ -50,7 +50,8 @@ final class AttentionRecorder {
     let request: AttentionRequest
     /// Test seam: changes a map in place before the forward pass uses it (finite-difference checks of ∇A).
     let edit: ((AttentionRequest.Kind, Int, Tensor) -> Void)?
-    /// What was recorded, still in the backend's memory: the requested rows packed into one tensor per layer.
+    /// What was recorded, still in the backend's memory: the requested rows packed into one tensor per layer (the
+    /// forward's own probabilities where all of them are wanted).
     private var pending: [Recorded] = []
 
     struct Recorded {
@@ -63,12 +64,15 @@ final class AttentionRecorder {
         let backend: Backend
     }
 
-    /// The recorded maps, each layer's rows read back in one copy when they are asked for.
+    /// The recorded maps, every layer's rows read back together (one copy from a device) when they are asked for.
     var maps: [AttentionProbabilities] {
-        pending.map { entry in
+        guard let backend = pending.first?.backend else { return [] }
+        precondition(pending.allSatisfy { $0.backend === backend }, "attention recorded on two backends")
+        let values = backend.read(pending.map(\.tensor))
+        return zip(pending, values).map { entry, values in
             AttentionProbabilities(
                 recordedKind: entry.kind, layer: entry.layer, heads: entry.heads, rows: entry.rows, keys: entry.keys,
-                values: entry.tensor.count == 0 ? [] : entry.backend.read(entry.tensor))
+                values: values)
         }
     }
 

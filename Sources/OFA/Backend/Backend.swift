@@ -38,6 +38,9 @@ public protocol Backend: AnyObject, Sendable {
     func read(_ tensor: Tensor) -> [Float]
     /// Host copy of selected float elements: `count` elements from `offset`, for recording attention.
     func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float]
+    /// Host copies of several float tensors, in order: a device backend packs them on the device and copies once
+    /// (a request's recorded attention).
+    func read(_ tensors: [Tensor]) -> [[Float]]
 
     /// Runs `body` with room for about `bytes` more transient memory kept for reuse between its steps (a backward
     /// pass's many large gradients) and by the next such work for `seconds` after (then released).

@@ -121,6 +121,8 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         Array(UnsafeBufferPointer(start: tensor.floats, count: tensor.count))
     }
 
+    public func read(_ tensors: [Tensor]) -> [[Float]] { tensors.map(read) }
+
     public func read(_ tensor: Tensor, offset: Int, count: Int) -> [Float] {
         precondition(offset >= 0 && offset + count <= tensor.count, "read outside the tensor")
         return Array(UnsafeBufferPointer(start: tensor.floats + offset, count: count))

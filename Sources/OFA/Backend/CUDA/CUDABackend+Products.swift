@@ -11,14 +11,14 @@ extension CUDABackend {
     ) {
         guard m > 0 && n > 0 else { return }
         guard k > 0 else {
-            run { () throws(CUDAError) in try queue.fill(address(c), word: 0, count: c.count) }
+            run { queue throws(CUDAError) in try queue.fill(address(c), word: 0, count: c.count) }
             return
         }
         let product = ColumnMajorProduct.rowMajor(
             m: m, n: n, k: k, a: address(a), lda: lda, transposingA: transposingA, b: address(b), ldb: ldb,
             transposingB: transposingB, c: address(c), ldc: ldc, batch: batch, strideA: strideA, strideB: strideB,
             strideC: strideC)
-        run { () throws(CUDAError) in try queue.multiply(product) }
+        run { queue throws(CUDAError) in try queue.multiply(product) }
     }
 
     /// x[i] ·= scales[(i / group) % groups].

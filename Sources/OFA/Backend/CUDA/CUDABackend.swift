@@ -1,19 +1,44 @@
 // The engine on an NVIDIA GPU: every tensor in device memory, the products through cuBLAS (strict float32 by
-// default, TF32 when asked), the rest through the kernels of CUDAKernels, all queued in order on one GPUQueue. The
-// host sends inputs and reads results; nothing else crosses. Operations cannot throw (Backend's contract), so the
-// first CUDA failure is kept for the caller to take after a request (`takeFailure`).
+// default, TF32 when asked), the rest through the kernels of CUDAKernels. Each request runs on a lane of its own (a
+// stream with its cuBLAS handle: one per daemon worker), its work queued there in order. The host sends inputs and
+// reads results; nothing else crosses. Operations cannot throw (Backend's contract), so the first CUDA failure is
+// kept for the caller to take after a request (`takeFailure`).
 import Foundation
 
 public final class CUDABackend: Backend, @unchecked Sendable {
     public let name = "cuda"
     public let precision: Precision
     public let threads = 1
-    public let queue: GPUQueue
+    /// The lanes' queues: the first also takes work from threads that hold no lane (loading, the tests).
+    public var queues: [GPUQueue] { lanes.map(\.queue) }
+    public var queue: GPUQueue { lanes[0].queue }
+    let lanes: [Lane]
+    /// What names this backend in its lanes (a lane held in one backend is not held in another).
+    private let identity = Identity()
+    private final class Identity: Sendable {}
+    /// Guards every lane's failure and `fault`.
     private let lock = NSLock()
-    private let queueLock = NSLock()
-    private var firstFailure: CUDAError?
+    /// A failure that lost the device's context (CUDAError.losesContext): every lane reports it from then on.
+    private var lostContext: CUDAError?
+    private let idle = NSCondition()
+    private var idleLanes: [Int]
+    /// The lane the running thread holds (its request's), in whichever backend it belongs to.
+    @TaskLocal static var heldLane: Lane?
     /// The GPU, libraries and memory, for status (nil on a queue that is not a GPU's).
     public internal(set) var report: CUDADeviceReport?
+
+    /// One stream's share of the backend: its queue and the first failure of the work queued there.
+    final class Lane: @unchecked Sendable {
+        let queue: GPUQueue
+        let owner: ObjectIdentifier
+        /// Puts one operation at a time on the queue (a stream and a cuBLAS handle serve one thread at a time).
+        let order = NSLock()
+        var firstFailure: CUDAError?
+        init(queue: GPUQueue, owner: ObjectIdentifier) {
+            self.queue = queue
+            self.owner = owner
+        }
+    }
 
     /// Precisions a GPU offers: strict float32 and TF32 products.
     public static let offeredPrecisions: [Precision] = [.float32, .tensorFloat32]
@@ -25,34 +50,93 @@ public final class CUDABackend: Backend, @unchecked Sendable {
             precision, backend: "cuda", offered: offeredPrecisions, reason: "\(precision.rawValue) is a CPU precision")
     }
 
-    public init(queue: GPUQueue, precision: Precision) throws {
+    /// One lane per queue (the queues share one device and its memory).
+    public init(queues: [GPUQueue], precision: Precision) throws {
         try CUDABackend.check(precision)
-        self.queue = queue
+        precondition(!queues.isEmpty, "a CUDA backend needs a queue")
         self.precision = precision
+        idleLanes = Array(queues.indices)
+        let owner = ObjectIdentifier(identity)
+        lanes = queues.map { Lane(queue: $0, owner: owner) }
     }
 
-    /// The first failure since the last call, cleared.
+    public convenience init(queue: GPUQueue, precision: Precision) throws {
+        try self.init(queues: [queue], precision: precision)
+    }
+
+    /// The lane the running thread holds in this backend, if it holds one.
+    private var held: Lane? {
+        guard let held = CUDABackend.heldLane, held.owner == ObjectIdentifier(identity) else { return nil }
+        return held
+    }
+
+    /// The running thread's lane: the one it holds, else the first.
+    var lane: Lane { held ?? lanes[0] }
+
+    /// Runs `body` holding a lane of its own (waiting for one when all are held), so that requests on several
+    /// threads run side by side on their own streams; then waits for the lane's work to finish, so that whatever
+    /// the request made (an image's features, kept for the next request on another lane) is complete. Returns what
+    /// `body` returned or threw and the first CUDA failure on the lane meanwhile, taken. A thread that already holds
+    /// a lane keeps it, and the failure is left for its outer call.
+    public func withLane<T>(_ body: () throws -> T) -> (result: Result<T, any Error>, failure: CUDAError?) {
+        if held != nil { return (Result { try body() }, nil) }
+        idle.lock()
+        while idleLanes.isEmpty { idle.wait() }
+        let index = idleLanes.removeLast()
+        idle.unlock()
+        defer {
+            idle.lock()
+            idleLanes.append(index)
+            idle.signal()
+            idle.unlock()
+        }
+        let lane = lanes[index]
+        return CUDABackend.$heldLane.withValue(lane) {
+            let result = Result { try body() }
+            synchronize(lane)
+            return (result, takeFailure())
+        }
+    }
+
+    /// Waits for everything queued so far on every lane (after loading, before requests on other lanes use it).
+    public func synchronize() {
+        for lane in lanes { synchronize(lane) }
+    }
+
+    private func synchronize(_ lane: Lane) {
+        run(on: lane) { queue throws(CUDAError) in try queue.synchronize() }
+    }
+
+    /// The first failure on the running thread's lane since the last call, cleared; a lost context is never
+    /// cleared.
     public func takeFailure() -> CUDAError? {
+        let lane = self.lane
         lock.lock()
         defer { lock.unlock() }
-        defer { firstFailure = nil }
-        return firstFailure
+        defer { lane.firstFailure = nil }
+        return lostContext ?? lane.firstFailure
     }
 
-    /// Runs `body` (queue calls) alone, so that requests on several threads take turns at the one stream and
-    /// cuBLAS handle (each operation's inputs were queued before it, so the stream's order keeps every request's
-    /// results right), keeping the first failure. After a failure nothing more is queued until `takeFailure`: an
-    /// allocation that failed left a placeholder no kernel may touch, so the device's context stays sound and the
-    /// next request runs normally.
-    func run(_ body: () throws(CUDAError) -> Void) {
-        queueLock.lock()
-        defer { queueLock.unlock() }
-        guard lock.withLock({ firstFailure == nil }) else { return }
+    /// The failure that lost the device's context, if one did: the engine cannot serve again.
+    public var fault: CUDAError? { lock.withLock { lostContext } }
+
+    /// Runs `body` (queue calls) on the running thread's lane, one operation at a time (each operation's inputs
+    /// were queued before it, so the stream's order keeps the results right), keeping the first failure. After a
+    /// failure nothing more is queued on that lane until `takeFailure`: an allocation that failed left a
+    /// placeholder no kernel may touch, so the device's context stays sound and the lane's next request runs
+    /// normally. After a failure that lost the context nothing is queued anywhere.
+    func run(_ body: (GPUQueue) throws(CUDAError) -> Void) { run(on: lane, body) }
+
+    private func run(on lane: Lane, _ body: (GPUQueue) throws(CUDAError) -> Void) {
+        lane.order.lock()
+        defer { lane.order.unlock() }
+        guard lock.withLock({ lane.firstFailure == nil && lostContext == nil }) else { return }
         do throws(CUDAError) {
-            try body()
+            try body(lane.queue)
         } catch {
             lock.lock()
-            if firstFailure == nil { firstFailure = error }
+            if lane.firstFailure == nil { lane.firstFailure = error }
+            if error.losesContext && lostContext == nil { lostContext = error }
             lock.unlock()
         }
     }
@@ -66,9 +150,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// failure (nothing is queued after a failure, so no kernel ever sees the placeholder).
     func empty(_ shape: [Int], _ type: ElementType = .float32, layout: (any AnyObject & Sendable)? = nil) -> Tensor {
         let bytes = max(shape.reduce(1, *), 1) * type.byteCount
-        let queue = self.queue
+        let queue = lane.queue
         var address: UInt64 = 0
-        run { () throws(CUDAError) in address = try queue.allocate(bytes) }
+        run { queue throws(CUDAError) in address = try queue.allocate(bytes) }
         if address == 0 {
             let placeholder = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             return Tensor(
@@ -76,7 +160,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
                 buffer: DeviceBuffer(address: placeholder, byteCount: bytes) { $0.deallocate() }, layout: layout)
         }
         let buffer = DeviceBuffer(address: UnsafeMutableRawPointer(bitPattern: UInt(address))!, byteCount: bytes) {
-            queue.release(UInt64(UInt(bitPattern: $0)))
+            [weak self] pointer in
+            // Freed on the stream of the lane that lets go of it, after that stream's work that may still read it;
+            // by a thread that holds no lane, on the stream it came from (every lane's work was waited for when
+            // its request ended).
+            (self?.held?.queue ?? queue).release(UInt64(UInt(bitPattern: pointer)))
         }
         return Tensor(shape: shape, elementType: type, buffer: buffer, layout: layout)
     }
@@ -92,7 +180,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// Host bytes into a tensor just made.
     func upload(_ bytes: UnsafeRawBufferPointer, to tensor: Tensor) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        run { () throws(CUDAError) in try queue.upload(base, count: bytes.count, to: address(tensor)) }
+        run { queue throws(CUDAError) in try queue.upload(base, count: bytes.count, to: address(tensor)) }
     }
 
     /// The largest index, kept with an index tensor so gathers can be checked on the host.
@@ -111,7 +199,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     public func zeros(shape: [Int]) -> Tensor {
         let tensor = empty(shape)
-        run { () throws(CUDAError) in try queue.fill(address(tensor), word: 0, count: tensor.count) }
+        run { queue throws(CUDAError) in try queue.fill(address(tensor), word: 0, count: tensor.count) }
         return tensor
     }
 
@@ -123,11 +211,30 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         var host = [Float](repeating: 0, count: count)
         guard count > 0 else { return host }
         host.withUnsafeMutableBytes { bytes in
-            run { () throws(CUDAError) in
+            run { queue throws(CUDAError) in
                 try queue.download(address(tensor) + UInt64(offset * 4), count: count * 4, into: bytes.baseAddress!)
             }
         }
         return host
+    }
+
+    /// The tensors packed into one device buffer by device copies, then one download.
+    public func read(_ tensors: [Tensor]) -> [[Float]] {
+        precondition(tensors.allSatisfy { $0.elementType == .float32 }, "read: float tensors only")
+        let total = tensors.reduce(0) { $0 + $1.count }
+        guard tensors.count > 1, total > 0 else { return tensors.map(read) }
+        let packed = empty([total])
+        var offset = 0
+        for tensor in tensors {
+            copy(address(tensor), to: address(packed) + UInt64(offset * 4), count: tensor.count)
+            offset += tensor.count
+        }
+        let host = read(packed)
+        offset = 0
+        return tensors.map { tensor in
+            defer { offset += tensor.count }
+            return Array(host[offset..<(offset + tensor.count)])
+        }
     }
 
     public func withWorkspace<T>(bytes: Int, keepingFor seconds: Double, _ body: () throws -> T) rethrows -> T {
@@ -159,7 +266,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     func launch(_ kernel: String, over count: Int, _ arguments: [KernelArgument]) {
         guard count > 0 else { return }
         let threads = CUDAKernels.blockThreads
-        run { () throws(CUDAError) in
+        run { queue throws(CUDAError) in
             try queue.launch(kernel, blocks: (count + threads - 1) / threads, threads: threads, arguments)
         }
     }
@@ -171,154 +278,6 @@ public final class CUDABackend: Backend, @unchecked Sendable {
 
     func copy(_ from: UInt64, to: UInt64, count: Int) {
         guard count > 0 else { return }
-        run { () throws(CUDAError) in try queue.copy(from, to: to, count: count * 4) }
-    }
-
-    // MARK: Elementwise and data movement
-
-    public func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor {
-        let width = input.shape.last!
-        let output = empty(input.shape)
-        launch(
-            "ofa_layer_norm", rows: input.count / width,
-            [
-                address(input), address(output), .long(input.count / width), .long(width), address(weight),
-                address(bias), .float(epsilon),
-            ])
-        return output
-    }
-
-    public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-        precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
-        let output = empty(a.shape)
-        launch("ofa_add", over: a.count, [address(output), address(a), address(b), .long(a.count)])
-        return output
-    }
-
-    public func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor {
-        let output = empty(input.shape)
-        launch(
-            "ofa_add_row", over: input.count,
-            [
-                address(output), address(input), address(row), .float(scale), .long(input.count / row.count),
-                .long(row.count),
-            ])
-        return output
-    }
-
-    public func scaleInPlace(_ tensor: Tensor, by factor: Float) {
-        launch("ofa_scale", over: tensor.count, [address(tensor), .float(factor), .long(tensor.count)])
-    }
-
-    public func attentionSoftmaxInPlace(_ scores: Tensor, bias: AttentionBias, causal: Bool) {
-        precondition(
-            bias.absolute.shape == scores.shape, "softmax: scores \(scores.shape), bias \(bias.absolute.shape)")
-        let (heads, queries, keys) = (scores.shape[0], scores.shape[1], scores.shape[2])
-        for term in bias.relative {
-            let (rows, columns) = (term.buckets.shape[0], term.buckets.shape[1])
-            term.checkFits(heads: heads, queries: queries, keys: keys)
-            precondition(
-                ((term.buckets.layout as? IndexRange)?.maximum ?? -1) < term.table.shape[1], "bucket past the table")
-            launch(
-                "ofa_add_bucket_bias", over: heads * rows * columns,
-                [
-                    address(scores), .long(heads), .long(queries), .long(keys), address(term.table),
-                    .long(term.table.shape[1]), address(term.buckets), .long(rows), .long(columns),
-                    .long(term.rowOffset), .long(term.columnOffset),
-                ])
-        }
-        launch(
-            "ofa_attention_softmax", rows: heads * queries,
-            [
-                address(scores), address(bias.absolute), .long(heads), .long(queries), .long(keys), .long(0),
-                .long(queries), .int(causal ? 1 : 0),
-            ])
-    }
-
-    public func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor {
-        let width = table.shape[1]
-        precondition(
-            ((indices.layout as? IndexRange)?.maximum ?? -1) < table.shape[0], "gather: an index past the table")
-        let output = empty([indices.count, width])
-        launch(
-            "ofa_gather_rows", over: indices.count * width,
-            [address(output), address(table), address(indices), .long(indices.count), .long(width)])
-        return output
-    }
-
-    public func concatenateRows(_ a: Tensor, _ b: Tensor) -> Tensor {
-        let width = a.shape.last!
-        precondition(b.shape.last == width, "concatenate: \(a.shape) and \(b.shape)")
-        let output = empty([a.count / width + b.count / width, width])
-        copy(address(a), to: address(output), count: a.count)
-        copy(address(b), to: address(output) + UInt64(a.count * 4), count: b.count)
-        return output
-    }
-
-    public func rows(_ input: Tensor, _ range: Range<Int>) -> Tensor {
-        let width = input.shape.last!
-        precondition(
-            range.lowerBound >= 0 && range.upperBound <= input.count / width, "rows \(range) of \(input.shape)")
-        let output = empty([range.count, width])
-        copy(address(input) + UInt64(range.lowerBound * width * 4), to: address(output), count: range.count * width)
-        return output
-    }
-
-    public func transpose(_ input: Tensor) -> Tensor {
-        precondition(input.rank == 2, "transpose: \(input.shape)")
-        let output = empty([input.shape[1], input.shape[0]])
-        launch(
-            "ofa_transpose", over: input.count,
-            [address(output), address(input), .long(input.shape[0]), .long(input.shape[1])])
-        return output
-    }
-
-    public func copy(_ input: Tensor) -> Tensor {
-        let output = empty(input.shape)
-        copy(address(input), to: address(output), count: input.count)
-        return output
-    }
-
-    /// ofa_epilogue's activation codes.
-    static func code(_ activation: Activation) -> Int32 {
-        switch activation {
-        case .none: 0
-        case .relu: 1
-        case .gelu: 2
-        }
-    }
-
-    /// In place: + bias[j] + residual, then the activation, over rows of `width`.
-    func epilogue(_ x: Tensor, width: Int, bias: Tensor?, residual: Tensor?, activation: Activation) {
-        guard bias != nil || residual != nil || activation != .none else { return }
-        launch(
-            "ofa_epilogue", over: x.count,
-            [
-                address(x), address(bias), address(residual), .long(x.count / width), .long(width),
-                .int(CUDABackend.code(activation)),
-            ])
-    }
-
-    public func activate(_ input: Tensor, _ activation: Activation) -> Tensor {
-        let output = copy(input)
-        epilogue(output, width: input.shape.last ?? 1, bias: nil, residual: nil, activation: activation)
-        return output
-    }
-
-    public func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor {
-        let (height, width, channels) = (input.shape[0], input.shape[1], input.shape[2])
-        let (outHeight, outWidth) = (geometry.outputSize(height), geometry.outputSize(width))
-        let output = empty([outHeight, outWidth, channels])
-        launch(
-            "ofa_max_pool", over: output.count,
-            [
-                address(output), address(input), .long(height), .long(width), .long(channels), .long(geometry.kernel),
-                .long(geometry.stride), .long(geometry.padding), .long(outHeight), .long(outWidth),
-            ])
-        return output
-    }
-
-    public func zeroNaNInPlace(_ tensor: Tensor) {
-        launch("ofa_zero_nan", over: tensor.count, [address(tensor), .long(tensor.count)])
+        run { queue throws(CUDAError) in try queue.copy(from, to: to, count: count * 4) }
     }
 }

@@ -13,6 +13,18 @@ public enum CUDAError: Error, Equatable, CustomStringConvertible {
     /// CUDA_ERROR_OUT_OF_MEMORY.
     static let outOfMemoryCode: Int32 = 2
 
+    /// CUresult codes after which the context is unusable and every later call fails the same way ("the process
+    /// must be terminated and relaunched"): ECC uncorrectable (214), illegal address (700), launch timeout (702),
+    /// context destroyed (709), device assert (710), hardware stack error (714), illegal instruction (715),
+    /// misaligned address (716), invalid address space (717), invalid PC (718), launch failed (719).
+    static let contextLosingCodes: Set<Int32> = [214, 700, 702, 709, 710, 714, 715, 716, 717, 718, 719]
+
+    /// Whether the device's context is lost: the engine cannot serve again until the process restarts.
+    public var losesContext: Bool {
+        if case .driver(_, let code, _) = self { return CUDAError.contextLosingCodes.contains(code) }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .driver(let call, let code, let message): "CUDA \(call) failed: \(message) (\(code))"

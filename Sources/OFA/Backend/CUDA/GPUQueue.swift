@@ -43,6 +43,8 @@ public protocol GPUQueue: AnyObject, Sendable {
     /// Device → host, after everything queued before it; finished when it returns.
     func download(_ address: UInt64, count: Int, into bytes: UnsafeMutableRawPointer) throws(CUDAError)
     func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError)
+    /// Waits for everything queued so far, and reports a failure of any of it.
+    func synchronize() throws(CUDAError)
     func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError)
     func launch(_ kernel: String, blocks: Int, threads: Int, _ arguments: [KernelArgument]) throws(CUDAError)
     func multiply(_ product: ColumnMajorProduct) throws(CUDAError)
@@ -65,11 +67,16 @@ public final class CUDAStreamQueue: GPUQueue, @unchecked Sendable {
         return "GPU \(device.ordinal) (\(device.name))"
     }
 
-    public init(context: CUDAContext, cubin: [UInt8], tensorFloat32: Bool) throws(CUDAError) {
+    /// A new stream and cuBLAS handle, running `module`'s kernels (one module serves every stream of a context).
+    public init(context: CUDAContext, module: CUDAModule, tensorFloat32: Bool) throws(CUDAError) {
         stream = try context.makeStream()
         blas = try CUDABlas(stream: stream, tensorFloat32: tensorFloat32)
-        module = try context.loadModule(cubin)
+        self.module = module
         for name in CUDAKernels.entryPoints { functions[name] = try module.function(name) }
+    }
+
+    public convenience init(context: CUDAContext, cubin: [UInt8], tensorFloat32: Bool) throws(CUDAError) {
+        try self.init(context: context, module: try context.loadModule(cubin), tensorFloat32: tensorFloat32)
     }
 
     public func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 { try stream.allocate(bytes) }
@@ -89,6 +96,8 @@ public final class CUDAStreamQueue: GPUQueue, @unchecked Sendable {
     public func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError) {
         try stream.copy(from, to: to, count: count)
     }
+
+    public func synchronize() throws(CUDAError) { try stream.synchronize() }
 
     public func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError) {
         try stream.fill(address, word: word, count: count)
