@@ -33,6 +33,9 @@ public struct DeviceReport: Codable {
         public var allEncoderAttentionMilliseconds: Double
         public var deviceBytesInUse: Int
         public var uploadedBytesPerQuery: Int
+        /// The weight arena's blocks, and what the weights use of them.
+        public var weightArenaBytes: Int
+        public var weightBytes: Int
     }
 
     public var started = ISO8601DateFormatter().string(from: Date())
@@ -153,7 +156,9 @@ public struct DeviceCheck {
     // MARK: Parity on the committed fixtures
 
     func parity(model name: String, backend: CUDABackend) throws -> DeviceReport.Parity {
-        let model = try OFAModel(directory: root + "/Tests/Fixtures/models/" + name, backend: backend)
+        let model = try backend.loadingWeights {
+            try OFAModel(directory: root + "/Tests/Fixtures/models/" + name, backend: backend)
+        }
         let goldens = try TensorFile.read(path: root + "/Tests/Fixtures/goldens/\(name).safetensors")
         func tensor(_ key: String) throws -> TensorValues {
             guard let values = goldens[key] else { throw MissingGolden(description: "\(name) has no golden \(key)") }

@@ -35,7 +35,10 @@ public struct SyntheticFigures: Codable, Equatable {
     public static func measure(directory: String, backend: Backend, runs: Int) throws
         -> (figures: SyntheticFigures, timing: DeviceReport.Timing)
     {
-        let model = try OFAModel(directory: directory, backend: backend)
+        let gpu = backend as? CUDABackend
+        // On a GPU the weights are carved from one arena, as ofad loads them.
+        let load = { try OFAModel(directory: directory, backend: backend) }
+        let model = try gpu?.loadingWeights(load) ?? load()
         let side = model.task.patchImageSize
         let pixels = pixels(side: side)
         let layer = model.configuration.decoderLayers - 1
@@ -51,7 +54,7 @@ public struct SyntheticFigures: Codable, Equatable {
             probabilities: result.probabilities, best: result.best,
             crossAttentionRow: result.attention.first?.values ?? [], backend: backend.name,
             precision: backend.precision.rawValue)
-        let queue = (backend as? CUDABackend)?.queue as? CUDAStreamQueue
+        let queue = gpu?.queue as? CUDAStreamQueue
         for _ in 0..<2 { _ = try query() }
         let uploadedBefore = queue?.uploadedBytes ?? 0
         var times: [Double] = []
@@ -69,7 +72,8 @@ public struct SyntheticFigures: Codable, Equatable {
             precision: backend.precision.rawValue, runs: times.count, medianMilliseconds: times[times.count / 2],
             minimumMilliseconds: times[0], allEncoderAttentionMilliseconds: encoderAttention,
             deviceBytesInUse: queue.flatMap { try? $0.stream.context.memory() }.map { $0.total - $0.free } ?? 0,
-            uploadedBytesPerQuery: uploaded)
+            uploadedBytesPerQuery: uploaded, weightArenaBytes: gpu?.weightMemory.reserved ?? 0,
+            weightBytes: gpu?.weightMemory.used ?? 0)
         return (figures, timing)
     }
 }

@@ -41,8 +41,12 @@ public final class PipelineEngine: InferenceEngine {
     /// The engine on `backend` (options.device and options.precision are then only for its description).
     init(options: EngineOptions, backend: Backend) throws {
         gpu = backend as? CUDABackend
-        pipeline = try VisualEntailmentPipeline(
-            modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
+        // On a GPU every weight is carved from one arena.
+        let load = {
+            try VisualEntailmentPipeline(
+                modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
+        }
+        pipeline = try gpu?.loadingWeights(load) ?? load()
         // The weights complete before any request's stream reads them.
         gpu?.synchronize()
         if let failure = gpu?.takeFailure() { throw failure }

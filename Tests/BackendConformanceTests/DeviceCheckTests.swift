@@ -96,9 +96,12 @@ final class CUDABackendOnTheHostLargeTests: XCTestCase {
         let backend = try backend()
         let (parity, timing) = try check.synthetic(backend: backend)
         print(
-            "synthetic OFA-large on the CUDA backend over HostQueue: \(parity), one query \(timing.medianMilliseconds) ms"
-        )
+            "synthetic OFA-large on the CUDA backend over HostQueue: \(parity), one query \(timing.medianMilliseconds) ms, "
+                + "weights \(timing.weightBytes) bytes in an arena of \(timing.weightArenaBytes)")
         XCTAssertTrue(parity.passed, "\(parity)")
+        // The weights in a few blocks, the last one partly used.
+        XCTAssertGreaterThan(timing.weightBytes, 1_800_000_000)
+        XCTAssertLessThanOrEqual(timing.weightArenaBytes - timing.weightBytes, WeightArena.blockBytes)
         XCTAssertNil(backend.takeFailure())
     }
 

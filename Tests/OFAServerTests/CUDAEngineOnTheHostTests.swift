@@ -14,6 +14,8 @@ import XCTest
 final class HookedQueue: GPUQueue, @unchecked Sendable {
     let inner: HostQueue
     let beforeLaunch: @Sendable () throws(CUDAError) -> Void
+    /// Device allocations so far.
+    let allocations = Locked(0)
     var rowLanes: Int { inner.rowLanes }
     var description: String { "hooked " + inner.description }
 
@@ -22,7 +24,10 @@ final class HookedQueue: GPUQueue, @unchecked Sendable {
         self.beforeLaunch = beforeLaunch
     }
 
-    func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 { try inner.allocate(bytes) }
+    func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
+        allocations.value += 1
+        return try inner.allocate(bytes)
+    }
     func release(_ address: UInt64) { inner.release(address) }
     func upload(_ bytes: UnsafeRawPointer, count: Int, to address: UInt64) throws(CUDAError) {
         try inner.upload(bytes, count: count, to: address)
@@ -183,6 +188,27 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
         }
         for result in later.value { XCTAssertThrowsError(try result.get()) }
         XCTAssertThrowsError(try engine.prepareImage(image, seconds: 60))
+    }
+
+    /// The weights are carved from one arena: the whole load makes one device allocation (tiny-a is far below a
+    /// block), the load's temporaries are reused so the weights span little more than they use, and requests take
+    /// their memory from the pool, not the arena.
+    func testTheWeightsLiveInOneArenaAndRequestsUseThePool() throws {
+        let queue = HookedQueue(try hostQueue()) {}
+        let engine = try engine(queues: [queue])
+        let gpu = try XCTUnwrap(engine.gpu)
+        XCTAssertEqual(queue.allocations.value, 1, "allocations while loading")
+        let weights = gpu.weightMemory
+        XCTAssertEqual(weights.reserved, WeightArena.blockBytes)
+        XCTAssertGreaterThan(weights.used, 4 << 20, "tiny-a's weights")
+        XCTAssertLessThanOrEqual(Double(weights.extent), 1.05 * Double(weights.used), "\(weights)")
+        let image = TinyModel.image(TinyModel.imageNames[0])
+        assertClose(
+            try engine.predict(
+                image: try engine.prepareImage(image, seconds: 60), hypotheses: hypotheses, premise: nil),
+            try TinyModel.expected(image, hypotheses), "")
+        XCTAssertGreaterThan(queue.allocations.value, 1, "a request's memory")
+        XCTAssertTrue(gpu.weightMemory == weights, "a request carved from the arena")
     }
 
     /// Out of memory is not a fault: the request fails busy and the next one answers.

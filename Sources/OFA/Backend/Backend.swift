@@ -55,6 +55,7 @@ public protocol Backend: AnyObject, Sendable {
     func prepareTable(_ table: Tensor) -> Tensor
     /// A float32 convolution weight `[O, C·k·k]` (PyTorch's OIHW order) for `convolution` with this geometry, in the
     /// backend's own layout for square inputs of `inputSide` (other sizes still work); only `convolution` reads it.
+    /// The weight given is the backend's from then on (a device backend reorders it in place).
     func prepareConvolutionWeight(_ weight: Tensor, inputs: Int, geometry: ConvolutionGeometry, inputSide: Int)
         -> Tensor
 

@@ -24,6 +24,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     private var idleLanes: [Int]
     /// The lane the running thread holds (its request's), in whichever backend it belongs to.
     @TaskLocal static var heldLane: Lane?
+    /// The arena the running thread loads weights into (`loadingWeights`), in whichever backend it belongs to.
+    @TaskLocal static var loadingArena: WeightArena?
+    /// The arenas of the weights loaded so far (each lives as long as one of its tensors does).
+    private var arenas: [WeakArena] = []
+    private struct WeakArena { weak var arena: WeightArena? }
     /// The GPU, libraries and memory, for status (nil on a queue that is not a GPU's).
     public internal(set) var report: CUDADeviceReport?
 
@@ -98,6 +103,26 @@ public final class CUDABackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` (a model's load) with every tensor it makes carved from one weight arena: a few large blocks of
+    /// device memory instead of an allocation per weight, kept until the last of the tensors goes.
+    public func loadingWeights<T>(_ body: () throws -> T) rethrows -> T {
+        let arena = WeightArena(queue: lanes[0].queue, owner: ObjectIdentifier(identity))
+        lock.withLock { arenas.append(WeakArena(arena: arena)) }
+        return try CUDABackend.$loadingArena.withValue(arena) { try body() }
+    }
+
+    /// The weight arenas' device memory: reserved in blocks, in use by tensors, and spanned by them.
+    public var weightMemory: (reserved: Int, used: Int, extent: Int) {
+        let live = lock.withLock { arenas.compactMap(\.arena) }
+        var total: (reserved: Int, used: Int, extent: Int) = (0, 0, 0)
+        for usage in live.map(\.usage) {
+            total.reserved += usage.reserved
+            total.used += usage.used
+            total.extent += usage.extent
+        }
+        return total
+    }
+
     /// Waits for everything queued so far on every lane (after loading, before requests on other lanes use it).
     public func synchronize() {
         for lane in lanes { synchronize(lane) }
@@ -146,27 +171,39 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     func address(_ tensor: Tensor) -> UInt64 { UInt64(UInt(bitPattern: tensor.buffer.address)) }
     func address(_ tensor: Tensor?) -> KernelArgument { tensor.map { .address(address($0)) } ?? .null }
 
-    /// Uninitialised device memory for `shape`; a failed allocation leaves a host placeholder of the same size and the
-    /// failure (nothing is queued after a failure, so no kernel ever sees the placeholder).
+    /// Uninitialised device memory for `shape` (carved from the weight arena while loading, else from the pool); a
+    /// failed allocation leaves a host placeholder of the same size and the failure (nothing is queued after a
+    /// failure, so no kernel ever sees the placeholder).
     func empty(_ shape: [Int], _ type: ElementType = .float32, layout: (any AnyObject & Sendable)? = nil) -> Tensor {
         let bytes = max(shape.reduce(1, *), 1) * type.byteCount
-        let queue = lane.queue
-        var address: UInt64 = 0
-        run { queue throws(CUDAError) in address = try queue.allocate(bytes) }
-        if address == 0 {
+        func tensor(_ buffer: DeviceBuffer) -> Tensor {
+            Tensor(shape: shape, elementType: type, buffer: buffer, layout: layout)
+        }
+        func placeholder() -> Tensor {
             let placeholder = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-            return Tensor(
-                shape: shape, elementType: type,
-                buffer: DeviceBuffer(address: placeholder, byteCount: bytes) { $0.deallocate() }, layout: layout)
+            return tensor(DeviceBuffer(address: placeholder, byteCount: bytes) { $0.deallocate() })
         }
-        let buffer = DeviceBuffer(address: UnsafeMutableRawPointer(bitPattern: UInt(address))!, byteCount: bytes) {
-            [weak self] pointer in
-            // Freed on the stream of the lane that lets go of it, after that stream's work that may still read it;
-            // by a thread that holds no lane, on the stream it came from (every lane's work was waited for when
-            // its request ended).
-            (self?.held?.queue ?? queue).release(UInt64(UInt(bitPattern: pointer)))
+        var address: UInt64 = 0
+        if let arena = CUDABackend.loadingArena, arena.owner == ObjectIdentifier(identity), held == nil {
+            run { _ throws(CUDAError) in address = try arena.take(bytes) }
+            guard address != 0 else { return placeholder() }
+            // The arena's blocks stay until its last tensor goes.
+            return tensor(
+                DeviceBuffer(address: UnsafeMutableRawPointer(bitPattern: UInt(address))!, byteCount: bytes) {
+                    arena.giveBack(UInt64(UInt(bitPattern: $0)), bytes: bytes)
+                })
         }
-        return Tensor(shape: shape, elementType: type, buffer: buffer, layout: layout)
+        let queue = lane.queue
+        run { queue throws(CUDAError) in address = try queue.allocate(bytes) }
+        guard address != 0 else { return placeholder() }
+        return tensor(
+            DeviceBuffer(address: UnsafeMutableRawPointer(bitPattern: UInt(address))!, byteCount: bytes) {
+                [weak self] pointer in
+                // Freed on the stream of the lane that lets go of it, after that stream's work that may still read
+                // it; by a thread that holds no lane, on the stream it came from (every lane's work was waited for
+                // when its request ended).
+                (self?.held?.queue ?? queue).release(UInt64(UInt(bitPattern: pointer)))
+            })
     }
 
     public func makeTensor(shape: [Int], fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Tensor {
@@ -254,10 +291,11 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     ) -> Tensor {
         let outputs = weight.shape[0]
         precondition(weight.shape == [outputs, inputs * geometry.kernel * geometry.kernel], "weight \(weight.shape)")
+        // In place: the weight is the backend's now, so no second copy is made and dropped.
         let reordered = CUDAKernels.channelsLastWeight(
             read(weight), outputs: outputs, channels: inputs, kernel: geometry.kernel)
-        let tensor = makeTensor(shape: weight.shape, values: reordered)
-        return Tensor(shape: weight.shape, buffer: tensor.buffer, layout: ChannelsLast())
+        reordered.withUnsafeBytes { upload($0, to: weight) }
+        return Tensor(shape: weight.shape, buffer: weight.buffer, layout: ChannelsLast())
     }
 
     // MARK: Launching
