@@ -10,56 +10,7 @@ import XCTest
 
 @testable import OFAServer
 
-/// A HostQueue with a hook before each launch.
-final class HookedQueue: GPUQueue, @unchecked Sendable {
-    let inner: HostQueue
-    let beforeLaunch: @Sendable () throws(CUDAError) -> Void
-    /// Device allocations so far.
-    let allocations = Locked(0)
-    var rowLanes: Int { inner.rowLanes }
-    var description: String { "hooked " + inner.description }
-
-    init(_ inner: HostQueue, beforeLaunch: @escaping @Sendable () throws(CUDAError) -> Void) {
-        self.inner = inner
-        self.beforeLaunch = beforeLaunch
-    }
-
-    func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
-        allocations.value += 1
-        return try inner.allocate(bytes)
-    }
-    func release(_ address: UInt64) { inner.release(address) }
-    func upload(_ bytes: UnsafeRawPointer, count: Int, to address: UInt64) throws(CUDAError) {
-        try inner.upload(bytes, count: count, to: address)
-    }
-    func download(_ address: UInt64, count: Int, into bytes: UnsafeMutableRawPointer) throws(CUDAError) {
-        try inner.download(address, count: count, into: bytes)
-    }
-    func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError) { try inner.copy(from, to: to, count: count) }
-    func synchronize() throws(CUDAError) { try inner.synchronize() }
-    func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError) {
-        try inner.fill(address, word: word, count: count)
-    }
-    func launch(_ kernel: String, blocks: Int, threads: Int, _ arguments: [KernelArgument]) throws(CUDAError) {
-        try beforeLaunch()
-        try inner.launch(kernel, blocks: blocks, threads: threads, arguments)
-    }
-    func multiply(_ product: ColumnMajorProduct) throws(CUDAError) { try inner.multiply(product) }
-}
-
-/// A value several threads update.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Value
-    init(_ value: Value) { current = value }
-    var value: Value {
-        get { lock.withLock { current } }
-        set { lock.withLock { current = newValue } }
-    }
-    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&current) } }
-}
-
-/// A launch hook that fails with `error` while `on` is set.
+/// A hook on the GPU's work that fails it with `error` while `on` is set.
 private func failing(while on: Locked<Bool>, with error: CUDAError) -> @Sendable () throws(CUDAError) -> Void {
     { () throws(CUDAError) in if on.value { throw error } }
 }
@@ -167,7 +118,7 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
         let illegalAddress = CUDAError.driver(
             call: "cuLaunchKernel", code: 700, message: "an illegal memory access was encountered")
         let queues = [try hostQueue(), try hostQueue()].map {
-            HookedQueue($0, beforeLaunch: failing(while: faulting, with: illegalAddress))
+            HookedQueue($0, beforeWork: failing(while: faulting, with: illegalAddress))
         }
         let engine = try engine(queues: queues)
         let image = TinyModel.image(TinyModel.imageNames[0])
@@ -215,7 +166,7 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
     func testOutOfDeviceMemoryFailsOnlyThatRequest() throws {
         let exhausted = Locked(false)
         let queues = [
-            HookedQueue(try hostQueue(), beforeLaunch: failing(while: exhausted, with: .outOfMemory(bytes: 1 << 30)))
+            HookedQueue(try hostQueue(), beforeWork: failing(while: exhausted, with: .outOfMemory(bytes: 1 << 30)))
         ]
         let engine = try engine(queues: queues)
         let image = TinyModel.image(TinyModel.imageNames[0])
@@ -239,7 +190,7 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
             let faulting = Locked(false)
             let launchFailure = CUDAError.driver(
                 call: "cuLaunchKernel", code: 719, message: "unspecified launch failure")
-            let queue = HookedQueue(try hostQueue(), beforeLaunch: failing(while: faulting, with: launchFailure))
+            let queue = HookedQueue(try hostQueue(), beforeWork: failing(while: faulting, with: launchFailure))
             let engine = try engine(queues: [queue])
             let server = try TestDaemon(
                 loader: { _ in engine },

@@ -5,51 +5,25 @@ import XCTest
 
 @testable import OFA
 
-/// A queue whose allocations fail from the `failingFrom`-th on, as a GPU out of memory does.
-final class ExhaustedQueue: GPUQueue, @unchecked Sendable {
-    let inner: HostQueue
-    var allocations = 0
-    var failingFrom = Int.max
-    var launchesAfterFailure = 0
-    var rowLanes: Int { inner.rowLanes }
-    var description: String { "exhausted " + inner.description }
-
-    init(_ inner: HostQueue) { self.inner = inner }
-
-    func allocate(_ bytes: Int) throws(CUDAError) -> UInt64 {
-        allocations += 1
-        if allocations >= failingFrom { throw .outOfMemory(bytes: bytes) }
-        return try inner.allocate(bytes)
-    }
-    func release(_ address: UInt64) { inner.release(address) }
-    func upload(_ bytes: UnsafeRawPointer, count: Int, to address: UInt64) throws(CUDAError) {
-        try inner.upload(bytes, count: count, to: address)
-    }
-    func download(_ address: UInt64, count: Int, into bytes: UnsafeMutableRawPointer) throws(CUDAError) {
-        try inner.download(address, count: count, into: bytes)
-    }
-    func copy(_ from: UInt64, to: UInt64, count: Int) throws(CUDAError) { try inner.copy(from, to: to, count: count) }
-    func synchronize() throws(CUDAError) { try inner.synchronize() }
-    func fill(_ address: UInt64, word: UInt32, count: Int) throws(CUDAError) {
-        try inner.fill(address, word: word, count: count)
-    }
-    func launch(_ kernel: String, blocks: Int, threads: Int, _ arguments: [KernelArgument]) throws(CUDAError) {
-        if allocations >= failingFrom { launchesAfterFailure += 1 }
-        try inner.launch(kernel, blocks: blocks, threads: threads, arguments)
-    }
-    func multiply(_ product: ColumnMajorProduct) throws(CUDAError) {
-        if allocations >= failingFrom { launchesAfterFailure += 1 }
-        try inner.multiply(product)
-    }
-}
-
 final class CUDABackendFailureTests: XCTestCase {
     /// Out of device memory in the middle of a forward pass: the failure is reported, nothing touches the failed
     /// allocation's placeholder, and the next request gives the right answer.
     func testARequestThatRunsOutOfDeviceMemoryFailsAloneAndTheNextOneIsRight() throws {
         let host: HostQueue
         do { host = try HostQueue() } catch let error as HostQueue.Unavailable { throw XCTSkip(error.description) }
-        let queue = ExhaustedQueue(host)
+        // Allocations fail from the `failingFrom`-th on, as a GPU out of memory does.
+        let failingFrom = Locked(Int.max)
+        let allocated = Locked(0)
+        let workAfterFailure = Locked(0)
+        let queue = HookedQueue(
+            host,
+            beforeAllocate: { count, bytes throws(CUDAError) in
+                allocated.value = count
+                if count >= failingFrom.value { throw .outOfMemory(bytes: bytes) }
+            },
+            beforeWork: {
+                if allocated.value >= failingFrom.value { workAfterFailure.update { $0 += 1 } }
+            })
         let backend = try CUDABackend(queue: queue, precision: .float32)
         let model = try OFAModel(directory: try Fixtures.model("tiny-a"), backend: backend)
         let goldens = try Fixtures.goldens("tiny-a")
@@ -64,11 +38,11 @@ final class CUDABackendFailureTests: XCTestCase {
             ).probabilities
         }
         XCTAssertNil(backend.takeFailure(), "the load")
-        queue.failingFrom = queue.allocations + 40
+        failingFrom.value = queue.allocations.value + 40
         _ = try classify()
         guard case .outOfMemory? = backend.takeFailure() else { return XCTFail("no out-of-memory reported") }
-        XCTAssertEqual(queue.launchesAfterFailure, 0, "nothing ran after the failed allocation")
-        queue.failingFrom = .max
+        XCTAssertEqual(workAfterFailure.value, 0, "nothing ran after the failed allocation")
+        failingFrom.value = .max
         let probabilities = try classify()
         XCTAssertNil(backend.takeFailure())
         let expected = try goldens.floats("\(label).probabilities")
