@@ -82,7 +82,9 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// threads run side by side on their own streams; then waits for the lane's work to finish, so that whatever
     /// the request made (an image's features, kept for the next request on another lane) is complete. Returns what
     /// `body` returned or threw and the first CUDA failure on the lane meanwhile, taken. A thread that already holds
-    /// a lane keeps it, and the failure is left for its outer call.
+    /// a lane keeps it, and the failure is left for its outer call. The lane is the running thread's: all of
+    /// `body`'s backend work must run on that thread (work handed to another thread would go to lane 0, out of
+    /// order with this lane's stream).
     public func withLane<T>(_ body: () throws -> T) -> (result: Result<T, any Error>, failure: CUDAError?) {
         if held != nil { return (Result { try body() }, nil) }
         idle.lock()
