@@ -48,13 +48,19 @@ public final class Daemon: @unchecked Sendable {
         dispatcher.onEngineFault = { [weak self] why in self?.engineLost(why) }
     }
 
-    /// The engine can never serve again (its GPU's context was lost): health already says failed; like a model that
-    /// failed to load, exit with status 1 under --on-load-failure exit (the unit's), else keep answering failed.
+    /// The engine can never serve again (its GPU's context was lost): health already says failed.
     private func engineLost(_ why: String) {
         logger.critical("the engine cannot serve again", metadata: ["error": "\(why)"])
-        notify("STATUS=Engine failed: \(why)")
+        engineCannotServe(status: "Engine failed: \(why)")
+    }
+
+    /// The model failed to load or the engine lost its device: tells systemd why, and under --on-load-failure exit
+    /// (the unit's) shuts down with exit status 1; else ofad keeps answering health "failed".
+    private func engineCannotServe(status: String) {
+        notify("STATUS=\(status)")
         lock.withLock { engineFailed = true }
-        // Not on this worker: the drain waits for its request, whose answer goes out once this returns.
+        // Not on the caller's thread: a worker's drain would wait for its own request, whose answer goes out once
+        // this returns.
         if configuration.onLoadFailure == .exit { DispatchQueue.global().async { [self] in shutdown() } }
     }
 
@@ -186,9 +192,7 @@ public final class Daemon: @unchecked Sendable {
             dispatcher.model.computeChecksum(directory: options.modelDirectory)
         } else {
             let (_, detail) = dispatcher.model.health
-            notify("STATUS=Model failed to load: \(detail ?? "unknown error")")
-            lock.withLock { engineFailed = true }
-            if configuration.onLoadFailure == .exit { shutdown() }
+            engineCannotServe(status: "Model failed to load: \(detail ?? "unknown error")")
         }
     }
 

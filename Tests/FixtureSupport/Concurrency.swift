@@ -3,8 +3,11 @@
 import Foundation
 
 /// Runs `body` on `count` threads at once (not a thread pool, so all are really concurrent). Each calls `ready()`
-/// once it is set up (say, connected); the bodies go on together after every one has.
-public func runConcurrently(_ count: Int, _ body: @escaping (_ index: Int, _ ready: () -> Void) -> Void) {
+/// once it is set up (say, connected); the bodies go on together after every one has. `stackBytes`: each thread's
+/// stack (a forward pass of the model wants more than a client).
+public func runConcurrently(
+    _ count: Int, stackBytes: Int = 1 << 20, _ body: @escaping (_ index: Int, _ ready: () -> Void) -> Void
+) {
     let group = DispatchGroup()
     let lock = NSCondition()
     var waiting = count
@@ -25,7 +28,7 @@ public func runConcurrently(_ count: Int, _ body: @escaping (_ index: Int, _ rea
             if !signalled { ready() }
             group.leave()
         }
-        thread.stackSize = 1 << 20
+        thread.stackSize = stackBytes
         thread.start()
     }
     group.wait()

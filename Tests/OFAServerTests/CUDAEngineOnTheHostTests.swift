@@ -15,21 +15,6 @@ private func failing(while on: Locked<Bool>, with error: CUDAError) -> @Sendable
     { () throws(CUDAError) in if on.value { throw error } }
 }
 
-/// Runs `body(index)` on `count` threads of their own (a forward pass's stack), and waits for them.
-private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let group = DispatchGroup()
-    for index in 0..<count {
-        group.enter()
-        let thread = Thread {
-            body(index)
-            group.leave()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-    group.wait()
-}
-
 final class CUDAEngineOnTheHostTests: XCTestCase {
     private let hypotheses = ["there are two birds.", "a cat sits on the sofa."]
 
@@ -78,7 +63,7 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
         let expected = try images.map { try TinyModel.expected($0, hypotheses) }
         for flag in waiting { flag.value = true }
         let answers = Locked<[Int: Result<[Prediction], any Error>]>([:])
-        onThreads(2) { [hypotheses] index in
+        runConcurrently(2, stackBytes: 8 << 20) { [hypotheses] index, _ in
             let result = Result {
                 try engine.predict(
                     image: try engine.prepareImage(images[index], seconds: 60), hypotheses: hypotheses, premise: nil)
@@ -103,7 +88,7 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
         let prepared = try engine.prepareImage(image, seconds: 60)
         let expected = try TinyModel.expected(image, hypotheses)
         let answers = Locked<[Result<[Prediction], any Error>]>([])
-        onThreads(4) { [hypotheses] _ in
+        runConcurrently(4, stackBytes: 8 << 20) { [hypotheses] _, _ in
             let result = Result { try engine.predict(image: prepared, hypotheses: hypotheses, premise: nil) }
             answers.update { $0.append(result) }
         }
@@ -133,7 +118,7 @@ final class CUDAEngineOnTheHostTests: XCTestCase {
         let fault = try XCTUnwrap(engine.fault)
         XCTAssertTrue(fault.contains("until ofad restarts"), fault)
         let later = Locked<[Result<[Prediction], any Error>]>([])
-        onThreads(2) { [hypotheses] _ in
+        runConcurrently(2, stackBytes: 8 << 20) { [hypotheses] _, _ in
             let result = Result { try engine.predict(image: prepared, hypotheses: hypotheses, premise: nil) }
             later.update { $0.append(result) }
         }

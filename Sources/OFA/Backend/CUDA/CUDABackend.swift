@@ -9,8 +9,7 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     public let name = "cuda"
     public let precision: Precision
     public let threads = 1
-    /// The lanes' queues: the first also takes work from threads that hold no lane (loading, the tests).
-    public var queues: [GPUQueue] { lanes.map(\.queue) }
+    /// The first lane's queue: it also takes the work of threads that hold no lane (loading, the tests).
     public var queue: GPUQueue { lanes[0].queue }
     let lanes: [Lane]
     /// What names this backend in its lanes (a lane held in one backend is not held in another).
@@ -109,7 +108,10 @@ public final class CUDABackend: Backend, @unchecked Sendable {
     /// device memory instead of an allocation per weight, kept until the last of the tensors goes.
     public func loadingWeights<T>(_ body: () throws -> T) rethrows -> T {
         let arena = WeightArena(queue: lanes[0].queue, owner: ObjectIdentifier(identity))
-        lock.withLock { arenas.append(WeakArena(arena: arena)) }
+        lock.withLock {
+            arenas.removeAll { $0.arena == nil }
+            arenas.append(WeakArena(arena: arena))
+        }
         return try CUDABackend.$loadingArena.withValue(arena) { try body() }
     }
 
