@@ -1,5 +1,6 @@
 // The ResNet's operations, channels last: the 7×7/2 stem with ReLU, a 3×3 with a residual and ReLU, a strided 1×1
-// downsample, and the 3×3/2 max-pool.
+// downsample, the 3×3 again with float32 inputs (to float32's tolerance in every precision that stores weights in
+// float32 or keeps their rounding residual), and the 3×3/2 max-pool.
 import OFA
 
 extension BackendConformance {
@@ -21,8 +22,16 @@ extension BackendConformance {
                 .init(kernel: 1, stride: 2, padding: 0), false, .none
             ),
         ]
-        for (index, (name, side, channels, outputs, geometry, hasResidual, activation)) in cases.enumerated() {
-            let seed = UInt64(200 + 5 * index)
+        // The 3×3 + residual once more, inside withFloat32ConvolutionInputs.
+        let widened = (
+            "withFloat32ConvolutionInputs, convolution, 3×3 + residual", cases[1].1, cases[1].2, cases[1].3,
+            cases[1].4, cases[1].5, cases[1].6
+        )
+        for (index, (name, side, channels, outputs, geometry, hasResidual, activation)) in (cases + [widened])
+            .enumerated()
+        {
+            let float32Inputs = index == cases.count
+            let seed = UInt64(200 + 5 * (float32Inputs ? 1 : index))
             let k = geometry.kernel
             let area = channels * k * k
             let outSide = geometry.outputSize(side)
@@ -32,10 +41,14 @@ extension BackendConformance {
             let (residual, r) = context.tensor([outSide, outSide, outputs], seed: seed + 3)
             let prepared = backend.prepareConvolutionWeight(
                 weight, inputs: channels, geometry: geometry, inputSide: side)
-            let result = backend.convolution(
-                input, weight: prepared, bias: bias, geometry: geometry, residual: hasResidual ? residual : nil,
-                activation: activation)
-            context.compare(name, backend.read(result), columns: outputs, tolerance: context.tolerance.product) {
+            let convolve = {
+                backend.convolution(
+                    input, weight: prepared, bias: bias, geometry: geometry, residual: hasResidual ? residual : nil,
+                    activation: activation)
+            }
+            let result = float32Inputs ? backend.withFloat32ConvolutionInputs(convolve) : convolve()
+            let tolerance = float32Inputs ? context.tolerance.float32Convolution : context.tolerance.product
+            context.compare(name, backend.read(result), columns: outputs, tolerance: tolerance) {
                 pixel in
                 let (oy, ox) = (pixel / outSide, pixel % outSide)
                 return (0..<outputs).map { output in

@@ -135,6 +135,7 @@ extension Prediction {
     public init(_ result: EntailmentResult, hypothesis: String) {
         self.init(
             hypothesis: hypothesis, answer: result.answer, label: result.label,
-            probabilities: Dictionary(uniqueKeysWithValues: result.probabilities.map { ($0.answer, $0.probability) }))
+            probabilities: Dictionary(uniqueKeysWithValues: result.probabilities.map { ($0.answer, $0.probability) }),
+            closeCall: result.closeCall ? true : nil)
     }
 }

@@ -18,7 +18,7 @@ public struct PredictionTimings: Sendable, Equatable, Codable {
     public let backboneSeconds: Double
     /// Prompt and tokenisation of this hypothesis.
     public let textPreprocessSeconds: Double
-    /// Encoder and decoder for this hypothesis.
+    /// Encoder and decoder for this hypothesis (and a close call's second backbone and run).
     public let encoderDecoderSeconds: Double
 
     public var preprocessSeconds: Double { imagePreprocessSeconds + textPreprocessSeconds }
@@ -52,5 +52,8 @@ public struct EntailmentResult: Sendable {
     /// Size of the upright image before resizing.
     public let originalWidth: Int
     public let originalHeight: Int
+    /// A bfloat16 close call: these answers were scored again on float32-input image features
+    /// (`VisualEntailmentPipeline.closeCallMargin`); the time of both runs is in the timings.
+    public let closeCall: Bool
     public let timings: PredictionTimings
 }

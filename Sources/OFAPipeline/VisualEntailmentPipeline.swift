@@ -14,21 +14,28 @@ public final class VisualEntailmentPipeline: Sendable {
     public let textPreprocessor: TextPreprocessor
     let tokenDecoder: TokenDecoder
     private let threads: Int
+    /// In bfloat16: answers whose top two probabilities are closer than this are scored again on float32-input
+    /// image features (`OFAModel.classify`); 0 never does.
+    public let closeCallMargin: Float
 
     /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory, on a CPU backend.
     /// `threads` 0 uses every core; `pixelLimit` bounds decoded image size.
     /// `precision`: the CPU backend's arithmetic (refused with BackendError where this CPU does not offer it).
     public convenience init(
         modelDirectory: String, threads: Int = 0, precision: Precision = .float32,
-        pixelLimit: Int = ImageDecoder.defaultPixelLimit
+        pixelLimit: Int = ImageDecoder.defaultPixelLimit, closeCallMargin: Float = CloseCall.defaultMargin
     ) throws {
         try self.init(
             modelDirectory: modelDirectory, backend: try CPUBackend(threads: threads, precision: precision),
-            pixelLimit: pixelLimit)
+            pixelLimit: pixelLimit, closeCallMargin: closeCallMargin)
     }
 
     /// The same on `backend`, which holds the weights and runs every request.
-    public init(modelDirectory: String, backend: Backend, pixelLimit: Int = ImageDecoder.defaultPixelLimit) throws {
+    public init(
+        modelDirectory: String, backend: Backend, pixelLimit: Int = ImageDecoder.defaultPixelLimit,
+        closeCallMargin: Float = CloseCall.defaultMargin
+    ) throws {
+        self.closeCallMargin = closeCallMargin
         model = try OFAModel(directory: modelDirectory, backend: backend)
         self.threads = backend.threads
         let directory = URL(fileURLWithPath: modelDirectory)
@@ -96,7 +103,7 @@ public final class VisualEntailmentPipeline: Sendable {
         let tokenized = clock.now
         let classification = try model.classify(
             image: image.features, sourceTokens: text.sourceIDs, decoderTokens: decoderTokens,
-            answerTokens: model.answerTokens, attention: attention)
+            answerTokens: model.answerTokens, attention: attention, closeCallMargin: closeCallMargin)
         let classified = clock.now
 
         let answers = model.task.answers
@@ -111,6 +118,7 @@ public final class VisualEntailmentPipeline: Sendable {
             decoderTokens: decoderTokens, decoderTokenStrings: strings(decoderTokens),
             attention: classification.attention, geometry: classification.geometry,
             originalWidth: image.originalWidth, originalHeight: image.originalHeight,
+            closeCall: classification.closeCall,
             timings: PredictionTimings(
                 imagePreprocessSeconds: image.preprocessSeconds, backboneSeconds: image.backboneSeconds,
                 textPreprocessSeconds: textSeconds,

@@ -90,7 +90,7 @@ public final class Daemon: @unchecked Sendable {
             device: device, maximumImagePixels: configuration.maximumImagePixels, precision: configuration.precision,
             cudaSearch: configuration.cudaSearch,
             kernelCacheDirectory: configuration.kernelCacheDirectory(environment: ProcessInfo.processInfo.environment),
-            workers: configuration.workers)
+            workers: configuration.workers, closeCallMargin: Float(configuration.closeCallMargin))
         let thread = Thread { [self] in loadModel(options) }
         thread.name = "ofad-load"
         thread.stackSize = 8 << 20

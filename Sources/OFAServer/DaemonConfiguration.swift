@@ -95,6 +95,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var cacheDirectory = ""
     /// The engine's arithmetic; which values a device offers is checked at start.
     public var precision = Precision.float32
+    /// bf16's close calls: answers whose top two probabilities are closer than this are scored again on image
+    /// features made with float32 convolution inputs; 0 never.
+    public var closeCallMargin = Double(CloseCall.defaultMargin)
     /// Requests the engine runs at once (each one uses `threads`).
     public var workers = 1
     public var maximumFrameLength = 32 << 20
@@ -162,6 +165,13 @@ extension DaemonConfiguration {
                     "fp32 (exact, the default), bf16 (CPUs with AVX512-BF16 or AMX: about twice as fast, half the "
                     + "memory) or tf32 (GPU: TensorFloat-32 products, about 1e-3 from fp32).",
                 parse: SettingParser.choice(Precision.self), show: \.rawValue),
+            Setting(
+                "close-call-margin", environment: "OFAD_CLOSE_CALL_MARGIN", \.closeCallMargin,
+                summary:
+                    "bf16: an answer whose top two probabilities are closer than this is scored again on image "
+                    + "features made with float32 convolution inputs (about one more backbone and forward pass); "
+                    + "0 never.",
+                parse: SettingParser.fraction, show: SettingParser.number),
             Setting(
                 "workers", environment: "OFAD_WORKERS", \.workers, summary: "Requests the engine runs at once.",
                 parse: SettingParser.integer(minimum: 1)),

@@ -134,13 +134,16 @@ public struct EngineOptions: Sendable, Equatable {
     public var kernelCacheDirectory: String?
     /// Requests run at once (the daemon's workers): a GPU gets a stream for each.
     public var workers: Int
+    /// bf16's close calls (`VisualEntailmentPipeline.closeCallMargin`).
+    public var closeCallMargin: Float
 
     public init(
         modelDirectory: String, threads: Int, device: Device, maximumImagePixels: Int,
         precision: Precision = .float32, cudaSearch: CUDASearchPath = CUDASearchPath(),
-        kernelCacheDirectory: String? = nil, workers: Int = 1
+        kernelCacheDirectory: String? = nil, workers: Int = 1, closeCallMargin: Float = CloseCall.defaultMargin
     ) {
         self.workers = workers
+        self.closeCallMargin = closeCallMargin
         self.precision = precision
         self.cudaSearch = cudaSearch
         self.kernelCacheDirectory = kernelCacheDirectory

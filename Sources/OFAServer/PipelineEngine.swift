@@ -44,7 +44,8 @@ public final class PipelineEngine: InferenceEngine {
         // On a GPU every weight is carved from one arena.
         let load = {
             try VisualEntailmentPipeline(
-                modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels)
+                modelDirectory: options.modelDirectory, backend: backend, pixelLimit: options.maximumImagePixels,
+                closeCallMargin: options.closeCallMargin)
         }
         pipeline = try gpu?.loadingWeights(load) ?? load()
         // The weights complete before any request's stream reads them.

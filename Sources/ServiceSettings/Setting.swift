@@ -141,6 +141,14 @@ public enum SettingParser {
         return value
     }
 
+    /// A number from 0 to 1.
+    public static let fraction: @Sendable (String) throws -> Double = { text in
+        guard let value = Double(text.trimmingWhitespace), value >= 0, value <= 1 else {
+            throw SettingValueError("not a number from 0 to 1")
+        }
+        return value
+    }
+
     public static let flag: @Sendable (String) throws -> Bool = { text in
         switch text.lowercased() {
         case "1", "true", "yes", "on": return true

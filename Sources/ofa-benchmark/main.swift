@@ -1,7 +1,8 @@
 // Times the engine on one visual-entailment query: load time, median latency after warm-up, peak RSS, and the
 // answer probabilities against the reference's. Usage:
 //   ofa-benchmark MODEL_DIR INPUTS.safetensors [--threads N] [--runs N] [--warmup N] [--precision fp32|bf16]
-//                 [--compare] [--explain] [--gemm-rate]
+//                 [--compare] [--explain] [--gemm-rate] [--close-call-margin M]
+// --close-call-margin: bf16's (default CloseCall.defaultMargin; 1 makes every answer a close call, to time one).
 // --gemm-rate adds the float32 (and, where offered, bfloat16) product rate of the backend's library on the model's
 // largest product shape, measured in the same process, for the "share of GEMM speed" figure.
 // --explain adds relevance, occlusion and faithfulness costs (Explanations.swift).
@@ -57,6 +58,9 @@ do {
             reason: "unknown precision \(precisionName!)")
     }
     let backend = try CPUBackend(threads: threads, precision: precision)
+    let closeCallMargin =
+        arguments.firstIndex(of: "--close-call-margin").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+        .flatMap(Float.init) ?? CloseCall.defaultMargin
     var model: OFAModel!
     let loadSeconds = try seconds { model = try OFAModel(directory: arguments[1], backend: backend) }
     let rssAfterLoad = peakResidentBytes()
@@ -73,7 +77,7 @@ do {
             })
         result = try model.classify(
             image: features, sourceTokens: source, decoderTokens: prompt,
-            answerTokens: model.answerTokens)
+            answerTokens: model.answerTokens, closeCallMargin: closeCallMargin)
     }
     for _ in 0..<warmup { try query() }
     var times: [Double] = []
@@ -86,6 +90,7 @@ do {
         "min_s": times[0], "max_s": times[times.count - 1],
         "peak_rss_bytes": peakResidentBytes(), "peak_rss_after_load_bytes": rssAfterLoad,
         "probabilities": result.probabilities, "answers": model.task.answers,
+        "close_call": result.closeCall, "close_call_margin": closeCallMargin,
     ]
     if let reference = inputs[prefix + "probabilities"]?.floats {
         report["max_abs_difference_vs_reference"] = zip(reference, result.probabilities).map { abs($0 - $1) }.max()

@@ -74,5 +74,7 @@ func formatPrediction(_ prediction: Prediction) -> String {
         "\(answer) \(String(format: "%.3f", prediction.probabilities[answer] ?? 0))"
     }
     let verdict = "\(prediction.answer) (\(prediction.label))".padding(toLength: 22, withPad: " ", startingAt: 0)
-    return "\(verdict) \(probabilities.joined(separator: "  "))  \(prediction.hypothesis)"
+    // bf16: the top two answers were close, so they were scored again on float32-input image features.
+    let closeCall = prediction.closeCall == true ? "[close call] " : ""
+    return "\(verdict) \(probabilities.joined(separator: "  "))  \(closeCall)\(prediction.hypothesis)"
 }

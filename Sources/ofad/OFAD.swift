@@ -25,6 +25,7 @@ struct OFAD: ParsableCommand {
     @Option(name: .customLong("cache-dir"), help: help("cache-dir")) var cacheDirectory: String?
     @Option(help: help("precision")) var precision: String?
     @Option(help: help("workers")) var workers: String?
+    @Option(name: .customLong("close-call-margin"), help: help("close-call-margin")) var closeCallMargin: String?
     @Option(name: .customLong("max-frame-bytes"), help: help("max-frame-bytes")) var maximumFrameBytes: String?
     @Option(name: .customLong("max-image-pixels"), help: help("max-image-pixels")) var maximumImagePixels: String?
     @Option(name: .customLong("max-text-length"), help: help("max-text-length")) var maximumTextLength: String?
@@ -43,7 +44,7 @@ struct OFAD: ParsableCommand {
         let given: [String: String?] = [
             "model-dir": modelDirectory, "socket": socket, "threads": threads, "device": device,
             "cuda-library-path": cudaLibraryPath, "cache-dir": cacheDirectory, "precision": precision,
-            "workers": workers,
+            "workers": workers, "close-call-margin": closeCallMargin,
             "max-frame-bytes": maximumFrameBytes, "max-image-pixels": maximumImagePixels,
             "max-text-length": maximumTextLength, "max-hypotheses": maximumHypotheses, "queue-length": queueLength,
             "request-timeout": requestTimeout, "max-connections": maximumConnections, "drain-timeout": drainTimeout,

@@ -47,6 +47,20 @@ final class DaemonConfigurationTests: XCTestCase {
         ) { XCTAssertEqual("\($0)", "invalid --image-cache-bytes \"-1\": not a whole number ≥ 0") }
     }
 
+    func testTheCloseCallMarginIsAFractionWithZeroTurningCloseCallsOff() throws {
+        XCTAssertEqual(DaemonConfiguration().closeCallMargin, 0.1, accuracy: 1e-7)
+        XCTAssertEqual(
+            try DaemonConfiguration.resolve(environment: ["OFAD_CLOSE_CALL_MARGIN": "0"]).closeCallMargin, 0)
+        XCTAssertEqual(
+            try DaemonConfiguration.resolve(commandLine: ["close-call-margin": "0.25"], environment: [:])
+                .closeCallMargin, 0.25)
+        for bad in ["1.5", "-0.1", "nan", "some"] {
+            XCTAssertThrowsError(
+                try DaemonConfiguration.resolve(commandLine: ["close-call-margin": bad], environment: [:])
+            ) { XCTAssertEqual("\($0)", "invalid --close-call-margin \"\(bad)\": not a number from 0 to 1") }
+        }
+    }
+
     func testCudaWithoutItsLibrariesIsRefusedNamingWhereItLookedAndAutoFallsBackToTheCPUSayingWhy() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("ofad-no-cuda-\(getpid())").path
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)

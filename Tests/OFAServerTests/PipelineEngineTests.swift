@@ -247,6 +247,36 @@ final class PipelineEngineTests: XCTestCase {
         }
     }
 
+    func testABFloat16EngineScoresACloseCallAgainNearerFloat32AndSaysSo() throws {
+        guard CPUBackend.offeredPrecisions.contains(.bfloat16) else { throw XCTSkip("this CPU offers no bf16") }
+        let image = TinyModel.image("photo-200x150.jpg")
+        let expected = try TinyModel.expected(image, hypotheses, premise: nil)
+        func predictions(closeCallMargin: Float) throws -> [Prediction] {
+            let engine = try PipelineEngine(
+                options: EngineOptions(
+                    modelDirectory: TinyModel.directory, threads: 1, device: .cpu, maximumImagePixels: 40_000_000,
+                    precision: .bfloat16, closeCallMargin: closeCallMargin))
+            return try engine.predict(
+                image: try engine.prepareImage(image, seconds: 30), hypotheses: hypotheses, premise: nil)
+        }
+        func distance(_ prediction: Prediction, _ reference: Prediction) -> Float {
+            reference.probabilities.map { abs((prediction.probabilities[$0.key] ?? -1) - $0.value) }.max() ?? 1
+        }
+        // A margin of 1 makes every answer a close call; 0 none.
+        let plain = try predictions(closeCallMargin: 0)
+        let checked = try predictions(closeCallMargin: 1)
+        for ((plain, checked), fp32) in zip(zip(plain, checked), expected) {
+            XCTAssertNil(plain.closeCall)
+            XCTAssertEqual(checked.closeCall, true)
+            XCTAssertEqual(checked.label, fp32.label)
+            XCTAssertLessThanOrEqual(distance(checked, fp32), 0.01, "\(checked) vs \(fp32)")
+            XCTAssertLessThan(distance(checked, fp32), distance(plain, fp32), "\(checked.hypothesis)")
+        }
+        let wire = String(decoding: try JSONEncoder().encode(checked[0]), as: UTF8.self)
+        XCTAssertTrue(wire.contains("\"close_call\":true"), wire)
+        XCTAssertFalse(String(decoding: try JSONEncoder().encode(plain[0]), as: UTF8.self).contains("close_call"))
+    }
+
     func testAHypothesisPastMaxSourceLengthIsAnsweredAsItsTruncationUpToTheTextLimit() throws {
         // The reference's own case: 300 words cut to max_src_length (256) tokens, answered by modelscope.
         struct Golden: Decodable {

@@ -1,7 +1,8 @@
 // The CPU backend's oneDNN primitives: a forward pass never lands on oneDNN's reference (scalar) code, which is how a
 // malformed memory description shows itself (a batch stride of 0 once made each product 8 s); a convolution weight
 // packed for one input size is repacked for another and agrees; a bfloat16 linear weight packed once serves every row count
-// and unpacks for the gradients; the operation counter counts 2 per multiply-add.
+// and unpacks for the gradients; a bfloat16 convolution asked for float32 inputs rounds neither them nor its weights; the operation
+// counter counts 2 per multiply-add.
 import XCTest
 
 @testable import OFA
@@ -105,5 +106,33 @@ final class OneDNNTests: XCTestCase {
             }
         }
         XCTAssertEqual(backend.read(direct)[5], max(sum, 0), accuracy: 1e-4)
+    }
+    func testABFloat16ConvolutionAskedForFloat32InputsRoundsNeitherThemNorItsWeights() throws {
+        guard CPUBackend.offeredPrecisions.contains(.bfloat16) else { throw XCTSkip("this CPU has no bfloat16") }
+        let bfloat16 = try CPUBackend(threads: 2, precision: .bfloat16)
+        let float32 = CPUBackend(threads: 2)
+        let geometry = ConvolutionGeometry(kernel: 3, stride: 1, padding: 1)
+        // Weights and inputs bfloat16 does not hold exactly: the weights come back as their bfloat16 part plus its
+        // rounding residual.
+        let weights: [Float] = (0..<(32 * 16 * 9)).map { index in Float(sin(0.71 * Double(index))) / 2 + 0.001 }
+        let pixels: [Float] = (0..<(12 * 12 * 16)).map { index in 3 * Float(sin(0.37 * Double(index))) + 0.001 }
+        let biases: [Float] = (0..<32).map { index in Float(index) / 32 }
+        func convolve(_ backend: CPUBackend) -> [Float] {
+            let weight = backend.prepareConvolutionWeight(
+                backend.makeTensor(shape: [32, 16 * 9], values: weights), inputs: 16, geometry: geometry,
+                inputSide: 12)
+            let output = backend.convolution(
+                backend.makeTensor(shape: [12, 12, 16], values: pixels), weight: weight,
+                bias: backend.makeTensor(shape: [32], values: biases), geometry: geometry, residual: nil,
+                activation: .none)
+            return backend.read(output)
+        }
+        let exact = convolve(float32)
+        let rounded = convolve(bfloat16)
+        let widened = bfloat16.withFloat32ConvolutionInputs { convolve(bfloat16) }
+        XCTAssertEqual(maximumDifference(widened, exact), 0, accuracy: 2e-4)
+        XCTAssertGreaterThan(maximumDifference(rounded, exact), 5e-3, "bfloat16 rounds inputs and weights outside it")
+        print("vs float32: bfloat16 \(maximumDifference(rounded, exact)), widened \(maximumDifference(widened, exact))")
+        XCTAssertEqual(maximumDifference(convolve(bfloat16), rounded), 0, "and only inside it")
     }
 }

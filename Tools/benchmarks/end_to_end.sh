@@ -43,12 +43,14 @@ daemon() {  # precision → median seconds of ofactl predict over the images (af
   for image in "${images[@]}"; do
     local start end
     start=$(date +%s.%N)
-    .build/release/ofactl predict --socket "$socket" "$image" "there are two birds." >/dev/null
+    .build/release/ofactl predict --socket "$socket" "$image" "there are two birds." >>"$work/answers-$1.txt"
     end=$(date +%s.%N)
     times+=("$(echo "$end - $start" | bc)")
   done
   .build/release/ofactl status --socket "$socket" --json | "$python" -c \
     'import json,sys; s=json.load(sys.stdin); print("# daemon precision", s.get("precision"), file=sys.stderr)'
+  # bf16's close calls (scored again on float32-input features) among the timed queries.
+  echo "# $1: $(grep -c '\[close call\]' "$work/answers-$1.txt" || true) close calls of ${#images[@]}" >&2
   kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }

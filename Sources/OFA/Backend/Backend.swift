@@ -76,6 +76,11 @@ public protocol Backend: AnyObject, Sendable {
     ) -> Tensor
     /// Max pooling with −∞ padding over channels-last [H, W, C].
     func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor
+    /// Runs `body` with every `convolution` reading its input in float32 whatever the precision stores the weights
+    /// in (bfloat16 weights widened per call): image features recomputed for a bfloat16 close call, since rounding
+    /// the backbone's activations is most of bfloat16's error. Where convolutions read float32 anyway (the
+    /// default), it just runs `body`.
+    func withFloat32ConvolutionInputs<T>(_ body: () throws -> T) rethrows -> T
 
     // Elementwise and data movement
     func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor
@@ -137,6 +142,8 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+    public func withFloat32ConvolutionInputs<T>(_ body: () throws -> T) rethrows -> T { try body() }
+
     public func makeTensor(shape: [Int], values: [Float]) -> Tensor {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")
         return makeTensor(shape: shape) { destination in

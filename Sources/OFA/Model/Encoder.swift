@@ -10,12 +10,20 @@ public struct ImageFeatures: @unchecked Sendable {
     public let grid: PatchGrid
     /// The grid's patches these rows are, row-major, when only some are (nil: all, in order).
     let kept: [Int]?
+    /// In bfloat16, what a close call needs to make the features again (`OFAModel.classify`).
+    let closeCall: CloseCallImage?
 
-    init(patches: Tensor, positions: Tensor, grid: PatchGrid, kept: [Int]? = nil) {
+    init(patches: Tensor, positions: Tensor, grid: PatchGrid, kept: [Int]? = nil, closeCall: CloseCallImage? = nil) {
         self.patches = patches
         self.positions = positions
         self.grid = grid
         self.kept = kept
+        self.closeCall = closeCall
+    }
+
+    /// The same features, keeping what a close call needs.
+    func keepingCloseCall(_ closeCall: CloseCallImage) -> ImageFeatures {
+        ImageFeatures(patches: patches, positions: positions, grid: grid, kept: kept, closeCall: closeCall)
     }
 
     /// Patches in the encoder sequence.
@@ -32,9 +40,11 @@ public struct ImageFeatures: @unchecked Sendable {
             positions: backend.gatherRows(positions, indices: indices), grid: grid, kept: patches)
     }
 
-    /// Bytes the two tensors hold.
+    /// Bytes the two tensors hold; in bfloat16, also the pixels and room for the features a close call makes.
     public var byteCount: Int {
-        patches.count * patches.elementType.byteCount + positions.count * positions.elementType.byteCount
+        let tensors = patches.count * patches.elementType.byteCount + positions.count * positions.elementType.byteCount
+        guard let closeCall else { return tensors }
+        return 2 * tensors + closeCall.pixels.count * MemoryLayout<Float>.size
     }
 }
 

@@ -104,19 +104,38 @@ public final class OFAModel: @unchecked Sendable {
                 backend.transpose(features.reshaped([side, features.shape[2]]))
                     .reshaped([features.shape[2], features.shape[0], features.shape[1]]), backend)
         }
-        return encoder.imageFeatures(backbone: features)
+        let made = encoder.imageFeatures(backbone: features)
+        guard backend.precision == .bfloat16 else { return made }
+        return made.keepingCloseCall(CloseCallImage(pixels: pixels, height: height, width: width))
     }
 
     /// Scores the answers for one source sequence against an image (spec §7: one decoder pass on the prompt,
-    /// the last row's logits restricted to the answer tokens, softmax over them).
+    /// the last row's logits restricted to the answer tokens, softmax over them). In bfloat16, an answer whose top
+    /// two probabilities are within `closeCallMargin` (0: never) is scored again on the image's features made with
+    /// float32 convolution inputs, and that second answer is returned (`Classification.closeCall`).
     public func classify(
         image: ImageFeatures, sourceTokens: [Int], decoderTokens: [Int],
         answerTokens: [Int], attention: AttentionRequest? = nil,
-        probe: ForwardProbe? = nil
+        probe: ForwardProbe? = nil, closeCallMargin: Float = CloseCall.defaultMargin
     ) throws -> Classification {
-        try classify(
+        let first = try classify(
             image: image, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens,
             recorder: attention.map { AttentionRecorder($0) }, probe: probe)
+        guard let closeCall = image.closeCall, image.kept == nil,
+            CloseCall.isClose(first.probabilities, margin: closeCallMargin)
+        else { return first }
+        let features = closeCall.features {
+            backend.withFloat32ConvolutionInputs {
+                encoder.imageFeatures(
+                    backbone: encoder.backbone(
+                        backend.makeTensor(shape: [3, closeCall.height, closeCall.width], values: closeCall.pixels)))
+            }
+        }
+        var second = try classify(
+            image: features, sourceTokens: sourceTokens, decoderTokens: decoderTokens, answerTokens: answerTokens,
+            recorder: attention.map { AttentionRecorder($0) }, probe: nil)
+        second.closeCall = true
+        return second
     }
 
     func classify(
@@ -151,6 +170,9 @@ public struct Classification: Sendable {
     public let probabilities: [Float]
     public let attention: [AttentionProbabilities]
     public let geometry: AttentionGeometry
+    /// A bfloat16 close call: the first run's top two answers were within the margin, and these are the answers
+    /// scored again on features made with float32 convolution inputs.
+    public internal(set) var closeCall = false
 
     /// Index of the most probable answer (first on ties, as the reference's argmax).
     public var best: Int { AnswerScoring.argmax(probabilities) }

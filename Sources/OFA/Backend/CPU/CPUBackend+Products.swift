@@ -219,7 +219,8 @@ extension CPUBackend {
         }
         var source = UnsafeRawPointer(input.floats)
         var copy: UnsafeMutableRawPointer?
-        if packed.type == .bfloat16 {
+        let inputType = Self.float32ConvolutionInputs ? .float32 : packed.type
+        if inputType == .bfloat16 {
             let address = pool.take(input.count * 2)
             library.convertToBFloat16(input.floats, into: address, count: input.count)
             source = UnsafeRawPointer(address)
@@ -229,10 +230,19 @@ extension CPUBackend {
         library.convolution(
             input: source, channels: channels, height: height, width: width, weight: packed,
             weightAddress: UnsafeRawPointer(weight.buffer.address), outputs: outputs, kernel: geometry.kernel,
-            stride: geometry.stride, padding: geometry.padding, bias: bias.floats, output: output.floats,
-            accumulate: residual != nil, relu: activation == .relu)
+            stride: geometry.stride, padding: geometry.padding, inputType: inputType, bias: bias.floats,
+            output: output.floats, accumulate: residual != nil, relu: activation == .relu)
         if let copy { pool.give(copy, bytes: input.count * 2) }
         return output
+    }
+
+    /// Set inside `withFloat32ConvolutionInputs` (read by `convolution` on the calling thread).
+    @TaskLocal static var float32ConvolutionInputs = false
+
+    /// In bfloat16, the convolutions' weights are then reordered to float32 per call (oneDNN's reorder, exact) and
+    /// their inputs are not rounded.
+    public func withFloat32ConvolutionInputs<T>(_ body: () throws -> T) rethrows -> T {
+        try Self.$float32ConvolutionInputs.withValue(true, operation: body)
     }
 
     public func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor {

@@ -29,6 +29,9 @@ final class OneDNN: @unchecked Sendable {
     final class PackedWeight: @unchecked Sendable {
         fileprivate var layout: dnnl_memory_desc_t
         let type: DataType
+        /// A bfloat16 convolution weight's rounding residual in the same layout (`CPUBackend`), added back when a
+        /// convolution reads float32 inputs.
+        var residual: DeviceBuffer?
 
         fileprivate init(layout: dnnl_memory_desc_t, type: DataType) {
             self.layout = layout
@@ -424,15 +427,15 @@ final class OneDNN: @unchecked Sendable {
     }
 
     /// `output [H', W', O] = input [H, W, C] ⊛ weight + bias` (`+ output` when `accumulate`, then ReLU when `relu`);
-    /// input of the weight's type, output float32.
+    /// input of `inputType`, output float32. A weight packed in another type or layout is reordered for the call.
     func convolution(
         input: UnsafeRawPointer, channels: Int, height: Int, width: Int, weight: PackedWeight,
-        weightAddress: UnsafeRawPointer, outputs: Int, kernel: Int, stride: Int, padding: Int,
+        weightAddress: UnsafeRawPointer, outputs: Int, kernel: Int, stride: Int, padding: Int, inputType: DataType,
         bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, accumulate: Bool, relu: Bool
     ) {
         let key = ConvolutionKey(
             channels: channels, height: height, width: width, outputs: outputs, kernel: kernel, stride: stride,
-            padding: padding, type: weight.type, accumulate: accumulate, relu: relu)
+            padding: padding, type: inputType, accumulate: accumulate, relu: relu)
         let primitive = convolutionPrimitive(key)
         var wanted = primitive.weights
         var weights = weightAddress
@@ -441,6 +444,15 @@ final class OneDNN: @unchecked Sendable {
             let bytes = dnnl_memory_desc_get_size(&wanted)
             let address = pool.take(bytes)
             reorder(from: weight.layout, weightAddress, to: wanted, address)
+            if inputType == .float32, let residual = weight.residual {
+                // float32 from bfloat16: the weight and its rounding residual, added.
+                let low = pool.take(bytes)
+                reorder(from: weight.layout, UnsafeRawPointer(residual.address), to: wanted, low)
+                let sum = address.assumingMemoryBound(to: Float.self)
+                let part = low.assumingMemoryBound(to: Float.self)
+                for i in 0..<(bytes / MemoryLayout<Float>.size) { sum[i] += part[i] }
+                pool.give(low, bytes: bytes)
+            }
             weights = UnsafeRawPointer(address)
             repacked = address
         }
@@ -449,7 +461,7 @@ final class OneDNN: @unchecked Sendable {
         execute(
             primitive,
             [
-                (DNNL_ARG_SRC, channelsLast(channels, height, width, weight.type), input),
+                (DNNL_ARG_SRC, channelsLast(channels, height, width, inputType), input),
                 (DNNL_ARG_WEIGHTS, wanted, weights),
                 (DNNL_ARG_BIAS, memoryDescriptor([outputs], .float32, strides: [1]), UnsafeRawPointer(bias)),
                 (DNNL_ARG_DST, channelsLast(outputs, outHeight, outWidth, .float32), UnsafeRawPointer(output)),
