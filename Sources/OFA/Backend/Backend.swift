@@ -76,10 +76,10 @@ public protocol Backend: AnyObject, Sendable {
     ) -> Tensor
     /// Max pooling with −∞ padding over channels-last [H, W, C].
     func maxPool(_ input: Tensor, geometry: ConvolutionGeometry) -> Tensor
-    /// Runs `body` with every `convolution` reading its input in float32 whatever the precision stores the weights
-    /// in (bfloat16 weights widened per call): image features recomputed for a bfloat16 close call, since rounding
-    /// the backbone's activations is most of bfloat16's error. Where convolutions read float32 anyway (the
-    /// default), it just runs `body`.
+    /// Runs `body` with every `convolution` reading its input and weights in float32 whatever the precision stores
+    /// the weights in (bfloat16 weights widened per call, with the rounding residual the backend kept): image
+    /// features recomputed for a bfloat16 close call, since rounding in the backbone is most of bfloat16's error.
+    /// Where convolutions read float32 anyway (the default), it just runs `body`.
     func withFloat32ConvolutionInputs<T>(_ body: () throws -> T) rethrows -> T
 
     // Elementwise and data movement

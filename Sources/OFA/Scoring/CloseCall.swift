@@ -1,6 +1,6 @@
 // bfloat16's close calls: where the top two answers of a bfloat16 run lie within a margin, the answer is computed
-// again on image features made with float32 convolution inputs (bfloat16 weights), since rounding the backbone's
-// activations is most of bfloat16's error (BENCHMARKS.md, "Where the bf16 error comes from").
+// again on image features made with float32 convolution inputs and weights (each bfloat16 weight plus its rounding
+// residual), since rounding in the backbone is most of bfloat16's error (BENCHMARKS.md, "Close calls").
 import Foundation
 
 public enum CloseCall {

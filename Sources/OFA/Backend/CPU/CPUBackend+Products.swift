@@ -239,8 +239,8 @@ extension CPUBackend {
     /// Set inside `withFloat32ConvolutionInputs` (read by `convolution` on the calling thread).
     @TaskLocal static var float32ConvolutionInputs = false
 
-    /// In bfloat16, the convolutions' weights are then reordered to float32 per call (oneDNN's reorder, exact) and
-    /// their inputs are not rounded.
+    /// In bfloat16, each convolution's weight is then reordered to float32 for the call with its rounding residual
+    /// added back (within 2⁻¹⁷ of the float32 weight), and its input is not rounded.
     public func withFloat32ConvolutionInputs<T>(_ body: () throws -> T) rethrows -> T {
         try Self.$float32ConvolutionInputs.withValue(true, operation: body)
     }
