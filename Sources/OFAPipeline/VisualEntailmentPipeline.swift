@@ -17,6 +17,9 @@ public final class VisualEntailmentPipeline: Sendable {
     /// In bfloat16: answers whose top two probabilities are closer than this are scored again on float32-input
     /// image features (`OFAModel.classify`); 0 never does.
     public let closeCallMargin: Float
+    private let closeCallCount = Counter()
+    /// Close calls scored again so far (bf16 only).
+    public var closeCalls: Int { closeCallCount.value }
 
     /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory, on a CPU backend.
     /// `threads` 0 uses every core; `pixelLimit` bounds decoded image size.
@@ -105,6 +108,7 @@ public final class VisualEntailmentPipeline: Sendable {
             image: image.features, sourceTokens: text.sourceIDs, decoderTokens: decoderTokens,
             answerTokens: model.answerTokens, attention: attention, closeCallMargin: closeCallMargin)
         let classified = clock.now
+        if classification.closeCall { closeCallCount.add(1) }
 
         let answers = model.task.answers
         let probabilities = zip(answers, classification.probabilities).map {
@@ -155,4 +159,13 @@ public final class VisualEntailmentPipeline: Sendable {
         let parts = duration.components
         return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
     }
+}
+
+/// A count shared by concurrent requests.
+private final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    var value: Int { lock.withLock { count } }
+    func add(_ amount: Int) { lock.withLock { count += amount } }
 }

@@ -21,6 +21,8 @@ public struct EngineDescription: Sendable, Equatable {
     public var model: ModelShape?
     /// The GPU, when the engine runs on one.
     public var gpu: GPUStatus?
+    /// bf16 answers scored again as close calls so far (nil where there are none to count: fp32, or a margin of 0).
+    public var closeCalls: Int?
 
     public init(
         architecture: String, modelDirectory: String, device: String, threads: Int, imageParameters: String,

@@ -202,6 +202,7 @@ public final class RequestDispatcher: @unchecked Sendable {
         withWork.work = work.progress.snapshot
         withWork.precision = description?.precision ?? configuration.precision.rawValue
         withWork.gpu = description?.gpu
+        withWork.closeCalls = description?.closeCalls
         do {
             return .success(try JSONValue(encoding: withWork))
         } catch {
@@ -228,8 +229,11 @@ public final class RequestDispatcher: @unchecked Sendable {
                 gauges.append(("ofad_gpu_memory_total_bytes", "The GPU's memory.", Double(total)))
             }
         }
+        let closeCalls = model.description?.closeCalls.map {
+            [("ofad_close_calls_total", "bf16 answers scored again as close calls.", Double($0))]
+        }
         return metrics.prometheusText(
-            gauges: gauges,
+            gauges: gauges, counters: closeCalls ?? [],
             caches: [("image", work.imageCache.statistics), ("result", work.resultCache.statistics)])
     }
 }

@@ -88,9 +88,10 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    /// Prometheus text exposition format (0.0.4), with the gauges the caller knows about.
+    /// Prometheus text exposition format (0.0.4), with the gauges and counters the caller knows about.
     public func prometheusText(
         gauges: [(name: String, help: String, value: Double)],
+        counters: [(name: String, help: String, value: Double)] = [],
         caches: [(name: String, statistics: CacheStatistics)]
     ) -> String {
         lock.withLock {
@@ -125,10 +126,12 @@ public final class ServerMetrics: @unchecked Sendable {
             lines.append("# HELP ofad_connections Connections open now.")
             lines.append("# TYPE ofad_connections gauge")
             lines.append("ofad_connections \(connectionsOpen)")
-            for gauge in gauges {
-                lines.append("# HELP \(gauge.name) \(gauge.help)")
-                lines.append("# TYPE \(gauge.name) gauge")
-                lines.append("\(gauge.name) \(gauge.value)")
+            for (type, samples) in [("gauge", gauges), ("counter", counters)] {
+                for sample in samples {
+                    lines.append("# HELP \(sample.name) \(sample.help)")
+                    lines.append("# TYPE \(sample.name) \(type)")
+                    lines.append("\(sample.name) \(sample.value)")
+                }
             }
             for (field, help, type) in [
                 ("hits", "Cache hits.", "counter"), ("misses", "Cache misses.", "counter"),

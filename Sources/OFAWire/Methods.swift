@@ -374,6 +374,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
     public var work: [WorkInProgress]?
     /// The GPU, when the engine runs on one.
     public var gpu: GPUStatus?
+    /// bf16: answers scored again as close calls since the start (absent in fp32).
+    public var closeCalls: Int?
 
     public init(
         version: String, state: HealthState, modelDirectory: String, modelChecksum: String?,
@@ -412,6 +414,7 @@ public struct StatusResult: Codable, Sendable, Equatable {
         case requestsFailed = "requests_failed"
         case imageCache = "image_cache"
         case resultCache = "result_cache"
+        case closeCalls = "close_calls"
     }
 }
 

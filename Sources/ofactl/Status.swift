@@ -23,7 +23,7 @@ struct Status: ParsableCommand {
                 }
             return "\(size), \(c.hits) hits, \(c.misses) misses, \(c.evictions) evictions"
         }
-        let lines: [(String, String)] = [
+        var lines: [(String, String)] = [
             ("version", status.version), ("state", status.state.rawValue),
             ("model", status.modelDirectory), ("checksum", status.modelChecksum ?? "(computing)"),
             ("architecture", status.architecture), ("device", status.device),
@@ -33,6 +33,7 @@ struct Status: ParsableCommand {
             ("served", "\(status.requestsServed)"), ("failed", "\(status.requestsFailed)"),
             ("image cache", cache(status.imageCache)), ("result cache", cache(status.resultCache)),
         ]
+        if let closeCalls = status.closeCalls { lines.insert(("close calls", "\(closeCalls)"), at: 7) }
         for (key, text) in lines { print("\(key.padding(toLength: 13, withPad: " ", startingAt: 0)) \(text)") }
         for (method, latency) in status.latency.sorted(by: { $0.key < $1.key }) {
             print(

@@ -249,7 +249,21 @@ final class DaemonProtocolTests: XCTestCase {
         }
         XCTAssertNil(status.gpu, "no GPU on the CPU")
         XCTAssertFalse(text.contains("ofad_gpu_"), text)
+        XCTAssertNil(status.closeCalls, "no close calls in fp32")
+        XCTAssertFalse(text.contains("ofad_close_calls"), text)
         XCTAssertEqual(try client.call(Method.health, as: HealthResult.self).device, "cpu")
+    }
+
+    func testInBFloat16StatusAndMetricsCountTheCloseCalls() throws {
+        let engine = FakeEngine()
+        engine.closeCalls = 3
+        let server = try TestDaemon(engine: engine)
+        let client = try server.client()
+        XCTAssertEqual(try client.call(Method.status, as: StatusResult.self).closeCalls, 3)
+        guard case .object(let members) = try client.call(Method.status) else { return XCTFail("status") }
+        XCTAssertEqual(members["close_calls"], .integer(3))
+        let text = try client.call(Method.metrics, as: MetricsResult.self).text
+        XCTAssertTrue(text.contains("# TYPE ofad_close_calls_total counter\nofad_close_calls_total 3"), text)
     }
 
     func testOnAGPUStatusHealthAndMetricsReportTheDeviceItsLibrariesAndMemory() throws {

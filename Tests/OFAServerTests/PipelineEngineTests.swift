@@ -251,20 +251,22 @@ final class PipelineEngineTests: XCTestCase {
         guard CPUBackend.offeredPrecisions.contains(.bfloat16) else { throw XCTSkip("this CPU offers no bf16") }
         let image = TinyModel.image("photo-200x150.jpg")
         let expected = try TinyModel.expected(image, hypotheses, premise: nil)
-        func predictions(closeCallMargin: Float) throws -> [Prediction] {
+        func predictions(closeCallMargin: Float, counted: Int?) throws -> [Prediction] {
             let engine = try PipelineEngine(
                 options: EngineOptions(
                     modelDirectory: TinyModel.directory, threads: 1, device: .cpu, maximumImagePixels: 40_000_000,
                     precision: .bfloat16, closeCallMargin: closeCallMargin))
-            return try engine.predict(
+            let predictions = try engine.predict(
                 image: try engine.prepareImage(image, seconds: 30), hypotheses: hypotheses, premise: nil)
+            XCTAssertEqual(engine.describe().closeCalls, counted, "margin \(closeCallMargin)")
+            return predictions
         }
         func distance(_ prediction: Prediction, _ reference: Prediction) -> Float {
             reference.probabilities.map { abs((prediction.probabilities[$0.key] ?? -1) - $0.value) }.max() ?? 1
         }
         // A margin of 1 makes every answer a close call; 0 none.
-        let plain = try predictions(closeCallMargin: 0)
-        let checked = try predictions(closeCallMargin: 1)
+        let plain = try predictions(closeCallMargin: 0, counted: nil)
+        let checked = try predictions(closeCallMargin: 1, counted: hypotheses.count)
         for ((plain, checked), fp32) in zip(zip(plain, checked), expected) {
             XCTAssertNil(plain.closeCall)
             XCTAssertEqual(checked.closeCall, true)

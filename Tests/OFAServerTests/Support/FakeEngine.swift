@@ -51,6 +51,13 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
     }
     private var currentGPU: GPUStatus?
 
+    /// bf16 close calls to report (nil: none counted, as in fp32).
+    var closeCalls: Int? {
+        get { lock.withLock { currentCloseCalls } }
+        set { lock.withLock { currentCloseCalls = newValue } }
+    }
+    private var currentCloseCalls: Int?
+
     func describe() -> EngineDescription {
         var description = EngineDescription(
             architecture: "fake", modelDirectory: "/fake", device: "cpu", threads: 1,
@@ -59,6 +66,7 @@ final class FakeEngine: InferenceEngine, @unchecked Sendable {
             description.device = "cuda:\(gpu.ordinal) \(gpu.name)"
             description.gpu = gpu
         }
+        description.closeCalls = closeCalls
         return description
     }
 
