@@ -1,5 +1,5 @@
-// Elementwise and row-wise steps: LayerNorm (rows far from zero mean, so a one-pass variance would show), add,
-// add-row with a scale, scale in place, the activations, and NaN clearing.
+// Elementwise and row-wise steps: LayerNorm (rows far from zero mean, so a one-pass variance would show), also in
+// place, add, also in place, add-row with a scale, scale in place, the activations, and NaN clearing.
 import Foundation
 import OFA
 
@@ -24,10 +24,24 @@ extension BackendConformance {
             return values.enumerated().map { ($1 - mean) * inverse * Double(g[$0]) + Double(s[$0]) }
         }
 
+        let inPlace = backend.copy(offset)
+        backend.layerNormInPlace(inPlace, weight: gain, bias: shift, epsilon: 1e-5)
+        let normalizedValues = backend.read(normalized)
+        // The same kernel over the same rows: the same values exactly.
+        context.compareValues("layerNormInPlace", backend.read(inPlace), columns: width, tolerance: 0) { row in
+            (0..<width).map { Double(normalizedValues[row * width + $0]) }
+        }
+
         let (other, y) = context.tensor([rows, width], seed: 303)
-        context.compareValues("add", backend.read(backend.add(input, other)), columns: width, tolerance: tolerance) {
-            row in
+        let sum = backend.add(input, other)
+        context.compareValues("add", backend.read(sum), columns: width, tolerance: tolerance) { row in
             (0..<width).map { Double(x[row * width + $0]) + Double(y[row * width + $0]) }
+        }
+        let accumulated = backend.copy(input)
+        backend.addInPlace(accumulated, other)
+        let sums = backend.read(sum)
+        context.compareValues("addInPlace", backend.read(accumulated), columns: width, tolerance: 0) { row in
+            (0..<width).map { Double(sums[row * width + $0]) }
         }
         let (row, r) = context.tensor([width], seed: 304)
         context.compareValues(

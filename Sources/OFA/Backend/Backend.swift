@@ -84,8 +84,12 @@ public protocol Backend: AnyObject, Sendable {
 
     // Elementwise and data movement
     func layerNorm(_ input: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) -> Tensor
+    /// `layerNorm` written over its input, which nothing reads after (one buffer fewer per use).
+    func layerNormInPlace(_ tensor: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
     /// `a + b` for equal shapes.
     func add(_ a: Tensor, _ b: Tensor) -> Tensor
+    /// `a += b` for equal shapes (the same sums as `add`).
+    func addInPlace(_ a: Tensor, _ b: Tensor)
     /// Adds `row [d]` to every row of `input [n, d]`, times `scale` first for the input.
     func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor
     func scaleInPlace(_ tensor: Tensor, by factor: Float)

@@ -27,10 +27,14 @@ struct EncoderLayer {
         self.backend = backend
     }
 
+    /// Norms and residual adds write over tensors nothing reads after, so a layer's buffers fit the pool's budget.
     func callAsFunction(_ input: Tensor, bias: AttentionBias, record: ((Tensor) -> Void)?) -> Tensor {
-        let attended = attentionMiddleNorm(attention(attentionNorm(input), bias: bias, causal: false, record: record))
-        let x = backend.add(input, attended)
-        return backend.add(x, feedForward(feedForwardNorm(x)))
+        let x = attention(attentionNorm(input), bias: bias, causal: false, record: record)
+        attentionMiddleNorm.inPlace(x)
+        backend.addInPlace(x, input)
+        let output = feedForward(feedForwardNorm(x))
+        backend.addInPlace(output, x)
+        return output
     }
 
     /// The same pass, keeping what `backward` reads.

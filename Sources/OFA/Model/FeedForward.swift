@@ -19,7 +19,9 @@ struct FeedForward {
     }
 
     func callAsFunction(_ input: Tensor) -> Tensor {
-        contract(normalization(expand(input, activation: activation)))
+        let hidden = expand(input, activation: activation)
+        normalization.inPlace(hidden)
+        return contract(hidden)
     }
 
     /// The same with the activation apart from its GEMM, keeping what the backward pass reads.

@@ -22,6 +22,11 @@ struct LayerNorm {
     }
 
     /// ∂y/∂input for ∂y/∂output, given the forward's input.
+    /// Over `tensor`, which nothing reads after.
+    func inPlace(_ tensor: Tensor) {
+        backend.layerNormInPlace(tensor, weight: weight, bias: bias, epsilon: LayerNorm.epsilon)
+    }
+
     func backward(_ gradient: Tensor, input: Tensor) -> Tensor {
         backend.layerNormGradient(gradient, input: input, weight: weight, epsilon: LayerNorm.epsilon)
     }
@@ -29,6 +34,8 @@ struct LayerNorm {
 
 extension Optional where Wrapped == LayerNorm {
     func callAsFunction(_ input: Tensor) -> Tensor { self.map { $0(input) } ?? input }
+
+    func inPlace(_ tensor: Tensor) { self?.inPlace(tensor) }
 
     func backward(_ gradient: Tensor, input: Tensor) -> Tensor {
         self.map { $0.backward(gradient, input: input) } ?? gradient

@@ -253,8 +253,16 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         return output
     }
 
+    public func layerNormInPlace(_ tensor: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) {
+        let width = tensor.shape.last!
+        // The kernel reads each row whole (its moments) before writing it, element by element.
+        ofa_layer_norm(
+            tensor.floats, tensor.floats, tensor.count / width, width, weight.floats, bias.floats, epsilon,
+            Int32(threads))
+    }
+
     /// `a += b` elementwise, over the threads.
-    func addInPlace(_ a: Tensor, _ b: Tensor) {
+    public func addInPlace(_ a: Tensor, _ b: Tensor) {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let x = a.floats
         let y = b.floats

@@ -14,11 +14,27 @@ extension CUDABackend {
         return output
     }
 
+    public func layerNormInPlace(_ tensor: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) {
+        let width = tensor.shape.last!
+        // A row's lanes read it whole (its moments) before each writes the elements it read.
+        launch(
+            "ofa_layer_norm", rows: tensor.count / width,
+            [
+                address(tensor), address(tensor), .long(tensor.count / width), .long(width), address(weight),
+                address(bias), .float(epsilon),
+            ])
+    }
+
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
         precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
         let output = empty(a.shape)
         launch("ofa_add", over: a.count, [address(output), address(a), address(b), .long(a.count)])
         return output
+    }
+
+    public func addInPlace(_ a: Tensor, _ b: Tensor) {
+        precondition(a.count == b.count, "add: \(a.shape) vs \(b.shape)")
+        launch("ofa_add", over: a.count, [address(a), address(a), address(b), .long(a.count)])
     }
 
     public func addRow(_ input: Tensor, row: Tensor, scale: Float) -> Tensor {
