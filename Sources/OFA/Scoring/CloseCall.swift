@@ -4,8 +4,8 @@
 import Foundation
 
 public enum CloseCall {
-    /// Twice bfloat16's largest |Δp| on the committed cases (0.041, the OFA-large shape), rounded up: a larger
-    /// bfloat16 margin cannot be a float32 answer turned round by rounding alone.
+    /// Twice bfloat16's largest |Δp| on the committed cases (0.041, the OFA-large shape), rounded up: with errors as
+    /// large as any measured, a wider bfloat16 margin keeps the float32 answer (a measured bound, not a proof).
     public static let defaultMargin: Float = 0.1
 
     /// Whether the two most probable answers are within `margin` of each other.
