@@ -18,8 +18,10 @@ public final class VisualEntailmentPipeline: Sendable {
     /// image features (`OFAModel.classify`); 0 never does.
     public let closeCallMargin: Float
     private let closeCallCount = Counter()
-    /// Close calls scored again so far (bf16 only).
-    public var closeCalls: Int { closeCallCount.value }
+    /// Close calls scored again so far; nil where there are none to count (not bf16, or a margin of 0).
+    public var closeCalls: Int? {
+        model.backend.precision == .bfloat16 && closeCallMargin > 0 ? closeCallCount.value : nil
+    }
 
     /// Loads the model (strictly), tokenizer and task settings from a modelscope model directory, on a CPU backend.
     /// `threads` 0 uses every core; `pixelLimit` bounds decoded image size.
@@ -68,7 +70,8 @@ public final class VisualEntailmentPipeline: Sendable {
         let image = try imagePreprocessor(imageBytes: imageBytes, seconds: timeLimit)
         let preprocessed = clock.now
         guard seconds(preprocessed - start) < timeLimit else { throw PipelineError.deadlinePassed }
-        let features = model.imageFeatures(pixels: image.pixels, height: image.size, width: image.size)
+        let features = model.imageFeatures(
+            pixels: image.pixels, height: image.size, width: image.size, keepingForCloseCalls: closeCallMargin > 0)
         return PreparedImageFeatures(
             features: features, originalWidth: image.originalWidth, originalHeight: image.originalHeight,
             patchImageSize: image.size,

@@ -71,9 +71,7 @@ public final class PipelineEngine: InferenceEngine {
     /// The description, with the GPU's memory as it is now.
     public func describe() -> EngineDescription {
         var description = engineDescription
-        if pipeline.model.backend.precision == .bfloat16, pipeline.closeCallMargin > 0 {
-            description.closeCalls = pipeline.closeCalls
-        }
+        description.closeCalls = pipeline.closeCalls
         if let report = gpu?.report {
             let memory = report.memory
             description.device = report.summary(memory: memory)

@@ -110,6 +110,11 @@ final class BufferPool: @unchecked Sendable {
             if bytes >= BufferPool.minimumPopulatedBytes { ofa_populate(address, bytes, Int32(populatingThreads)) }
             return address
         }
+        return BufferPool.allocateAligned(bytes)
+    }
+
+    /// `bytes` from malloc, 64-byte aligned (for AVX-512 and oneDNN), released with `free`.
+    static func allocateAligned(_ bytes: Int) -> UnsafeMutableRawPointer {
         var address: UnsafeMutableRawPointer?
         guard posix_memalign(&address, 64, bytes) == 0, let address else {
             fatalError("out of memory allocating \(bytes) bytes")

@@ -91,8 +91,11 @@ public final class OFAModel: @unchecked Sendable {
     /// Side of the patch grid for the configured image size.
     public var gridSize: Int { ResNet.gridSize(imageSize: task.patchImageSize) }
 
-    /// Backbone and patch embedding for one preprocessed image `[3, H, W]` (CHW, normalised).
-    public func imageFeatures(pixels: [Float], height: Int, width: Int, probe: ForwardProbe? = nil) -> ImageFeatures {
+    /// Backbone and patch embedding for one preprocessed image `[3, H, W]` (CHW, normalised). In bfloat16 the
+    /// features keep the pixels for close calls unless `keepingForCloseCalls` is false (close calls off).
+    public func imageFeatures(
+        pixels: [Float], height: Int, width: Int, probe: ForwardProbe? = nil, keepingForCloseCalls: Bool = true
+    ) -> ImageFeatures {
         precondition(pixels.count == 3 * height * width, "image needs 3·\(height)·\(width) values")
         let image = backend.makeTensor(shape: [3, height, width], values: pixels)
         let features = encoder.backbone(image)
@@ -105,7 +108,7 @@ public final class OFAModel: @unchecked Sendable {
                     .reshaped([features.shape[2], features.shape[0], features.shape[1]]), backend)
         }
         let made = encoder.imageFeatures(backbone: features)
-        guard backend.precision == .bfloat16 else { return made }
+        guard backend.precision == .bfloat16, keepingForCloseCalls else { return made }
         return made.keepingCloseCall(CloseCallImage(pixels: pixels, height: height, width: width))
     }
 
@@ -126,9 +129,9 @@ public final class OFAModel: @unchecked Sendable {
         else { return first }
         let features = closeCall.features {
             backend.withFloat32ConvolutionInputs {
-                encoder.imageFeatures(
-                    backbone: encoder.backbone(
-                        backend.makeTensor(shape: [3, closeCall.height, closeCall.width], values: closeCall.pixels)))
+                imageFeatures(
+                    pixels: closeCall.pixels, height: closeCall.height, width: closeCall.width,
+                    keepingForCloseCalls: false)
             }
         }
         var second = try classify(

@@ -186,11 +186,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             padding: geometry.padding, type: precision == .bfloat16 ? .bfloat16 : .float32, side: inputSide
         ) { count in
             bytes = max(count, weight.count * (precision == .bfloat16 ? 2 : 4))
-            var address: UnsafeMutableRawPointer?
-            guard posix_memalign(&address, 64, bytes) == 0, let address else {
-                fatalError("out of memory allocating \(count) bytes")
-            }
-            return address
+            return BufferPool.allocateAligned(bytes)
         }
         let type: ElementType = packed.type == .bfloat16 ? .bfloat16 : .float32
         let buffer = DeviceBuffer(address: address, byteCount: bytes) {
@@ -220,11 +216,7 @@ public final class CPUBackend: Backend, @unchecked Sendable {
             padding: geometry.padding, type: .bfloat16, side: inputSide
         ) { count in
             bytes = count
-            var address: UnsafeMutableRawPointer?
-            guard posix_memalign(&address, 64, count) == 0, let address else {
-                fatalError("out of memory allocating \(count) bytes")
-            }
-            return address
+            return BufferPool.allocateAligned(count)
         }
         return DeviceBuffer(address: address, byteCount: bytes) { free($0) }
     }

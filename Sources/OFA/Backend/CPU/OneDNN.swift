@@ -412,14 +412,15 @@ final class OneDNN: @unchecked Sendable {
         return (packed, address)
     }
 
+    /// `output = input` in another layout or type (`output += input` when `accumulate`).
     private func reorder(
         from source: dnnl_memory_desc_t, _ input: UnsafeRawPointer, to destination: dnnl_memory_desc_t,
-        _ output: UnsafeMutableRawPointer
+        _ output: UnsafeMutableRawPointer, accumulate: Bool = false
     ) {
         var s = source
         var d = destination
         var descriptor: dnnl_primitive_desc_t?
-        let attributes = attributes(sum: false, relu: false)
+        let attributes = attributes(sum: accumulate, relu: false)
         defer { dnnl_primitive_attr_destroy(attributes) }
         OneDNN.check(dnnl_reorder_primitive_desc_create(&descriptor, &s, engine, &d, engine, attributes), "reorder")
         let primitive = Primitive(descriptor: descriptor!)
@@ -446,12 +447,8 @@ final class OneDNN: @unchecked Sendable {
             reorder(from: weight.layout, weightAddress, to: wanted, address)
             if inputType == .float32, let residual = weight.residual {
                 // float32 from bfloat16: the weight and its rounding residual, added.
-                let low = pool.take(bytes)
-                reorder(from: weight.layout, UnsafeRawPointer(residual.address), to: wanted, low)
-                let sum = address.assumingMemoryBound(to: Float.self)
-                let part = low.assumingMemoryBound(to: Float.self)
-                for i in 0..<(bytes / MemoryLayout<Float>.size) { sum[i] += part[i] }
-                pool.give(low, bytes: bytes)
+                reorder(
+                    from: weight.layout, UnsafeRawPointer(residual.address), to: wanted, address, accumulate: true)
             }
             weights = UnsafeRawPointer(address)
             repacked = address
