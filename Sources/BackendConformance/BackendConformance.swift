@@ -62,6 +62,7 @@ public struct BackendConformance {
         memoryChecks(&context)
         productChecks(&context)
         attentionChecks(&context)
+        projectedAttentionChecks(&context)
         convolutionChecks(&context)
         elementwiseChecks(&context)
         gradientChecks(&context)

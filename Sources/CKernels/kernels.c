@@ -2,6 +2,7 @@
 #include "CKernels.h"
 
 #include <immintrin.h>
+#include <malloc.h>
 #include <sys/mman.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -117,6 +118,8 @@ static void populate_worker(void *context, int worker, int workers) {
     if (madvise(first, (size_t)(end - begin) * page, MADV_POPULATE_WRITE) == 0) return;
     for (long i = 0; i < end - begin; i++) ((volatile char *)first)[i * page] = 0;
 }
+
+void ofa_release_free_heap(void) { malloc_trim(0); }
 
 void ofa_populate(void *address, size_t bytes, int threads) {
     populate_call call = {address, (long)((bytes + 4095) / 4096)};

@@ -1,5 +1,6 @@
-// The CPU backend's buffer pool reuses large buffers, keeps no more idle than its capacity, makes room for a new
-// size before growing, and keeps a finished widening's memory for its retention period only.
+// The CPU backend's buffer pool reuses large buffers (nearly equal sizes sharing one of their size class), keeps no
+// more idle than its capacity, makes room for a new size before growing, and keeps a finished widening's memory for
+// its retention period only.
 import XCTest
 
 @testable import OFA
@@ -14,6 +15,31 @@ final class BufferPoolTests: XCTestCase {
         XCTAssertEqual(pool.idleBytes, 4 * megabyte)
         XCTAssertEqual(pool.take(4 * megabyte), first)
         XCTAssertEqual(pool.idleBytes, 0)
+    }
+
+    func testNearlyEqualSizesShareTheBufferOfTheirSizeClass() {
+        // The encoder's feed-forward rows (914 × 4096 floats) and a ResNet stage's output (120 × 120 × 256).
+        let encoder = 914 * 4096 * 4
+        let resnet = 120 * 120 * 256 * 4
+        XCTAssertEqual(BufferPool.sizeClass(encoder), BufferPool.sizeClass(resnet))
+        let pool = BufferPool(capacity: 64 * megabyte)
+        let buffer = pool.take(encoder)
+        pool.give(buffer, bytes: encoder)
+        XCTAssertEqual(pool.take(resnet), buffer)
+        pool.give(buffer, bytes: resnet)
+        XCTAssertEqual(pool.idleBytes, BufferPool.sizeClass(encoder), "counted at its class's size")
+    }
+
+    func testASizeClassIsAtMostAnEighthLargerAndExactOnItsSteps() {
+        for bytes in [megabyte, megabyte + 1, 3 * megabyte, 914 * 1024 * 4, 16 * 914 * 914 * 4, 7 * megabyte - 1] {
+            let size = BufferPool.sizeClass(bytes)
+            XCTAssertGreaterThanOrEqual(size, bytes)
+            XCTAssertLessThanOrEqual(size - bytes, bytes / 8, "\(bytes)")
+            XCTAssertEqual(size % 4096, 0, "whole pages")
+            XCTAssertEqual(BufferPool.sizeClass(size), size, "a class's own size is its class")
+        }
+        XCTAssertEqual(BufferPool.sizeClass(5 * megabyte), 5 * megabyte)
+        XCTAssertEqual(BufferPool.sizeClass(5 * megabyte + 1), 5 * megabyte + megabyte / 2)
     }
 
     func testIdleBuffersPastTheCapacityAreReleasedOldestFirst() {

@@ -36,6 +36,9 @@ void ofa_layer_norm(
 // pages is the kernel's work, and it runs about twice as fast on two threads as on one. Uses MADV_POPULATE_WRITE
 // (Linux 5.14 on); where the kernel refuses it, writes a zero to each page instead. `address` page-aligned.
 void ofa_populate(void *address, size_t bytes, int threads);
+// Hands the heap's free pages back to the system (glibc's malloc_trim): after loading, whose read buffers leave
+// freed pages behind.
+void ofa_release_free_heap(void);
 
 // The instruction set the kernels run on here: "avx512", "avx2" or "sse2".
 const char *ofa_kernels_instruction_set(void);

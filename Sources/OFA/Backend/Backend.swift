@@ -66,6 +66,15 @@ public protocol Backend: AnyObject, Sendable {
     func attentionScores(query: Tensor, key: Tensor, heads: Int) -> Tensor
     /// Per head h: `output[:, h] = headScale[h] · probabilities[h] · value[:, h]` → [queries, d].
     func attentionContext(probabilities: Tensor, value: Tensor, heads: Int, headScale: Tensor) -> Tensor
+    /// `attentionScores(query:key:heads:)` with `key = linear(memory, keyWeight, keyBias)`, free to never make the
+    /// keys: per head, the query through the weight's rows first and then against `memory [S, in]` (cross
+    /// attention's few decoder rows against the encoder's many: heads · queries inner instead of S · d).
+    func attentionScores(query: Tensor, memory: Tensor, keyWeight: Tensor, keyBias: Tensor?, heads: Int) -> Tensor
+    /// `attentionContext(probabilities:value:heads:headScale:)` with `value = linear(memory, valueWeight,
+    /// valueBias)`, free to never make the values: per head, the probabilities through `memory [S, in]` first.
+    func attentionContext(
+        probabilities: Tensor, memory: Tensor, valueWeight: Tensor, valueBias: Tensor?, heads: Int, headScale: Tensor
+    ) -> Tensor
 
     // Convolution
     /// Channels last: `input [H, W, C]`, a prepared weight, bias [O] → [H', W', O], plus `residual`, then the
@@ -98,9 +107,11 @@ public protocol Backend: AnyObject, Sendable {
     func attentionSoftmaxInPlace(_ scores: Tensor, bias: AttentionBias, causal: Bool)
     /// Attention whose probabilities nobody keeps: per head h, `headScale[h] · softmax(query[:, h] · key[:, h]ᵀ +
     /// bias[h]) · value[:, h]` → [queries, d], as `attentionScores`, `attentionSoftmaxInPlace` and
-    /// `attentionContext` compute it, but free to never hold all the scores at once.
+    /// `attentionContext` compute it, but free to never hold all the scores at once. It owns the query, keys and
+    /// values, and may let each go once it has what it needs of them (a copy in its own layout).
     func attention(
-        query: Tensor, key: Tensor, value: Tensor, heads: Int, headScale: Tensor, bias: AttentionBias, causal: Bool
+        query: consuming Tensor, key: consuming Tensor, value: consuming Tensor, heads: Int, headScale: Tensor,
+        bias: AttentionBias, causal: Bool
     ) -> Tensor
     /// Rows of `table [n, d]` at `indices` → [count, d].
     func gatherRows(_ table: Tensor, indices: Tensor) -> Tensor
@@ -147,6 +158,24 @@ public protocol Backend: AnyObject, Sendable {
 
 extension Backend {
     public func withFloat32ConvolutionInputs<T>(_ body: () throws -> T) rethrows -> T { try body() }
+
+    /// The keys made, then the scores: a backend without the projected order.
+    public func attentionScores(query: Tensor, memory: Tensor, keyWeight: Tensor, keyBias: Tensor?, heads: Int)
+        -> Tensor
+    {
+        attentionScores(
+            query: query, key: linear(memory, weight: keyWeight, bias: keyBias, activation: .none), heads: heads)
+    }
+
+    /// The values made, then the context: a backend without the projected order.
+    public func attentionContext(
+        probabilities: Tensor, memory: Tensor, valueWeight: Tensor, valueBias: Tensor?, heads: Int, headScale: Tensor
+    ) -> Tensor {
+        attentionContext(
+            probabilities: probabilities,
+            value: linear(memory, weight: valueWeight, bias: valueBias, activation: .none),
+            heads: heads, headScale: headScale)
+    }
 
     public func makeTensor(shape: [Int], values: [Float]) -> Tensor {
         precondition(values.count == shape.reduce(1, *), "\(values.count) values for shape \(shape)")

@@ -1,4 +1,5 @@
-// Recycles large host buffers so activations do not page-fault fresh memory on every layer. Idle buffers are
+// Recycles large host buffers so activations do not page-fault fresh memory on every layer. Sizes are rounded up
+// to size classes (eight per doubling), so nearly equal sizes share buffers. Idle buffers are
 // kept up to a byte budget, oldest evicted first (also to make room for a size the pool lacks), so the pool follows
 // the sizes of the current work. Work with a large working set (a relevance request) widens the budget while it
 // runs and may keep it for a while after, for the next such request: fresh pages cost 0.3–0.7 s per GB to clear in
@@ -88,8 +89,17 @@ final class BufferPool: @unchecked Sendable {
         return evicted
     }
 
-    func take(_ bytes: Int) -> UnsafeMutableRawPointer {
-        if bytes >= BufferPool.minimumPooledBytes {
+    /// The size a pooled buffer of `bytes` is mapped at: rounded up to one of eight steps per doubling (at most
+    /// 1/8 more), so that nearly equal sizes share buffers. The ResNet's 14.4, 7.0 and 3.5 MB activations reuse the
+    /// encoder's 14.6, 7.1 and 3.6 MB ones instead of each set evicting the other every query.
+    static func sizeClass(_ bytes: Int) -> Int {
+        let step = max(4096, (1 << (Int.bitWidth - 1 - bytes.leadingZeroBitCount)) / 8)
+        return (bytes + step - 1) / step * step
+    }
+
+    func take(_ asked: Int) -> UnsafeMutableRawPointer {
+        if asked >= BufferPool.minimumPooledBytes {
+            let bytes = BufferPool.sizeClass(asked)
             lock.lock()
             if let index = idle.lastIndex(where: { $0.bytes == bytes }) {
                 let address = idle.remove(at: index).address
@@ -107,10 +117,13 @@ final class BufferPool: @unchecked Sendable {
             else { fatalError("out of memory mapping \(bytes) bytes") }
             // Large buffers are populated when mapped: a few calls instead of a fault per 4 KB page, each costing
             // microseconds in a VM, and split over the threads.
-            if bytes >= BufferPool.minimumPopulatedBytes { ofa_populate(address, bytes, Int32(populatingThreads)) }
+            // Only the pages asked for: a larger size of the class later faults in the rest.
+            if asked >= BufferPool.minimumPopulatedBytes {
+                ofa_populate(address, (asked + 4095) / 4096 * 4096, Int32(populatingThreads))
+            }
             return address
         }
-        return BufferPool.allocateAligned(bytes)
+        return BufferPool.allocateAligned(asked)
     }
 
     /// `bytes` from malloc, 64-byte aligned (for AVX-512 and oneDNN), released with `free`.
@@ -122,8 +135,9 @@ final class BufferPool: @unchecked Sendable {
         return address
     }
 
-    func give(_ address: UnsafeMutableRawPointer, bytes: Int) {
-        guard bytes >= BufferPool.minimumPooledBytes else { return BufferPool.release(address, bytes: bytes) }
+    func give(_ address: UnsafeMutableRawPointer, bytes asked: Int) {
+        guard asked >= BufferPool.minimumPooledBytes else { return BufferPool.release(address, bytes: asked) }
+        let bytes = BufferPool.sizeClass(asked)
         lock.lock()
         guard bytes <= budget else {
             lock.unlock()

@@ -48,24 +48,29 @@ struct Decoder {
         finalNorm = try LayerNorm(scope.scope("layer_norm"), backend: backend, width: width)
     }
 
-    /// Full-vocabulary logits `[V]` at the last position of `tokens`.
-    /// `positions`: where `tokens` stand in the prompt (nil: 0, 1, …), when some were left out as padding.
+    /// The logits of the `answers` tokens `[answers.count]` at the last position of `tokens` (the probe sees the
+    /// full vocabulary's, `[V]`). `positions`: where `tokens` stand in the prompt (nil: 0, 1, …), when some were
+    /// left out as padding.
     func callAsFunction(
-        tokens: [Int], positions: [Int]? = nil, encoder: EncoderOutput, recorder: AttentionRecorder?,
+        tokens: [Int], positions: [Int]? = nil, answers: [Int], encoder: EncoderOutput, recorder: AttentionRecorder?,
         probe: ForwardProbe?
     ) -> Tensor {
         let prepared = input(tokens: tokens, positions: positions, encoder: encoder)
         var y = prepared.embedded
         for (index, layer) in layers.enumerated() {
-            let memory = layer.crossAttention.keysAndValues(encoder.hidden)
             y = layer(
-                y, memory: memory, selfBias: prepared.selfBiases[index], crossBias: prepared.crossBias,
+                y, memory: encoder.hidden, selfBias: prepared.selfBiases[index], crossBias: prepared.crossBias,
                 recordSelf: recorder?.recording(.decoderSelf, layer: index, backend: backend),
                 recordCross: recorder?.recording(.cross, layer: index, backend: backend))
         }
-        let logits = self.logits(y)
-        probe?.record("decoder_logits", logits, backend)
-        return logits
+        let length = y.shape[0]
+        let last = finalNorm(backend.rows(y, (length - 1)..<length))
+        if let probe { probe.record("decoder_logits", logits(lastRow: last), backend) }
+        // Only the answers' rows of the tied embedding: its whole table (243 MB in float32 for OFA-large) is read
+        // for three dot products otherwise.
+        let rows = backend.gatherRows(
+            embedding, indices: backend.makeIndices(shape: [answers.count], values: answers.map(Int32.init)))
+        return backend.attentionScores(query: last, key: rows, heads: 1).reshaped([answers.count])
     }
 
     /// The same pass, keeping what `backward` reads.
@@ -80,7 +85,9 @@ struct Decoder {
             traces.append(trace)
             y = output
         }
-        return (logits(y), DecoderTrace(layers: traces, last: y))
+        let length = y.shape[0]
+        let last = finalNorm(backend.rows(y, (length - 1)..<length))
+        return (logits(lastRow: last), DecoderTrace(layers: traces, last: y))
     }
 
     /// The backward pass for y = Σ weight · logit[token] at the last position, last layer first: the visits see
@@ -108,11 +115,9 @@ struct Decoder {
         return memory!
     }
 
-    /// Logits `[V]` of the last row of the last layer's output.
-    private func logits(_ y: Tensor) -> Tensor {
-        let length = y.shape[0]
-        let last = backend.rows(finalNorm(y), (length - 1)..<length)
-        return backend.linear(last, weight: embedding, bias: nil, activation: .none)
+    /// Logits `[V]` of the last row `[1, d]` after the final norm.
+    private func logits(lastRow last: Tensor) -> Tensor {
+        backend.linear(last, weight: embedding, bias: nil, activation: .none)
             .reshaped([configuration.vocabularySize])
     }
 
@@ -141,9 +146,13 @@ struct Decoder {
             query: selfQuery, key: selfPositionKey(positionRows), heads: heads)
         let crossQuery = crossPositionQuery(positionRows)
         backend.scaleInPlace(crossQuery, by: scale)
-        let crossBias = backend.attentionScores(
-            query: crossQuery, key: crossPositionKey(encoder.positions),
-            heads: heads)
+        let width = configuration.modelDimension
+        let crossBias =
+            MultiheadAttention.projectsQueries(length, heads: heads, width: width)
+            ? backend.attentionScores(
+                query: crossQuery, memory: encoder.positions, keyWeight: crossPositionKey.weight,
+                keyBias: crossPositionKey.bias, heads: heads)
+            : backend.attentionScores(query: crossQuery, key: crossPositionKey(encoder.positions), heads: heads)
         let buckets = backend.makeIndices(
             shape: [length, length],
             values: PositionBuckets.token(

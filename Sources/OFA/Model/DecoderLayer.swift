@@ -39,16 +39,14 @@ struct DecoderLayer {
     }
 
     func callAsFunction(
-        _ input: Tensor, memory: (keys: Tensor, values: Tensor), selfBias: AttentionBias,
-        crossBias: AttentionBias, recordSelf: ((Tensor) -> Void)?, recordCross: ((Tensor) -> Void)?
+        _ input: Tensor, memory: Tensor, selfBias: AttentionBias, crossBias: AttentionBias,
+        recordSelf: ((Tensor) -> Void)?, recordCross: ((Tensor) -> Void)?
     ) -> Tensor {
         let selfAttended = selfAttentionMiddleNorm(
             selfAttention(selfAttentionNorm(input), bias: selfBias, causal: true, record: recordSelf))
         var x = backend.add(input, selfAttended)
         let crossAttended = crossAttentionMiddleNorm(
-            crossAttention(
-                crossAttentionNorm(x), keysAndValues: memory, bias: crossBias, causal: false,
-                record: recordCross))
+            crossAttention(crossAttentionNorm(x), memory: memory, bias: crossBias, record: recordCross))
         x = backend.add(x, crossAttended)
         return backend.add(x, feedForward(feedForwardNorm(x)))
     }

@@ -166,7 +166,7 @@ struct Encoder {
         }
         let hidden = finalNorm(x)
         probe?.record("encoder_output", hidden, backend)
-        return EncoderOutput(hidden: hidden, positions: prepared.positions)
+        return EncoderOutput(hidden: hidden, positions: positionRows(image: image, text: prepared.textPositions))
     }
 
     /// The same pass, keeping what `backward` reads.
@@ -179,9 +179,15 @@ struct Encoder {
             traces.append(trace)
             x = output
         }
-        return (
-            EncoderOutput(hidden: finalNorm(x), positions: prepared.positions), EncoderTrace(layers: traces, last: x)
-        )
+        let output = EncoderOutput(
+            hidden: finalNorm(x), positions: positionRows(image: image, text: prepared.textPositions))
+        return (output, EncoderTrace(layers: traces, last: x))
+    }
+
+    /// The position rows, image then text `[S, d]`: made again after the layers (a copy) rather than held through
+    /// them, one rows' buffer fewer at the layers' peak.
+    private func positionRows(image: ImageFeatures, text: Tensor) -> Tensor {
+        backend.concatenateRows(image.positions, text)
     }
 
     /// The backward pass for ∂y/∂(encoder output), last layer first: `visit(layer, ∇A)` sees each layer's
@@ -218,7 +224,7 @@ struct Encoder {
         let textPlaces = kept ?? Array(0..<length)
         let positionIndices = backend.makeIndices(shape: [length], values: textPlaces.map(Int32.init))
         let textPositionRows = textPositionNorm(backend.gatherRows(textPositions, indices: positionIndices))
-        let positions = backend.concatenateRows(image.positions, textPositionRows)
+        let positions = self.positionRows(image: image, text: textPositionRows)
         let query = positionQuery(positions)
         backend.scaleInPlace(query, by: configuration.attentionScale(heads: heads))
         let absoluteBias = backend.attentionScores(
@@ -245,13 +251,14 @@ struct Encoder {
                     .init(table: imageTables[index], buckets: imageBuckets, rowOffset: 0, columnOffset: 0),
                 ])
         }
-        return EncoderInput(embedded: x, positions: positions, biases: biases)
+        return EncoderInput(embedded: x, textPositions: textPositionRows, biases: biases)
     }
 }
 
 private struct EncoderInput {
     let embedded: Tensor
-    let positions: Tensor
+    /// The text's position rows `[L, d]` (the image's are its features').
+    let textPositions: Tensor
     let biases: [AttentionBias]
 }
 

@@ -33,20 +33,45 @@ struct MultiheadAttention {
 
     /// `input [T, d]` attends to `memory` (itself when nil) with `bias` ([H, T, S] in all); returns [T, d].
     /// `record` sees the probabilities `[H, T, S]`; without it they are never held all at once.
+    /// Without `record`, each input lets go of what it no longer needs as it goes (the input once projected).
     func callAsFunction(
-        _ input: Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
+        _ input: consuming Tensor, keysAndValues: (keys: Tensor, values: Tensor)? = nil, bias: AttentionBias,
         causal: Bool, record: ((Tensor) -> Void)?
     ) -> Tensor {
         guard let record else {
             let projectedQuery = query(input)
             backend.scaleInPlace(projectedQuery, by: scale)
             let (keys, values) = keysAndValues ?? self.keysAndValues(input)
+            _ = consume input
             return output(
                 backend.attention(
-                    query: projectedQuery, key: keys, value: values, heads: heads, headScale: headScale, bias: bias,
-                    causal: causal))
+                    query: consume projectedQuery, key: consume keys, value: consume values, heads: heads,
+                    headScale: headScale, bias: bias, causal: causal))
         }
         return forward(input, keysAndValues: keysAndValues, bias: bias, causal: causal, record: record).output
+    }
+
+    /// Whether `queries` rows attend to a memory through the key and value weights (`attentionScores(query:memory:…)`)
+    /// rather than through keys and values made from it: fewer multiply-adds when heads · queries is well below d,
+    /// as for the decoder's rows against the encoder's.
+    static func projectsQueries(_ queries: Int, heads: Int, width: Int) -> Bool { 2 * heads * queries <= width }
+
+    /// `input [T, d]` attends to `memory [S, d]` (the encoder output) with `bias` ([H, T, S]); the same as with
+    /// `keysAndValues(memory)`, without making them where the query's few rows make that cheaper.
+    func callAsFunction(_ input: Tensor, memory: Tensor, bias: AttentionBias, record: ((Tensor) -> Void)?) -> Tensor {
+        guard MultiheadAttention.projectsQueries(input.shape[0], heads: heads, width: input.shape[1]) else {
+            return self(input, keysAndValues: keysAndValues(memory), bias: bias, causal: false, record: record)
+        }
+        let projectedQuery = query(input)
+        backend.scaleInPlace(projectedQuery, by: scale)
+        let scores = backend.attentionScores(
+            query: projectedQuery, memory: memory, keyWeight: key.weight, keyBias: key.bias, heads: heads)
+        backend.attentionSoftmaxInPlace(scores, bias: bias, causal: false)
+        record?(scores)
+        return output(
+            backend.attentionContext(
+                probabilities: scores, memory: memory, valueWeight: value.weight, valueBias: value.bias, heads: heads,
+                headScale: headScale))
     }
 
     /// The forward pass and what its backward pass reads (references to tensors it made anyway).

@@ -1,5 +1,6 @@
 // The loaded OFA model: weights read strictly from a modelscope model directory (or a fairseq .pt beside its
 // config.json), shared read-only by every request.
+import CKernels
 import Foundation
 
 public final class OFAModel: @unchecked Sendable {
@@ -50,6 +51,8 @@ public final class OFAModel: @unchecked Sendable {
             root.scope("decoder"), backend: backend, configuration: configuration,
             embedding: embedding)
         try store.finish()
+        // Reading left freed heap pages behind (the archive's buffers): hand them back before serving.
+        ofa_release_free_heap()
         let grid = ResNet.gridSize(imageSize: task.patchImageSize)
         if grid > configuration.imageBucketSize {
             throw ConfigurationError.invalid(
@@ -149,9 +152,9 @@ public final class OFAModel: @unchecked Sendable {
         try validate(tokens: decoderTokens, name: "decoder prompt")
         try validate(tokens: answerTokens, name: "answer")
         let encoded = encoder(image: image, tokens: sourceTokens, recorder: recorder, probe: probe)
-        let logits = decoder(tokens: decoderTokens, encoder: encoded, recorder: recorder, probe: probe)
-        let scores = backend.read(logits)
-        let probabilities = AnswerScoring.probabilities(logits: answerTokens.map { scores[$0] })
+        let logits = decoder(
+            tokens: decoderTokens, answers: answerTokens, encoder: encoded, recorder: recorder, probe: probe)
+        let probabilities = AnswerScoring.probabilities(logits: backend.read(logits))
         let geometry = AttentionGeometry(grid: image.grid, sourceTokens: sourceTokens, decoderTokens: decoderTokens)
         return Classification(probabilities: probabilities, attention: recorder?.maps ?? [], geometry: geometry)
     }

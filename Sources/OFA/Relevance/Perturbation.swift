@@ -68,11 +68,10 @@ extension OFAModel {
         let encoded = encoder(
             image: input, tokens: source.map { sourceTokens[$0] }, positions: droppedSource.isEmpty ? nil : source,
             recorder: nil, probe: nil)
-        let scores = backend.read(
+        let logits = backend.read(
             decoder(
                 tokens: prompt.map { decoderTokens[$0] }, positions: droppedDecoder.isEmpty ? nil : prompt,
-                encoder: encoded, recorder: nil, probe: nil))
-        let logits = answerTokens.map { scores[$0] }
+                answers: answerTokens, encoder: encoded, recorder: nil, probe: nil))
         return AnswerScores(logits: logits, probabilities: AnswerScoring.probabilities(logits: logits))
     }
 }

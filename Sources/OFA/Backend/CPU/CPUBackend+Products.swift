@@ -106,18 +106,23 @@ extension CPUBackend {
     static let attentionBlockRows = 128
 
     public func attention(
-        query: Tensor, key: Tensor, value: Tensor, heads: Int, headScale: Tensor, bias: AttentionBias, causal: Bool
+        query: consuming Tensor, key: consuming Tensor, value: consuming Tensor, heads: Int, headScale: Tensor,
+        bias: AttentionBias, causal: Bool
     ) -> Tensor {
         let queries = query.shape[0]
         let keys = key.shape[0]
         let width = query.shape[1]
         let headWidth = width / heads
         precondition(bias.absolute.shape == [heads, queries, keys], "attention: bias \(bias.absolute.shape)")
-        // Operands in the products' precision once, not once per block.
+        // Operands in the products' precision once, not once per block; each input goes once copied (where the
+        // caller let go of it too), three rows' buffers fewer at the encoder's peak.
         let split = lowered(splitHeads(query, heads: heads))
+        _ = consume query
         var transposed = transposedKeys(key, heads: heads, queries: queries)
         transposed.tensor = lowered(transposed.tensor)
+        if transposed.tensor !== key { _ = consume key }
         let values = lowered(splitHeads(value, heads: heads, scales: headScale.floats))
+        _ = consume value
         let output = empty([queries, width])
         let block = min(queries, CPUBackend.attentionBlockRows)
         let scores = empty([heads, block, keys])

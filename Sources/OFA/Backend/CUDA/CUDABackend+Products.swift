@@ -67,7 +67,8 @@ extension CUDABackend {
     }
 
     public func attention(
-        query: Tensor, key: Tensor, value: Tensor, heads: Int, headScale: Tensor, bias: AttentionBias, causal: Bool
+        query: consuming Tensor, key: consuming Tensor, value: consuming Tensor, heads: Int, headScale: Tensor,
+        bias: AttentionBias, causal: Bool
     ) -> Tensor {
         let scores = attentionScores(query: query, key: key, heads: heads)
         attentionSoftmaxInPlace(scores, bias: bias, causal: causal)
