@@ -189,6 +189,9 @@ public final class Daemon: @unchecked Sendable {
         if loaded {
             notify("READY=1\nSTATUS=Serving on \(socketPath ?? "the activated socket")")
             logger.info("ready", metadata: ["seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))"])
+            // The checksum reads the whole directory: only where a core would be idle, so that the first queries
+            // do not share the CPU with it.
+            if !IdlePriority.enter() { logger.debug("the checksum runs at normal priority: SCHED_IDLE refused") }
             dispatcher.model.computeChecksum(directory: options.modelDirectory)
         } else {
             let (_, detail) = dispatcher.model.health
