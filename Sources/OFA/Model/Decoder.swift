@@ -63,8 +63,7 @@ struct Decoder {
                 recordSelf: recorder?.recording(.decoderSelf, layer: index, backend: backend),
                 recordCross: recorder?.recording(.cross, layer: index, backend: backend))
         }
-        let length = y.shape[0]
-        let last = finalNorm(backend.rows(y, (length - 1)..<length))
+        let last = lastRow(y)
         if let probe { probe.record("decoder_logits", logits(lastRow: last), backend) }
         // Only the answers' rows of the tied embedding: its whole table (243 MB in float32 for OFA-large) is read
         // for three dot products otherwise.
@@ -85,9 +84,7 @@ struct Decoder {
             traces.append(trace)
             y = output
         }
-        let length = y.shape[0]
-        let last = finalNorm(backend.rows(y, (length - 1)..<length))
-        return (logits(lastRow: last), DecoderTrace(layers: traces, last: y))
+        return (logits(lastRow: lastRow(y)), DecoderTrace(layers: traces, last: y))
     }
 
     /// The backward pass for y = Σ weight · logit[token] at the last position, last layer first: the visits see
@@ -113,6 +110,12 @@ struct Decoder {
             if let input = step.input { g = input }
         }
         return memory!
+    }
+
+    /// The last layer's last row `[1, d]` after the final norm (the only row the answers are read from).
+    private func lastRow(_ y: Tensor) -> Tensor {
+        let length = y.shape[0]
+        return finalNorm(backend.rows(y, (length - 1)..<length))
     }
 
     /// Logits `[V]` of the last row `[1, d]` after the final norm.

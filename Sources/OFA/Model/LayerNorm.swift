@@ -21,12 +21,12 @@ struct LayerNorm {
         backend.layerNorm(input, weight: weight, bias: bias, epsilon: LayerNorm.epsilon)
     }
 
-    /// ∂y/∂input for ∂y/∂output, given the forward's input.
     /// Over `tensor`, which nothing reads after.
     func inPlace(_ tensor: Tensor) {
         backend.layerNormInPlace(tensor, weight: weight, bias: bias, epsilon: LayerNorm.epsilon)
     }
 
+    /// ∂y/∂input for ∂y/∂output, given the forward's input.
     func backward(_ gradient: Tensor, input: Tensor) -> Tensor {
         backend.layerNormGradient(gradient, input: input, weight: weight, epsilon: LayerNorm.epsilon)
     }

@@ -120,7 +120,7 @@ extension CPUBackend {
         _ = consume query
         var transposed = transposedKeys(key, heads: heads, queries: queries)
         transposed.tensor = lowered(transposed.tensor)
-        if transposed.tensor !== key { _ = consume key }
+        _ = consume key
         let values = lowered(splitHeads(value, heads: heads, scales: headScale.floats))
         _ = consume value
         let output = empty([queries, width])

@@ -65,17 +65,16 @@ extension CPUBackend {
         // The bias, weighted by each row's total probability, and the head scale.
         for row in 0..<queries {
             for head in 0..<heads {
-                var total: Float = 0
-                if valueBias != nil {
+                let line = output.floats + row * width + head * headWidth
+                if let valueBias {
                     let p = probabilities.floats + (head * queries + row) * keys
+                    var total: Float = 0
                     for j in 0..<keys { total += p[j] }
+                    let b = valueBias.floats + head * headWidth
+                    for j in 0..<headWidth { line[j] += b[j] * total }
                 }
                 let scale = headScale.floats[head]
-                let line = output.floats + row * width + head * headWidth
-                for j in 0..<headWidth {
-                    let shift = valueBias.map { $0.floats[head * headWidth + j] * total } ?? 0
-                    line[j] = scale * (line[j] + shift)
-                }
+                for j in 0..<headWidth { line[j] *= scale }
             }
         }
         return output

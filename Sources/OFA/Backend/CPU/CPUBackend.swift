@@ -207,11 +207,11 @@ public final class CPUBackend: Backend, @unchecked Sendable {
         _ weight: Tensor, inputs: Int, geometry: ConvolutionGeometry, inputSide: Int
     ) -> DeviceBuffer {
         let values = weight.floats
-        for i in 0..<weight.count where values[i].isFinite {
-            // Nearest, ties to even, as oneDNN rounds.
-            let bits = values[i].bitPattern
-            values[i] -= Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
-        }
+        // Rounded by oneDNN itself, as the packing rounds the weight.
+        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: weight.count)
+        defer { rounded.deallocate() }
+        library.convertToBFloat16(values, into: rounded, count: weight.count)
+        for i in 0..<weight.count where values[i].isFinite { values[i] -= BFloat16.value(rounded[i]) }
         var bytes = 0
         let (_, address) = library.packConvolutionWeight(
             values, outputs: weight.shape[0], channels: inputs, kernel: geometry.kernel, stride: geometry.stride,
